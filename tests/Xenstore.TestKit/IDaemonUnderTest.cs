@@ -1,0 +1,11 @@
+namespace Xenstore.TestKit;
+
+/// <summary>A running Xenstore daemon that tests talk to over its Unix socket.</summary>
+public interface IDaemonUnderTest : IAsyncDisposable
+{
+    /// <summary>"ours", "c" or "ocaml".</summary>
+    string Kind { get; }
+
+    /// <summary>The Unix socket path; clients use it as <c>XENSTORED_PATH</c>.</summary>
+    string SocketPath { get; }
+}

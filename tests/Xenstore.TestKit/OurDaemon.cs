@@ -1,0 +1,74 @@
+using System.Diagnostics;
+
+namespace Xenstore.TestKit;
+
+/// <summary>Starts our <c>xenstored</c> (built from src/Xenstore.Daemon) on a fresh socket in a temp directory.</summary>
+public sealed class OurDaemon : IDaemonUnderTest
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private OurDaemon(Process process, string directory, string socketPath)
+    {
+        _process = process;
+        _directory = directory;
+        SocketPath = socketPath;
+    }
+
+    public string Kind => "ours";
+
+    public string SocketPath { get; }
+
+    /// <summary>The daemon's process id (for signals and crash tests).</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>Path of the built daemon assembly.</summary>
+    public static string DaemonDll => Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Daemon", "bin",
+        RepositoryPaths.Configuration, "net10.0", "xenstored.dll");
+
+    /// <summary>Starts the daemon with extra command-line arguments and waits until its socket accepts.</summary>
+    public static async Task<OurDaemon> StartAsync(params string[] extraArgs)
+    {
+        string directory = Directory.CreateTempSubdirectory("xs-ours-").FullName;
+        string socket = Path.Combine(directory, "socket");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(DaemonDll);
+        info.ArgumentList.Add("--socket");
+        info.ArgumentList.Add(socket);
+        foreach (string arg in extraArgs)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start xenstored");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var daemon = new OurDaemon(process, directory, socket);
+        await SocketWait.UntilAcceptingAsync(socket, TimeSpan.FromSeconds(30), () => process.HasExited).ConfigureAwait(false);
+        return daemon;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp directory is harmless.
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+
+namespace Xenstore.TestKit;
+
+/// <summary>
+/// Debian's C xenstored or oxenstored, started through <c>../shared/refxs/refxs</c>. Tests that need one call
+/// <see cref="StartOrSkipAsync"/>, which skips the test cleanly when refxs is not present.
+/// </summary>
+public sealed class ReferenceDaemon : IDaemonUnderTest
+{
+    private readonly string _pid;
+    private readonly string _home;
+
+    private ReferenceDaemon(string kind, string socketPath, string pid, string home)
+    {
+        Kind = kind;
+        SocketPath = socketPath;
+        _pid = pid;
+        _home = home;
+    }
+
+    public string Kind { get; }
+
+    public string SocketPath { get; }
+
+    /// <summary>The REFXS_HOME of this instance (holds <c>rings/</c> when started with rings).</summary>
+    public string Home => _home;
+
+    public static bool Available => RepositoryPaths.RefxsScript is not null;
+
+    /// <summary>Starts "c" or "ocaml"; skips the calling test when refxs is absent or cannot start.</summary>
+    public static async Task<ReferenceDaemon> StartOrSkipAsync(string kind, bool rings = false, params string[] extraArgs)
+    {
+        string? script = RepositoryPaths.RefxsScript;
+        if (script is null)
+        {
+            Assert.Skip("../shared/refxs is not present");
+        }
+        string home = await PrepareHomeAsync(script).ConfigureAwait(false);
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(script);
+        info.ArgumentList.Add("start");
+        info.ArgumentList.Add(kind);
+        foreach (string arg in extraArgs)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["REFXS_HOME"] = home;
+        if (rings)
+        {
+            info.Environment["REFXS_RINGS"] = "1";
+        }
+        using var process = Process.Start(info)!;
+        string stdout = await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
+        string stderr = await process.StandardError.ReadToEndAsync().ConfigureAwait(false);
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (process.ExitCode != 0 || lines.Length < 2)
+        {
+            Assert.Skip($"refxs could not start {kind}: {stderr.Trim()}");
+        }
+        return new ReferenceDaemon(kind, lines[0].Trim(), lines[^1].Trim(), home);
+    }
+
+    /// <summary>
+    /// Sets refxs up once in its default home, then gives this instance a home of its own (own sockets and rings)
+    /// that links to the extracted packages, so no instance downloads them again.
+    /// </summary>
+    private static async Task<string> PrepareHomeAsync(string script)
+    {
+        await s_setupLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!File.Exists(Path.Combine(SharedHome, "fakexen.so")) || !File.Exists(Path.Combine(SharedHome, "root/usr/lib/xen-4.17/bin/xenstored")))
+            {
+                var info = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+                info.ArgumentList.Add(script);
+                info.ArgumentList.Add("setup");
+                info.Environment["REFXS_HOME"] = SharedHome;
+                using var setup = Process.Start(info)!;
+                await setup.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
+                await setup.StandardError.ReadToEndAsync().ConfigureAwait(false);
+                await setup.WaitForExitAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            s_setupLock.Release();
+        }
+        string home = Directory.CreateTempSubdirectory("refxs-").FullName;
+        foreach (string name in new[] { "root", "debs", "fakexen.so" })
+        {
+            string target = Path.Combine(SharedHome, name);
+            if (Path.Exists(target))
+            {
+                File.CreateSymbolicLink(Path.Combine(home, name), target);
+            }
+        }
+        return home;
+    }
+
+    private const string SharedHome = "/tmp/refxs";
+    private static readonly SemaphoreSlim s_setupLock = new(1, 1);
+
+    public async ValueTask DisposeAsync()
+    {
+        var info = new ProcessStartInfo("bash") { UseShellExecute = false };
+        info.ArgumentList.Add(RepositoryPaths.RefxsScript!);
+        info.ArgumentList.Add("stop");
+        info.ArgumentList.Add(_pid);
+        using var process = Process.Start(info)!;
+        await process.WaitForExitAsync().ConfigureAwait(false);
+    }
+}
