@@ -1,0 +1,1 @@
+namespace Xenstore.Interop.Tests;

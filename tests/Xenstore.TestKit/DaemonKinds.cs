@@ -1,0 +1,31 @@
+namespace Xenstore.TestKit;
+
+/// <summary>
+/// Starts the daemon a differential or interoperability test runs against, by kind: "c" (the reference C
+/// xenstored, which every such test must pass), "ours", and "ocaml" where a test wants it.
+/// </summary>
+public static class DaemonKinds
+{
+    /// <summary>The kinds every differential test runs against, for <c>[MemberData]</c>.</summary>
+    public static TheoryData<string> Differential => new("c", "ours");
+
+    /// <summary>True when our daemon has been built in the configuration the tests use.</summary>
+    public static bool OursBuilt => File.Exists(OurDaemon.DaemonDll);
+
+    /// <summary>
+    /// Starts a daemon of <paramref name="kind"/> with a socket of its own. Skips the test when a reference daemon
+    /// cannot run here, or when our daemon has not been built yet.
+    /// </summary>
+    public static async Task<IDaemonUnderTest> StartAsync(string kind)
+    {
+        if (kind == "ours")
+        {
+            if (!OursBuilt)
+            {
+                Assert.Skip("our daemon is not built yet: " + OurDaemon.DaemonDll);
+            }
+            return await OurDaemon.StartAsync().ConfigureAwait(false);
+        }
+        return await ReferenceDaemon.StartOrSkipAsync(kind).ConfigureAwait(false);
+    }
+}
