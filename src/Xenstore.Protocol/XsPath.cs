@@ -106,6 +106,9 @@ public static class XsPath
         return slash <= 0 ? "/" : canonical[..slash];
     }
 
+    /// <summary>The last component of a canonical absolute path (empty for the root).</summary>
+    public static string LastComponent(string canonical) => canonical[(canonical.LastIndexOf('/') + 1)..];
+
     /// <summary>True when <paramref name="ancestor"/> is <paramref name="path"/> or one of its ancestors.</summary>
     public static bool IsSelfOrAncestor(string ancestor, string path)
     {

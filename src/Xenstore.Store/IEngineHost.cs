@@ -1,0 +1,21 @@
+namespace Xenstore.Store;
+
+/// <summary>
+/// What the engine asks of its surroundings for requests whose effect lies outside the store: the transport of a
+/// guest (INTRODUCE, RELEASE) and daemon-level CONTROL commands. Every member has a harmless default so the
+/// engine runs alone in tests.
+/// </summary>
+public interface IEngineHost
+{
+    /// <summary>A domain was introduced (or re-introduced): connect its ring.</summary>
+    void DomainIntroduced(uint domid, ulong gfn, uint eventChannel, bool isNew) { }
+
+    /// <summary>A domain was released or died: close its ring connection.</summary>
+    void DomainReleased(uint domid) { }
+
+    /// <summary>
+    /// A CONTROL command the engine does not handle itself (e.g. <c>log</c>, <c>memreport</c>). Returns the reply
+    /// text, or null for "not a command" (EINVAL).
+    /// </summary>
+    string? Control(string command, IReadOnlyList<string> args) => null;
+}

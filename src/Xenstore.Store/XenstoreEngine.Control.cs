@@ -1,0 +1,278 @@
+using System.Globalization;
+using System.Text;
+using Xenstore.Protocol;
+
+namespace Xenstore.Store;
+
+public sealed partial class XenstoreEngine
+{
+    private const string HelpText =
+        "check\t\n" +
+        "help\t\n" +
+        "log\ton|off\n" +
+        "memreport\t[<file>]\n" +
+        "print\t<string>\n" +
+        "quota\t[set <name> <val>|<domid>]\n" +
+        "quota-soft\t[set <name> <val>]\n";
+
+    private static readonly (Quota Quota, string Description)[] s_quotaDescriptions =
+    [
+        (Quota.Nodes, "Nodes per domain"),
+        (Quota.Watches, "Watches per domain"),
+        (Quota.Transactions, "Transactions per domain"),
+        (Quota.Outstanding, "Outstanding requests per domain"),
+        (Quota.TransactionNodes, "Max. number of accessed nodes per transaction"),
+        (Quota.NodeSize, "Max. size of a node value"),
+        (Quota.PathMax, "Max. length of a node path"),
+        (Quota.NodePermissions, "Max. number of permissions per node"),
+        (Quota.WatchEvents, "Watch events queued per connection"),
+    ];
+
+    // "CONTROL <command>|[<parameters>|]": privileged only.
+    private XsError DoControl(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        if (!connection.Privileged)
+        {
+            return XsError.EACCES;
+        }
+        string[] args = SplitStrings(payload);
+        if (args.Length == 0)
+        {
+            return XsError.EINVAL;
+        }
+        string? text = args[0] switch
+        {
+            "help" => HelpText,
+            "check" => CheckConsistency() ?? "OK",
+            "quota" => ControlQuota(args),
+            "quota-soft" => args.Length == 1 ? "Quota settings:\n" : null,
+            _ => _host.Control(args[0], args[1..]),
+        };
+        if (text is null)
+        {
+            return XsError.EINVAL;
+        }
+        _reply.AppendAscii(text);
+        _reply.AppendByte(0);
+        return XsError.None;
+    }
+
+    private string? ControlQuota(string[] args)
+    {
+        if (args.Length == 1)
+        {
+            var table = new StringBuilder("Quota settings:\n");
+            foreach ((Quota quota, string description) in s_quotaDescriptions)
+            {
+                table.Append(CultureInfo.InvariantCulture, $"{QuotaNames.Name(quota),-17}: {_options.Quotas[quota],8} {description}\n");
+            }
+            return table.ToString();
+        }
+        if (args[1] == "set" && args.Length == 4 && QuotaNames.TryParse(args[2], out Quota toSet)
+            && long.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value >= 1)
+        {
+            _options.Quotas[toSet] = value;
+            return "OK";
+        }
+        if (args.Length == 2 && uint.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
+        {
+            Domain domain = DomainFor(domid);
+            var usage = new StringBuilder();
+            usage.Append(CultureInfo.InvariantCulture, $"Domain {domid}:\n");
+            usage.Append(CultureInfo.InvariantCulture, $"{"nodes",-16}: {domain.NodesOwned,8}\n");
+            usage.Append(CultureInfo.InvariantCulture, $"{"watches",-16}: {domain.Watches,8}\n");
+            usage.Append(CultureInfo.InvariantCulture, $"{"transactions",-16}: {domain.Transactions,8}\n");
+            if (domain.IsEmpty)
+            {
+                _domains.Remove(domid);
+            }
+            return usage.ToString();
+        }
+        return null;
+    }
+
+    // "GET_FEATURE [<domid>|]": the server's features, or a domain's (privileged).
+    private XsError DoGetFeature(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        XsServerFeatures features;
+        if (payload.IsEmpty)
+        {
+            features = _options.ServerFeatures;
+        }
+        else
+        {
+            if (!connection.Privileged)
+            {
+                return XsError.EACCES;
+            }
+            if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg) || !PayloadArgs.TryParseUInt32(arg, out uint domid))
+            {
+                return XsError.EINVAL;
+            }
+            features = _domains.TryGetValue(domid, out Domain? domain) ? domain.Features : _options.ServerFeatures;
+        }
+        _reply.AppendNumber((uint)features);
+        _reply.AppendByte(0);
+        return XsError.None;
+    }
+
+    // "SET_FEATURE <domid>|<value>|": before INTRODUCE only (EBUSY after), only bits the server offers.
+    private XsError DoSetFeature(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        if (!connection.Privileged)
+        {
+            return XsError.EACCES;
+        }
+        Span<Range> args = stackalloc Range[2];
+        if (!PayloadArgs.TrySplitExact(payload, args, 2)
+            || !PayloadArgs.TryParseUInt32(payload[args[0]], out uint domid)
+            || !PayloadArgs.TryParseUInt32(payload[args[1]], out uint value))
+        {
+            return XsError.EINVAL;
+        }
+        if ((value & ~(uint)_options.ServerFeatures) != 0)
+        {
+            return XsError.EINVAL;
+        }
+        Domain domain = DomainFor(domid);
+        if (domain.Introduced)
+        {
+            return XsError.EBUSY;
+        }
+        domain.Features = (XsServerFeatures)value;
+        return Ok();
+    }
+
+    /// <summary>The features a domain's ring advertises (its SET_FEATURE value, else the server's).</summary>
+    public XsServerFeatures FeaturesOf(uint domid) =>
+        _domains.TryGetValue(domid, out Domain? domain) ? domain.Features : _options.ServerFeatures;
+
+    // "GET_QUOTA": names; "<quota>|": global value; "<domid>|<quota>|": a domain's value.
+    private XsError DoGetQuota(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        if (!connection.Privileged)
+        {
+            return XsError.EACCES;
+        }
+        string[] args = SplitStrings(payload);
+        if (args.Length == 0)
+        {
+            _reply.AppendAscii(string.Join(' ', QuotaNames.All.Select(QuotaNames.Name)));
+            _reply.AppendByte(0);
+            return XsError.None;
+        }
+        long value;
+        if (args.Length == 1 && QuotaNames.TryParse(args[0], out Quota global))
+        {
+            value = _options.Quotas[global];
+        }
+        else if (args.Length == 2 && uint.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid)
+            && QuotaNames.TryParse(args[1], out Quota perDomain))
+        {
+            value = QuotaFor(domid, perDomain);
+        }
+        else
+        {
+            return XsError.EINVAL;
+        }
+        _reply.AppendNumber(value);
+        _reply.AppendByte(0);
+        return XsError.None;
+    }
+
+    // "SET_QUOTA <quota>|<value>|" or "<domid>|<quota>|<value>|": 0 means unlimited.
+    private XsError DoSetQuota(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        if (!connection.Privileged)
+        {
+            return XsError.EACCES;
+        }
+        string[] args = SplitStrings(payload);
+        if (args.Length is < 2 or > 3
+            || !QuotaNames.TryParse(args[^2], out Quota quota)
+            || !long.TryParse(args[^1], NumberStyles.None, CultureInfo.InvariantCulture, out long value))
+        {
+            return XsError.EINVAL;
+        }
+        if (args.Length == 2)
+        {
+            _options.Quotas[quota] = value;
+            return Ok();
+        }
+        if (!uint.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
+        {
+            return XsError.EINVAL;
+        }
+        DomainFor(domid).QuotaOverrides[quota] = value;
+        return Ok();
+    }
+
+    /// <summary>The quota that applies to a domain (its override, else the global value).</summary>
+    public long EffectiveQuota(uint domid, Quota quota) => QuotaFor(domid, quota);
+
+    /// <summary>Checks the tree and the accounting; returns null when consistent, else what is wrong.</summary>
+    public string? CheckConsistency()
+    {
+        var owned = new Dictionary<uint, int>();
+        int count = 0;
+        var stack = new Stack<Node>();
+        stack.Push(_live.Root);
+        while (stack.Count > 0)
+        {
+            Node node = stack.Pop();
+            count++;
+            if (node.Perms.Length == 0)
+            {
+                return "node without permissions: " + node.Name;
+            }
+            if (node != _live.Root)
+            {
+                owned[node.Owner] = owned.GetValueOrDefault(node.Owner) + 1;
+            }
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (Node child in node.Children.Items)
+            {
+                if (!names.Add(child.Name) || node.Children.Find(child.Name) != child)
+                {
+                    return "inconsistent children of " + node.Name;
+                }
+                stack.Push(child);
+            }
+        }
+        if (count != NodeCount)
+        {
+            return $"node count {NodeCount} but {count} nodes in the tree";
+        }
+        foreach ((uint domid, int nodes) in owned)
+        {
+            int accounted = _domains.TryGetValue(domid, out Domain? d) ? d.NodesOwned : 0;
+            if (accounted != nodes)
+            {
+                return $"domain {domid} owns {nodes} nodes but {accounted} are accounted";
+            }
+        }
+        foreach (Domain domain in _domains.Values)
+        {
+            if (domain.NodesOwned != owned.GetValueOrDefault(domain.Domid))
+            {
+                return $"domain {domain.Domid} accounts {domain.NodesOwned} nodes but owns {owned.GetValueOrDefault(domain.Domid)}";
+            }
+        }
+        return null;
+    }
+
+    private static string[] SplitStrings(ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty)
+        {
+            return [];
+        }
+        ReadOnlySpan<byte> terminated = payload[^1] == 0 ? payload[..^1] : payload;
+        var result = new List<string>();
+        foreach (Range range in terminated.Split((byte)0))
+        {
+            result.Add(Encoding.Latin1.GetString(terminated[range]));
+        }
+        return [.. result];
+    }
+}

@@ -1,0 +1,241 @@
+using Xenstore.Protocol;
+
+namespace Xenstore.Store;
+
+public sealed partial class XenstoreEngine
+{
+    // "GET_DOMAIN_PATH <domid>|": pure formatting with C's lenient number parsing ("abc" is 0, "-1" wraps).
+    private XsError DoGetDomainPath(ReadOnlySpan<byte> payload)
+    {
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg))
+        {
+            return XsError.EINVAL;
+        }
+        _reply.AppendAscii(XsPath.DomainPath(CNumbers.AtoiAsDomid(arg)));
+        _reply.AppendByte(0);
+        return XsError.None;
+    }
+
+    // "IS_DOMAIN_INTRODUCED <domid>|": T or F; dom0 and DOMID_SELF are always introduced.
+    private XsError DoIsDomainIntroduced(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        if (!connection.Privileged)
+        {
+            return XsError.EACCES;
+        }
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg))
+        {
+            return XsError.EINVAL;
+        }
+        uint domid = CNumbers.AtoiAsDomid(arg);
+        bool introduced = domid == 0 || domid == XsConstants.DomidSelf || IsIntroduced(domid);
+        _reply.Append(introduced ? "T\0"u8 : "F\0"u8);
+        return XsError.None;
+    }
+
+    /// <summary>True when the domain was introduced and has not been released or died since.</summary>
+    public bool IsIntroduced(uint domid) => _domains.TryGetValue(domid, out Domain? d) && d.Introduced;
+
+    // "INTRODUCE <domid>|<gfn>|<evtchn>|": a new domain fires @introduceDomain; re-introduction rebinds only.
+    private XsError DoIntroduce(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        if (!connection.Privileged)
+        {
+            return XsError.EACCES;
+        }
+        Span<Range> args = stackalloc Range[3];
+        if (!PayloadArgs.TrySplitExact(payload, args, 3))
+        {
+            return XsError.EINVAL;
+        }
+        uint domid = CNumbers.AtoiAsDomid(payload[args[0]]);
+        ulong gfn = CNumbers.Strtoul(payload[args[1]], out bool gfnValid);
+        int port = (int)CNumbers.AtoiAsDomid(payload[args[2]]);
+        if (!gfnValid || port <= 0 || domid >= XsConstants.DomidSelf)
+        {
+            return XsError.EINVAL;
+        }
+        Domain domain = DomainFor(domid);
+        bool isNew = !domain.Introduced;
+        domain.Introduced = true;
+        domain.Gfn = gfn;
+        domain.EventChannel = (uint)port;
+        if (isNew)
+        {
+            domain.Shutdown = false;
+            FireSpecial(XsPath.IntroduceDomain, domid);
+        }
+        _host.DomainIntroduced(domid, gfn, (uint)port, isNew);
+        return Ok();
+    }
+
+    // "RELEASE <domid>|": the domain is gone for the store: connection, watches, transactions and owned nodes.
+    private XsError DoRelease(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        XsError error = GetIntroducedDomainArgument(connection, payload, out uint domid);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        ReleaseDomain(domid);
+        return Ok();
+    }
+
+    // "RESUME <domid>|": clears the shutdown state so a later shutdown fires @releaseDomain again.
+    private XsError DoResume(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        XsError error = GetIntroducedDomainArgument(connection, payload, out uint domid);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        _domains[domid].Shutdown = false;
+        return Ok();
+    }
+
+    private XsError GetIntroducedDomainArgument(Connection connection, ReadOnlySpan<byte> payload, out uint domid)
+    {
+        domid = 0;
+        if (!connection.Privileged)
+        {
+            return XsError.EACCES;
+        }
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg))
+        {
+            return XsError.EINVAL;
+        }
+        domid = CNumbers.AtoiAsDomid(arg);
+        if (domid == 0)
+        {
+            return XsError.EINVAL;
+        }
+        return IsIntroduced(domid) ? XsError.None : XsError.ENOENT;
+    }
+
+    // "SET_TARGET <domid>|<tdomid>|": domid acts with tdomid's permissions too; both must be introduced.
+    private XsError DoSetTarget(Connection connection, ReadOnlySpan<byte> payload)
+    {
+        if (!connection.Privileged)
+        {
+            return XsError.EACCES;
+        }
+        Span<Range> args = stackalloc Range[2];
+        if (!PayloadArgs.TrySplitExact(payload, args, 2))
+        {
+            return XsError.EINVAL;
+        }
+        uint domid = CNumbers.AtoiAsDomid(payload[args[0]]);
+        uint target = CNumbers.AtoiAsDomid(payload[args[1]]);
+        if (!IsIntroduced(domid) || !IsIntroduced(target))
+        {
+            return XsError.ENOENT;
+        }
+        _domains[domid].Target = target;
+        return Ok();
+    }
+
+    /// <summary>
+    /// Releases a domain (RELEASE, or death reported by the hypervisor): its connections lose their watches and
+    /// transactions, every node it owns is removed with its subtree (with watch events), entries naming it are
+    /// removed from every permission list (so a later domain with the same id inherits nothing, XSA-322), its
+    /// accounting is reset, and @releaseDomain fires.
+    /// </summary>
+    public void ReleaseDomain(uint domid)
+    {
+        if (!IsIntroduced(domid))
+        {
+            return;
+        }
+        foreach (Connection connection in _connections.Values.Where(c => c.Domid == domid).ToArray())
+        {
+            DropWatchesAndTransactions(connection);
+            _connections.Remove(connection.Id);
+        }
+        RemoveOwnedNodes(domid);
+        ScrubPermissionEntries(domid);
+        _domains.Remove(domid);
+        FireSpecial(XsPath.ReleaseDomain, domid);
+        _host.DomainReleased(domid);
+        FirePendingEvents();
+    }
+
+    /// <summary>The hypervisor reports a domain shut down (not dying): @releaseDomain fires once until RESUME.</summary>
+    public void DomainShutdown(uint domid)
+    {
+        if (_domains.TryGetValue(domid, out Domain? domain) && domain.Introduced && !domain.Shutdown)
+        {
+            domain.Shutdown = true;
+            FireSpecial(XsPath.ReleaseDomain, domid);
+        }
+    }
+
+    private void RemoveOwnedNodes(uint domid)
+    {
+        var owned = new List<string>();
+        var stack = new Stack<(string Path, Node Node)>();
+        stack.Push(("/", _live.Root));
+        while (stack.Count > 0)
+        {
+            (string path, Node node) = stack.Pop();
+            foreach (Node child in node.Children.Items)
+            {
+                string childPath = path == "/" ? "/" + child.Name : path + "/" + child.Name;
+                if (child.Owner == domid)
+                {
+                    owned.Add(childPath);
+                }
+                else
+                {
+                    stack.Push((childPath, child));
+                }
+            }
+        }
+        var live = new TreeView(_live, null);
+        foreach (string path in owned)
+        {
+            ApplyRemove(live, path);
+        }
+    }
+
+    private void ScrubPermissionEntries(uint domid)
+    {
+        var affected = new List<string>();
+        var stack = new Stack<(string Path, Node Node)>();
+        stack.Push(("/", _live.Root));
+        while (stack.Count > 0)
+        {
+            (string path, Node node) = stack.Pop();
+            if (NamesDomainInAcl(node.Perms, domid))
+            {
+                affected.Add(path);
+            }
+            foreach (Node child in node.Children.Items)
+            {
+                stack.Push((path == "/" ? "/" + child.Name : path + "/" + child.Name, child));
+            }
+        }
+        foreach (string path in affected)
+        {
+            Node node = _live.GetMutable(path);
+            node.Perms = [node.Perms[0], .. node.Perms.AsSpan(1).ToArray().Where(p => p.Domid != domid)];
+            node.Generation = ++_generation;
+        }
+        foreach (string special in _specialPerms.Keys.ToArray())
+        {
+            XsPermission[] perms = _specialPerms[special];
+            _specialPerms[special] = [perms[0], .. perms.AsSpan(1).ToArray().Where(p => p.Domid != domid)];
+        }
+    }
+
+    private static bool NamesDomainInAcl(XsPermission[] perms, uint domid)
+    {
+        foreach (XsPermission perm in perms.AsSpan(1))
+        {
+            if (perm.Domid == domid)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,153 @@
+using Xenstore.Protocol;
+
+namespace Xenstore.Store;
+
+/// <summary>
+/// The changes themselves, shared by direct requests and by transaction commit. They assume every check has been
+/// made and cannot fail. On the live tree they stamp generations, keep the node accounting and queue watch
+/// events; on a transaction's tree they keep only the transaction's own quota delta.
+/// </summary>
+public sealed partial class XenstoreEngine
+{
+    /// <summary>Creates <paramref name="path"/> and any missing ancestors; the last one gets the value.</summary>
+    private Node ApplyCreatePath(NodeTree tree, Transaction? tx, string path, byte[] value, uint creator, bool creatorPrivileged)
+    {
+        bool live = tx is null;
+        (Node _, string existingPath) = tree.NearestExisting(path);
+        Node parent = tree.GetMutable(existingPath);
+        string parentPath = existingPath;
+        Node created = parent;
+        int start = existingPath == "/" ? 1 : existingPath.Length + 1;
+        while (start <= path.Length)
+        {
+            int slash = path.IndexOf('/', start);
+            int end = slash < 0 ? path.Length : slash;
+            string name = path[start..end];
+            string childPath = path[..end];
+            XsPermission[] perms = InheritedPerms(parent.Perms, creator, creatorPrivileged);
+            created = tree.AddChild(parent, name, end == path.Length ? value : [], perms);
+            if (live)
+            {
+                created.Generation = ++_generation;
+                created.ChildrenGeneration = _generation;
+                parent.ChildrenGeneration = _generation;
+                DomainFor(created.Owner).NodesOwned++;
+                NodeCount++;
+            }
+            else
+            {
+                tx!.AddDelta(created.Owner, 1);
+            }
+            parent = created;
+            parentPath = childPath;
+            start = end + 1;
+        }
+        if (live)
+        {
+            QueueEvent(path, created.Perms, parentPerms: tree.Get(XsPath.Parent(path))?.Perms);
+        }
+        return created;
+    }
+
+    /// <summary>
+    /// New nodes copy their parent's permissions; an unprivileged creator becomes the owner (C's rule, so a guest
+    /// can read back what it wrote under a shared directory).
+    /// </summary>
+    private static XsPermission[] InheritedPerms(XsPermission[] parentPerms, uint creator, bool creatorPrivileged)
+    {
+        if (creatorPrivileged || parentPerms[0].Domid == creator)
+        {
+            return parentPerms;
+        }
+        var perms = (XsPermission[])parentPerms.Clone();
+        perms[0] = perms[0] with { Domid = creator };
+        return perms;
+    }
+
+    private void ApplySetValue(TreeView view, string path, byte[] value)
+    {
+        Node node = view.Tree.GetMutable(path);
+        node.Value = value;
+        if (view.IsLive)
+        {
+            node.Generation = ++_generation;
+            QueueEvent(path, node.Perms, parentPerms: view.Tree.Get(XsPath.Parent(path))?.Perms);
+        }
+    }
+
+    private void ApplySetPerms(TreeView view, string path, XsPermission[] perms)
+    {
+        Node node = view.Tree.GetMutable(path);
+        XsPermission[] old = node.Perms;
+        node.Perms = perms;
+        if (old[0].Domid != perms[0].Domid)
+        {
+            if (view.Transaction is { } tx)
+            {
+                tx.AddDelta(old[0].Domid, -1);
+                tx.AddDelta(perms[0].Domid, 1);
+            }
+            else
+            {
+                ChargeNodes(old[0].Domid, -1);
+                ChargeNodes(perms[0].Domid, 1);
+            }
+        }
+        if (view.IsLive)
+        {
+            node.Generation = ++_generation;
+            QueueEvent(path, perms, parentPerms: view.Tree.Get(XsPath.Parent(path))?.Perms, oldPerms: old);
+        }
+    }
+
+    /// <summary>Removes a subtree. Events: removed descendants deepest first (exact watches only), then the node.</summary>
+    private void ApplyRemove(TreeView view, string path)
+    {
+        string parentPath = XsPath.Parent(path);
+        Node parent = view.Tree.GetMutable(parentPath);
+        Node node = parent.Children.Find(XsPath.LastComponent(path))!;
+        var removed = new List<(string Path, Node Node, XsPermission[] ParentPerms)>();
+        var stack = new Stack<(string, Node)>();
+        stack.Push((path, node));
+        while (stack.Count > 0)
+        {
+            (string currentPath, Node current) = stack.Pop();
+            foreach (Node child in current.Children.Items)
+            {
+                string childPath = currentPath + "/" + child.Name;
+                removed.Add((childPath, child, current.Perms));
+                stack.Push((childPath, child));
+            }
+        }
+        parent.MutableChildren().Remove(node.Name);
+        if (view.Transaction is { } tx)
+        {
+            tx.AddDelta(node.Owner, -1);
+            foreach ((_, Node gone, _) in removed)
+            {
+                tx.AddDelta(gone.Owner, -1);
+            }
+            return;
+        }
+        parent.ChildrenGeneration = ++_generation;
+        ChargeNodes(node.Owner, -1);
+        NodeCount -= 1 + removed.Count;
+        // Deepest first; OrderByDescending is stable, so siblings keep their discovery order.
+        foreach ((string removedPath, Node gone, XsPermission[] goneParentPerms) in removed.OrderByDescending(r => XsPath.Depth(r.Path)))
+        {
+            ChargeNodes(gone.Owner, -1);
+            QueueEvent(removedPath, gone.Perms, goneParentPerms, exactOnly: true);
+        }
+        QueueEvent(path, node.Perms, parent.Perms);
+    }
+
+    private void ChargeNodes(uint owner, int change)
+    {
+        Domain domain = DomainFor(owner);
+        domain.NodesOwned += change;
+        if (domain.IsEmpty)
+        {
+            _domains.Remove(owner);
+        }
+    }
+}

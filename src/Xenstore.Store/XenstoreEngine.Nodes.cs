@@ -1,0 +1,364 @@
+using Xenstore.Protocol;
+
+namespace Xenstore.Store;
+
+public sealed partial class XenstoreEngine
+{
+    // docs/misc/xenstore.txt "READ <path>|": the value, without a trailing NUL.
+    private XsError DoRead(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        XsError error = ResolveNodePath(connection, payload, out string path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        Node? node = view.Get(path);
+        if (node is null)
+        {
+            return Hide(connection, view, path, XsAccess.Read, XsError.ENOENT);
+        }
+        if (!Has(connection, node.Perms, XsAccess.Read))
+        {
+            return XsError.EACCES;
+        }
+        _reply.Append(node.Value);
+        return XsError.None;
+    }
+
+    // "WRITE <path>|<value|>": creates missing parents; the value is every byte after the first NUL.
+    private XsError DoWrite(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        int nul = payload.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            return XsError.EINVAL;
+        }
+        XsError error = ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (kind == XsPathKind.Special)
+        {
+            return XsError.EINVAL;
+        }
+        ReadOnlySpan<byte> value = payload[(nul + 1)..];
+        if (!connection.Privileged && !QuotaAllows(connection.Domid, Quota.NodeSize, value.Length))
+        {
+            return XsError.ENOSPC;
+        }
+        Node? node = view.Get(path);
+        if (node is not null)
+        {
+            if (!Has(connection, node.Perms, XsAccess.Write))
+            {
+                return XsError.EACCES;
+            }
+            byte[] copy = value.ToArray();
+            ApplySetValue(view, path, copy);
+            view.Transaction?.Effects.Add(new WriteEffect(path, copy));
+            return Ok();
+        }
+        error = CheckCreate(connection, view, path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        byte[] newValue = value.ToArray();
+        ApplyCreatePath(view.Tree, view.Transaction, path, newValue, connection.Domid, connection.Privileged);
+        view.Transaction?.Effects.Add(new WriteEffect(path, newValue));
+        return Ok();
+    }
+
+    // "MKDIR <path>|": an existing node is left alone, with no event.
+    private XsError DoMkdir(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        XsError error = ResolveNodePath(connection, payload, out string path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        Node? node = view.Get(path);
+        if (node is not null)
+        {
+            return Has(connection, node.Perms, XsAccess.Write) ? Ok() : XsError.EACCES;
+        }
+        error = CheckCreate(connection, view, path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        ApplyCreatePath(view.Tree, view.Transaction, path, [], connection.Domid, connection.Privileged);
+        view.Transaction?.Effects.Add(new MkdirEffect(path));
+        return Ok();
+    }
+
+    /// <summary>
+    /// Checks that a missing node may be created: write access on the nearest existing ancestor and room in the
+    /// creator's node quota for every level created. Records the ancestor and each new level in a transaction.
+    /// </summary>
+    private XsError CheckCreate(Connection connection, TreeView view, string path)
+    {
+        (Node ancestor, string ancestorPath) = view.Tree.NearestExisting(path);
+        view.Transaction?.Record(ancestorPath, ancestor);
+        if (!Has(connection, ancestor.Perms, XsAccess.Write))
+        {
+            return XsError.EACCES;
+        }
+        int newLevels = XsPath.Depth(path) - XsPath.Depth(ancestorPath);
+        if (view.Transaction is { } tx)
+        {
+            for (string level = path; level != ancestorPath; level = XsPath.Parent(level))
+            {
+                tx.Record(level, null);
+            }
+        }
+        if (!connection.Privileged)
+        {
+            long owned = DomainFor(connection.Domid).NodesOwned + (view.Transaction?.DeltaFor(connection.Domid) ?? 0);
+            if (!QuotaAllows(connection.Domid, Quota.Nodes, owned + newLevels))
+            {
+                return XsError.ENOSPC;
+            }
+        }
+        return XsError.None;
+    }
+
+    // "RM <path>|": removes the subtree. A missing node under an existing parent is not an error.
+    private XsError DoRm(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        XsError error = ResolveNodePath(connection, payload, out string path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (path == "/")
+        {
+            return XsError.EINVAL;
+        }
+        Node? node = view.Get(path);
+        if (node is null)
+        {
+            Node? parent = view.Get(XsPath.Parent(path));
+            if (parent is null)
+            {
+                return Hide(connection, view, path, XsAccess.Write, XsError.ENOENT);
+            }
+            return Has(connection, parent.Perms, XsAccess.Write) ? Ok() : XsError.EACCES;
+        }
+        if (!Has(connection, node.Perms, XsAccess.Write))
+        {
+            return XsError.EACCES;
+        }
+        if (view.Transaction is { } tx)
+        {
+            // Removing a subtree touches every node in it, as in C: a concurrent change below means EAGAIN.
+            foreach ((string descendant, Node child) in Descendants(path, node))
+            {
+                tx.Record(descendant, child);
+            }
+        }
+        ApplyRemove(view, path);
+        view.Transaction?.Effects.Add(new RemoveEffect(path));
+        return Ok();
+    }
+
+    // "DIRECTORY <path>|": child names, each NUL-terminated, in insertion order.
+    private XsError DoDirectory(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        XsError error = ResolveNodePath(connection, payload, out string path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        error = GetListable(connection, view, path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        foreach (Node child in node!.Children.Items)
+        {
+            _reply.AppendAscii(child.Name);
+            _reply.AppendByte(0);
+        }
+        return XsError.None;
+    }
+
+    // "DIRECTORY_PART <path>|<offset>|": <generation>| then as many whole names from the byte offset as fit,
+    // and one more NUL when the list ends in this chunk. The generation changes whenever the children change.
+    private XsError DoDirectoryPart(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        Span<Range> args = stackalloc Range[2];
+        if (!PayloadArgs.TrySplitExact(payload, args, 2))
+        {
+            return XsError.EINVAL;
+        }
+        XsError error = ResolvePath(connection, payload[args[0]], out string path, out XsPathKind kind);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (kind == XsPathKind.Special || !PayloadArgs.TryParseUInt32(payload[args[1]], out uint offset))
+        {
+            return XsError.EINVAL;
+        }
+        error = GetListable(connection, view, path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        _reply.AppendNumber(node!.ChildrenGeneration);
+        _reply.AppendByte(0);
+        long position = 0;
+        bool complete = true;
+        foreach (Node child in node.Children.Items)
+        {
+            int entryLength = child.Name.Length + 1;
+            long entryEnd = position + entryLength;
+            if (entryEnd > offset)
+            {
+                int skip = (int)Math.Max(0, offset - position);
+                // Keep one byte for the final NUL that marks the end of the list.
+                if (_reply.Length + entryLength - skip + 1 > XsConstants.PayloadMax)
+                {
+                    complete = false;
+                    break;
+                }
+                _reply.AppendAscii(child.Name[Math.Min(skip, child.Name.Length)..]);
+                _reply.AppendByte(0);
+            }
+            position = entryEnd;
+        }
+        if (complete)
+        {
+            _reply.AppendByte(0);
+        }
+        return XsError.None;
+    }
+
+    private XsError GetListable(Connection connection, TreeView view, string path, out Node? node)
+    {
+        node = view.Tree.Get(path);
+        if (node is null)
+        {
+            view.Transaction?.Record(path, null);
+            return Hide(connection, view, path, XsAccess.Read, XsError.ENOENT);
+        }
+        view.Transaction?.RecordListing(path, node);
+        return Has(connection, node.Perms, XsAccess.Read) ? XsError.None : XsError.EACCES;
+    }
+
+    // "GET_PERMS <path>|": the owner entry first. Special paths have permissions too.
+    private XsError DoGetPerms(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
+        {
+            return XsError.EINVAL;
+        }
+        XsError error = ResolvePath(connection, raw, out string path, out XsPathKind kind);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        XsPermission[] perms;
+        if (kind == XsPathKind.Special)
+        {
+            if (!TryGetSpecialPerms(path, out perms))
+            {
+                return XsError.EINVAL;
+            }
+        }
+        else
+        {
+            Node? node = view.Get(path);
+            if (node is null)
+            {
+                return Hide(connection, view, path, XsAccess.Read, XsError.ENOENT);
+            }
+            perms = node.Perms;
+        }
+        if (!Has(connection, perms, XsAccess.Read))
+        {
+            return XsError.EACCES;
+        }
+        AppendPerms(perms);
+        return XsError.None;
+    }
+
+    // "SET_PERMS <path>|<perm-as-string>|+": owner or privileged only; only the privileged may change the owner.
+    private XsError DoSetPerms(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        int nul = payload.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            return XsError.EINVAL;
+        }
+        XsError error = ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        XsPermission[]? perms = XsPermission.TryParseList(payload[(nul + 1)..]);
+        if (perms is null)
+        {
+            return XsError.EINVAL;
+        }
+        if (!connection.Privileged && !QuotaAllows(connection.Domid, Quota.NodePermissions, perms.Length))
+        {
+            return XsError.ENOSPC;
+        }
+        if (kind == XsPathKind.Special)
+        {
+            return SetSpecialPerms(connection, path, perms);
+        }
+        Node? node = view.Get(path);
+        if (node is null)
+        {
+            return Hide(connection, view, path, XsAccess.Write, XsError.ENOENT);
+        }
+        if (!connection.Privileged)
+        {
+            if (AccessFor(connection, node.Perms) != XsAccess.Both || !IsOwnerOrTarget(connection, node.Perms[0].Domid))
+            {
+                return XsError.EACCES;
+            }
+            if (perms[0].Domid != node.Perms[0].Domid)
+            {
+                return XsError.EPERM;
+            }
+        }
+        ApplySetPerms(view, path, perms);
+        view.Transaction?.Effects.Add(new SetPermsEffect(path, perms));
+        return Ok();
+    }
+
+    private bool IsOwnerOrTarget(Connection connection, uint owner) =>
+        owner == connection.Domid || (_domains.TryGetValue(connection.Domid, out Domain? d) && d.Target == owner);
+
+    private void AppendPerms(XsPermission[] perms)
+    {
+        foreach (XsPermission perm in perms)
+        {
+            _reply.AppendByte((byte)perm.Letter);
+            _reply.AppendNumber(perm.Domid);
+            _reply.AppendByte(0);
+        }
+    }
+
+    /// <summary>Every node strictly below <paramref name="path"/>, parents before children, without recursion.</summary>
+    private static IEnumerable<(string Path, Node Node)> Descendants(string path, Node node)
+    {
+        var stack = new Stack<(string, Node)>();
+        stack.Push((path, node));
+        while (stack.Count > 0)
+        {
+            (string currentPath, Node current) = stack.Pop();
+            foreach (Node child in current.Children.Items.ToArray())
+            {
+                string childPath = currentPath == "/" ? "/" + child.Name : currentPath + "/" + child.Name;
+                yield return (childPath, child);
+                stack.Push((childPath, child));
+            }
+        }
+    }
+}

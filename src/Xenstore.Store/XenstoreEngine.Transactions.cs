@@ -1,0 +1,163 @@
+using Xenstore.Protocol;
+
+namespace Xenstore.Store;
+
+public sealed partial class XenstoreEngine
+{
+    /// <summary>Open transactions over all connections.</summary>
+    public int TransactionCount { get; private set; }
+
+    // "TRANSACTION_START |": the payload is ignored; the header's tx_id must be 0 (no nesting).
+    private XsError DoTransactionStart(Connection connection, XsHeader header)
+    {
+        if (header.TxId != 0)
+        {
+            return XsError.EBUSY;
+        }
+        Domain domain = DomainFor(connection.Domid);
+        if (!connection.Privileged && !QuotaAllows(connection.Domid, Quota.Transactions, domain.Transactions + 1))
+        {
+            return XsError.ENOSPC;
+        }
+        // The snapshot is the live root as it is now. From here on the live tree copies any node it changes
+        // (new epoch), so the snapshot never sees a later change.
+        int snapshotEpoch = _live.Epoch;
+        _liveSnapshots[snapshotEpoch] = _liveSnapshots.GetValueOrDefault(snapshotEpoch) + 1;
+        _live.FrozenUpTo = snapshotEpoch;
+        _live.Epoch = ++_epochCounter;
+        int txEpoch = ++_epochCounter;
+        var tree = new NodeTree(_live.Root, txEpoch, frozenUpTo: txEpoch - 1);
+        uint id = connection.NextTransactionId();
+        connection.Transactions.Add(id, new Transaction(id, connection, tree, snapshotEpoch, TransactionNodeLimit(connection)));
+        domain.Transactions++;
+        TransactionCount++;
+        _reply.AppendNumber(id);
+        _reply.AppendByte(0);
+        return XsError.None;
+    }
+
+    // "TRANSACTION_END T|" commits, "F|" aborts; anything else is EINVAL and leaves the transaction open.
+    private XsError DoTransactionEnd(Connection connection, Transaction tx, ReadOnlySpan<byte> payload)
+    {
+        bool commit;
+        if (payload.SequenceEqual("T\0"u8))
+        {
+            commit = true;
+        }
+        else if (payload.SequenceEqual("F\0"u8))
+        {
+            commit = false;
+        }
+        else
+        {
+            return XsError.EINVAL;
+        }
+        EndTransaction(tx);
+        if (!commit)
+        {
+            return Ok();
+        }
+        if (HasConflict(tx))
+        {
+            return XsError.EAGAIN;
+        }
+        ApplyCommit(tx);
+        return Ok();
+    }
+
+    /// <summary>
+    /// Commit validation: every node the transaction read or wrote must be as it was in the snapshot (same
+    /// existence and generation). A parent whose child list changed does not conflict unless the transaction
+    /// listed it: creating or removing different children merges.
+    /// </summary>
+    private bool HasConflict(Transaction tx)
+    {
+        foreach ((string path, TransactionAccess access) in tx.Accessed)
+        {
+            Node? current = _live.Get(path);
+            if (!access.Existed)
+            {
+                if (current is not null)
+                {
+                    return true;
+                }
+                continue;
+            }
+            if (current is null || current.Generation != access.Generation
+                || (access.Listed && current.ChildrenGeneration != access.ChildrenGeneration))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Replays the transaction's changes on the live tree; one watch event per modified node.</summary>
+    private void ApplyCommit(Transaction tx)
+    {
+        var live = new TreeView(_live, null);
+        int firstEvent = _pendingEvents.Count;
+        foreach (TransactionEffect effect in tx.Effects)
+        {
+            Node? node = _live.Get(effect.Path);
+            switch (effect)
+            {
+                case WriteEffect write when node is not null:
+                    ApplySetValue(live, write.Path, write.Value);
+                    break;
+                case WriteEffect write:
+                    ApplyCreatePath(_live, null, write.Path, write.Value, tx.Owner.Domid, tx.Owner.Privileged);
+                    break;
+                case MkdirEffect mkdir when node is null:
+                    ApplyCreatePath(_live, null, mkdir.Path, [], tx.Owner.Domid, tx.Owner.Privileged);
+                    break;
+                case RemoveEffect remove when node is not null:
+                    ApplyRemove(live, remove.Path);
+                    break;
+                case SetPermsEffect setPerms when node is not null:
+                    ApplySetPerms(live, setPerms.Path, setPerms.Perms);
+                    break;
+            }
+        }
+        CoalesceEvents(firstEvent);
+    }
+
+    /// <summary>Keeps one event per node (the last, with the final permissions), in the order of those last changes.</summary>
+    private void CoalesceEvents(int firstEvent)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var kept = new List<PendingEvent>();
+        for (int i = _pendingEvents.Count - 1; i >= firstEvent; i--)
+        {
+            if (seen.Add(_pendingEvents[i].Path))
+            {
+                kept.Add(_pendingEvents[i]);
+            }
+        }
+        kept.Reverse();
+        _pendingEvents.RemoveRange(firstEvent, _pendingEvents.Count - firstEvent);
+        _pendingEvents.AddRange(kept);
+    }
+
+    private void EndTransaction(Transaction tx)
+    {
+        tx.Owner.Transactions.Remove(tx.Id);
+        TransactionCount--;
+        Domain domain = DomainFor(tx.Owner.Domid);
+        domain.Transactions--;
+        if (domain.IsEmpty)
+        {
+            _domains.Remove(domain.Domid);
+        }
+        int remaining = _liveSnapshots[tx.SnapshotEpoch] - 1;
+        if (remaining == 0)
+        {
+            _liveSnapshots.Remove(tx.SnapshotEpoch);
+        }
+        else
+        {
+            _liveSnapshots[tx.SnapshotEpoch] = remaining;
+        }
+        _live.FrozenUpTo = _liveSnapshots.Count == 0 ? 0 : _liveSnapshots.Keys.Last();
+    }
+}

@@ -1,0 +1,212 @@
+using Xenstore.Protocol;
+
+namespace Xenstore.Store;
+
+/// <summary>
+/// The Xenstore engine: tree, permissions, transactions, watches, quotas and domains. Pure and single-threaded:
+/// the same ordered calls produce the same replies, events and state. Nothing here blocks, reads a clock or does
+/// I/O; the server owns threads and transports and feeds requests in arrival order.
+/// </summary>
+public sealed partial class XenstoreEngine
+{
+    private static readonly XsPermission[] s_rootPerms = [new(XsAccess.None, 0)];
+
+    private readonly EngineOptions _options;
+    private readonly IEngineOutput _output;
+    private readonly IEngineHost _host;
+    private readonly Dictionary<int, Connection> _connections = [];
+    private readonly Dictionary<uint, Domain> _domains = [];
+    private readonly ReplyBuffer _reply = new();
+    private readonly List<PendingEvent> _pendingEvents = [];
+    private readonly NodeTree _live;
+
+    /// <summary>Open snapshots by live epoch, with how many transactions use each.</summary>
+    private readonly SortedDictionary<int, int> _liveSnapshots = [];
+
+    private long _generation;
+    private int _epochCounter;
+
+    public XenstoreEngine(EngineOptions options, IEngineOutput output, IEngineHost? host = null)
+    {
+        _options = options;
+        _output = output;
+        _host = host ?? new NullHost();
+        var root = new Node("", [], s_rootPerms, epoch: 1);
+        _epochCounter = 1;
+        _live = new NodeTree(root, epoch: 1, frozenUpTo: 0);
+        CreateInitialNodes();
+    }
+
+    /// <summary>Number of nodes in the live tree, the root included.</summary>
+    public int NodeCount { get; private set; } = 1;
+
+    /// <summary>Generation of the last change to the live tree.</summary>
+    public long Generation => _generation;
+
+    /// <summary>Registers a connection. Socket connections are dom0 and privileged.</summary>
+    public void OpenConnection(int connectionId, uint domid, bool privileged)
+    {
+        bool isPrivileged = privileged || domid == 0 || domid == _options.PrivilegedDomid;
+        _connections.Add(connectionId, new Connection(connectionId, domid, isPrivileged));
+    }
+
+    /// <summary>Forgets a connection: its watches and transactions are dropped, its nodes stay.</summary>
+    public void CloseConnection(int connectionId)
+    {
+        if (_connections.Remove(connectionId, out Connection? connection))
+        {
+            DropWatchesAndTransactions(connection);
+        }
+    }
+
+    /// <summary>True when the connection exists (it may have been dropped by a domain release).</summary>
+    public bool HasConnection(int connectionId) => _connections.ContainsKey(connectionId);
+
+    /// <summary>
+    /// Executes one request and sends its reply (and the watch events it causes, before the reply, as C does).
+    /// </summary>
+    public void Process(int connectionId, XsHeader header, ReadOnlySpan<byte> payload)
+    {
+        if (!_connections.TryGetValue(connectionId, out Connection? connection))
+        {
+            return;
+        }
+        _reply.Clear();
+        _pendingEvents.Clear();
+        _afterReply.Clear();
+        XsError error;
+        try
+        {
+            error = Dispatch(connection, header, payload);
+        }
+        catch (TransactionNodesExceededException)
+        {
+            _reply.Clear();
+            error = XsError.ENOSPC;
+        }
+        finally
+        {
+            FirePendingEvents();
+        }
+        if (error == XsError.None && _reply.Length > XsConstants.PayloadMax)
+        {
+            error = XsError.E2BIG;
+        }
+        if (error != XsError.None)
+        {
+            _output.Send(connectionId, XsMessageType.Error, header.ReqId, header.TxId, XsErrors.WireName(error));
+        }
+        else
+        {
+            _output.Send(connectionId, header.Type, header.ReqId, header.TxId, _reply.Span);
+        }
+        foreach ((int target, byte[] message) in _afterReply)
+        {
+            _output.Send(target, XsMessageType.WatchEvent, 0, 0, message);
+        }
+    }
+
+    private XsError Dispatch(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
+    {
+        switch (header.Type)
+        {
+            case XsMessageType.Read:
+            case XsMessageType.Write:
+            case XsMessageType.Mkdir:
+            case XsMessageType.Rm:
+            case XsMessageType.Directory:
+            case XsMessageType.DirectoryPart:
+            case XsMessageType.GetPerms:
+            case XsMessageType.SetPerms:
+            case XsMessageType.TransactionEnd:
+                return DispatchInView(connection, header, payload);
+            case XsMessageType.Watch:
+                return DoWatch(connection, payload);
+            case XsMessageType.Unwatch:
+                return DoUnwatch(connection, payload);
+            case XsMessageType.ResetWatches:
+                DropWatchesAndTransactions(connection);
+                return Ok();
+            case XsMessageType.TransactionStart:
+                return DoTransactionStart(connection, header);
+            case XsMessageType.GetDomainPath:
+                return DoGetDomainPath(payload);
+            case XsMessageType.IsDomainIntroduced:
+                return DoIsDomainIntroduced(connection, payload);
+            case XsMessageType.Introduce:
+                return DoIntroduce(connection, payload);
+            case XsMessageType.Release:
+                return DoRelease(connection, payload);
+            case XsMessageType.Resume:
+                return DoResume(connection, payload);
+            case XsMessageType.SetTarget:
+                return DoSetTarget(connection, payload);
+            case XsMessageType.GetFeature:
+                return DoGetFeature(connection, payload);
+            case XsMessageType.SetFeature:
+                return DoSetFeature(connection, payload);
+            case XsMessageType.GetQuota:
+                return DoGetQuota(connection, payload);
+            case XsMessageType.SetQuota:
+                return DoSetQuota(connection, payload);
+            case XsMessageType.Control:
+                return DoControl(connection, payload);
+            default:
+                return XsError.ENOSYS;
+        }
+    }
+
+    private XsError DispatchInView(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
+    {
+        Transaction? tx = null;
+        if (header.TxId != 0 && !connection.Transactions.TryGetValue(header.TxId, out tx))
+        {
+            return XsError.ENOENT;
+        }
+        if (header.Type == XsMessageType.TransactionEnd)
+        {
+            return tx is null ? XsError.ENOENT : DoTransactionEnd(connection, tx, payload);
+        }
+        var view = new TreeView(tx is null ? _live : tx.Tree, tx);
+        return header.Type switch
+        {
+            XsMessageType.Read => DoRead(connection, view, payload),
+            XsMessageType.Write => DoWrite(connection, view, payload),
+            XsMessageType.Mkdir => DoMkdir(connection, view, payload),
+            XsMessageType.Rm => DoRm(connection, view, payload),
+            XsMessageType.Directory => DoDirectory(connection, view, payload),
+            XsMessageType.DirectoryPart => DoDirectoryPart(connection, view, payload),
+            XsMessageType.GetPerms => DoGetPerms(connection, view, payload),
+            XsMessageType.SetPerms => DoSetPerms(connection, view, payload),
+            _ => XsError.ENOSYS,
+        };
+    }
+
+    private XsError Ok()
+    {
+        _reply.Append(XsConstants.Ok);
+        return XsError.None;
+    }
+
+    private void CreateInitialNodes()
+    {
+        // C xenstored creates /tool/xenstored at start; /local/domain is the toolstack's to create.
+        ApplyCreatePath(_live, null, "/tool/xenstored", [], creator: 0, creatorPrivileged: true);
+        _pendingEvents.Clear();
+    }
+
+    /// <summary>Either the live tree or a transaction's tree, with the transaction that records accesses.</summary>
+    private readonly record struct TreeView(NodeTree Tree, Transaction? Transaction)
+    {
+        public bool IsLive => Transaction is null;
+
+        public Node? Get(string path)
+        {
+            Node? node = Tree.Get(path);
+            Transaction?.Record(path, node);
+            return node;
+        }
+    }
+
+    private sealed class NullHost : IEngineHost;
+}
