@@ -1,1 +1,0 @@
-namespace Xenstore.Interop.Tests;
