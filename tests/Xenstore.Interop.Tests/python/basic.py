@@ -1,0 +1,30 @@
+"""Read, write, mkdir, list, exists, delete, permissions and errors through pyxs."""
+import sys
+
+from common import client, error_of, show
+
+base = sys.argv[1].encode()
+c = client()
+c.write(base + b"/a", b"1")
+c.write(base + b"/bin", b"x\x00y\x00")
+c.mkdir(base + b"/dir/sub")
+show("read", c.read(base + b"/a"))
+show("binary", c.read(base + b"/bin"))
+show("mkdir value", c.read(base + b"/dir/sub"))
+show("list", c.list(base))
+show("exists", (c.exists(base + b"/a"), c.exists(base + b"/zz")))
+show("default", c.read(base + b"/zz", b"fallback"))
+show("missing", error_of(lambda: c.read(base + b"/zz")))
+show("bad path", error_of(lambda: c.read(base + b"/bad path")))
+show("perms", c.get_perms(base + b"/a"))
+c.set_perms(base + b"/a", [b"n0", b"r5", b"w7"])
+show("perms set", c.get_perms(base + b"/a"))
+show("bad perm", error_of(lambda: c.set_perms(base + b"/a", [b"x5"])))
+show("walk", list(c.walk(base)))
+c.delete(base + b"/dir")
+show("after delete", c.list(base))
+show("rm missing parent", error_of(lambda: c.delete(base + b"/zz/yy")))
+show("domain path", c.get_domain_path(7))
+show("dom0 introduced", c.is_domain_introduced(0))
+show("dom9 introduced", c.is_domain_introduced(9))
+c.close()
