@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Xenstore.Daemon;
+using Xenstore.Server;
+using Xenstore.Store;
+
+DaemonSettings? settings = CommandLine.Parse(args, out string? error);
+if (settings is null)
+{
+    Console.Error.WriteLine($"xenstored: {error}");
+    Console.Error.WriteLine("Try 'xenstored --help'.");
+    return 2;
+}
+if (settings.ShowHelp)
+{
+    Console.WriteLine(CommandLine.Usage);
+    return 0;
+}
+
+using ILoggerFactory loggerFactory = LoggerFactory.Create(builder =>
+{
+    // Logs go to stderr; stdout carries only the "listening on" line that scripts wait for.
+    builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+    builder.AddSimpleConsole(o => o.SingleLine = true);
+    builder.AddFilter(level => level >= (settings.Verbose ? LogLevel.Debug : LogLevel.Information));
+});
+
+string socketPath = SocketPathResolver.Resolve(settings.SocketPath);
+var options = new ServerOptions
+{
+    SocketPath = socketPath,
+    Engine = new EngineOptions { Quotas = settings.Quotas, PrivilegedDomid = settings.PrivilegedDomid },
+};
+
+XenstoreServer server;
+try
+{
+    server = new XenstoreServer(options, loggerFactory);
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+{
+    Console.Error.WriteLine($"xenstored: cannot listen on {socketPath}: {e.Message}");
+    return 1;
+}
+
+await using (server)
+{
+    var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+    {
+        context.Cancel = true;
+        stop.TrySetResult();
+    });
+    using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+    {
+        context.Cancel = true;
+        stop.TrySetResult();
+    });
+    server.Start();
+    Console.WriteLine($"xenstored: listening on {socketPath}");
+    await stop.Task.ConfigureAwait(false);
+}
+return 0;

@@ -1,0 +1,28 @@
+namespace Xenstore.Server;
+
+/// <summary>
+/// A transport-side connection as the store thread sees it: where its output goes, and how to drop it.
+/// Socket and ring connections implement it; the store thread cannot tell them apart.
+/// </summary>
+internal interface IClientConnection
+{
+    int Id { get; }
+
+    /// <summary>The domain on the other end (0 for sockets).</summary>
+    uint Domid { get; }
+
+    /// <summary>Socket clients are dom0 and privileged.</summary>
+    bool Privileged { get; }
+
+    /// <summary>Queued replies and events, written out by <see cref="Flush"/>.</summary>
+    OutputQueue Output { get; }
+
+    /// <summary>Called on the store thread once per batch in which output was queued.</summary>
+    void Flush();
+
+    /// <summary>Called by the store thread when the store dropped this connection (e.g. domain release).</summary>
+    void Abort(string reason);
+
+    /// <summary>Called on the store thread after a request of this connection was processed.</summary>
+    void RequestCompleted();
+}

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+
+namespace Xenstore.Server;
+
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Error, "Store thread: a request failed")]
+    public static partial void StoreError(ILogger logger, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Information, "Listening on {Path}")]
+    public static partial void Listening(ILogger logger, string path);
+
+    [LoggerMessage(3, LogLevel.Warning, "Connection {Id}: closed: {Reason}")]
+    public static partial void ConnectionDropped(ILogger logger, int id, string reason);
+
+    [LoggerMessage(4, LogLevel.Debug, "Connection {Id}: opened")]
+    public static partial void ConnectionOpened(ILogger logger, int id);
+
+    [LoggerMessage(5, LogLevel.Error, "Accept failed")]
+    public static partial void AcceptFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Information, "{Message}")]
+    public static partial void ControlPrint(ILogger logger, string message);
+
+    [LoggerMessage(7, LogLevel.Information, "Connection {Id} domain {Domid}: {Type} tx {TxId} {Summary}")]
+    public static partial void Trace(ILogger logger, int id, uint domid, string type, uint txId, string summary);
+}

@@ -1,0 +1,43 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Xenstore.Store;
+
+namespace Xenstore.Server;
+
+/// <summary>
+/// The engine's view of the daemon: CONTROL commands that concern the process (log, print, memreport) and the
+/// transport side of domain introduction and release.
+/// </summary>
+internal sealed class ServerEngineHost(ILogger logger) : IEngineHost
+{
+    public StoreLoop? Loop { get; set; }
+
+    /// <summary>Access trace switched at run time with CONTROL <c>log on|off</c>.</summary>
+    public bool TraceEnabled { get; private set; }
+
+    public void DomainReleased(uint domid) => Loop?.ForgetConnectionsOf(domid);
+
+    public string? Control(string command, IReadOnlyList<string> args)
+    {
+        switch (command)
+        {
+            case "log" when args.Count == 1 && args[0] is "on" or "off":
+                TraceEnabled = args[0] == "on";
+                return "OK";
+            case "print" when args.Count >= 1:
+                Log.ControlPrint(logger, string.Join(' ', args));
+                return "OK";
+            case "memreport":
+                return MemoryReport();
+            default:
+                return null;
+        }
+    }
+
+    private static string MemoryReport()
+    {
+        GCMemoryInfo info = GC.GetGCMemoryInfo();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"heap-size: {info.HeapSizeBytes}\nmanaged-allocated: {GC.GetTotalMemory(false)}\nworking-set: {Environment.WorkingSet}\ngc-count: {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}\n");
+    }
+}

@@ -1,0 +1,31 @@
+using Xenstore.Store;
+
+namespace Xenstore.Server;
+
+/// <summary>Settings of the server around the engine.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>Unix socket path for dom0 clients.</summary>
+    public required string SocketPath { get; init; }
+
+    /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
+    public EngineOptions Engine { get; init; } = new();
+
+    /// <summary>
+    /// Requests a socket connection may have waiting for the store thread before the daemon stops reading it.
+    /// <remarks>Defaults to 1024; guests use the <c>outstanding</c> quota instead.</remarks>
+    /// </summary>
+    public int SocketOutstandingLimit { get; init; } = 1024;
+
+    /// <summary>
+    /// Watch events queued for a socket connection that does not read them, beyond which new events are dropped.
+    /// <remarks>Defaults to 65536; guests use the <c>watch-events</c> quota.</remarks>
+    /// </summary>
+    public int SocketEventLimit { get; init; } = 65536;
+
+    /// <summary>
+    /// Output bytes queued for a connection beyond which the daemon stops reading its requests.
+    /// <remarks>Defaults to 4 MiB.</remarks>
+    /// </summary>
+    public int MaxPendingOutputBytes { get; init; } = 4 << 20;
+}

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Xenstore.Protocol;
+using Xenstore.Store;
+
+namespace Xenstore.Server;
+
+/// <summary>
+/// The single thread that owns the engine. Transports post work from any thread; the loop drains everything
+/// available, executes it in arrival order, then flushes each connection that got output once per batch.
+/// </summary>
+internal sealed class StoreLoop : IEngineOutput, IDisposable
+{
+    private readonly ConcurrentQueue<StoreWork> _queue = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly Dictionary<int, IClientConnection> _connections = [];
+    private readonly HashSet<IClientConnection> _dirty = [];
+    private readonly Thread _thread;
+    private readonly ILogger _logger;
+    private volatile bool _stopping;
+    private int _signalled;
+
+    public StoreLoop(EngineOptions options, IEngineHost host, ILogger logger)
+    {
+        _logger = logger;
+        Engine = new XenstoreEngine(options, this, host);
+        _thread = new Thread(Run) { Name = "xs-store", IsBackground = true };
+    }
+
+    /// <summary>The engine; touch it only from the store thread (inside <see cref="StoreWork.Run"/> actions).</summary>
+    public XenstoreEngine Engine { get; }
+
+    /// <summary>Requests executed since start.</summary>
+    public long RequestsProcessed { get; private set; }
+
+    /// <summary>Batches executed since start.</summary>
+    public long Batches { get; private set; }
+
+    public void Start() => _thread.Start();
+
+    public void Post(StoreWork work)
+    {
+        _queue.Enqueue(work);
+        // Wake the loop only if it may be asleep: one release per batch, not per request.
+        if (Interlocked.Exchange(ref _signalled, 1) == 0)
+        {
+            _signal.Release();
+        }
+    }
+
+    /// <summary>Runs an action on the store thread and waits for its result.</summary>
+    public Task<T> InvokeAsync<T>(Func<XenstoreEngine, T> action)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(StoreWork.Run(engine =>
+        {
+            try
+            {
+                completion.SetResult(action(engine));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                completion.SetException(e);
+            }
+        }));
+        return completion.Task;
+    }
+
+    public void Stop()
+    {
+        _stopping = true;
+        _signal.Release();
+        if (Thread.CurrentThread != _thread && _thread.IsAlive)
+        {
+            _thread.Join();
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _signal.Dispose();
+    }
+
+    void IEngineOutput.Send(int connectionId, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
+    {
+        if (_connections.TryGetValue(connectionId, out IClientConnection? connection))
+        {
+            connection.Output.Append(type, reqId, txId, payload);
+            _dirty.Add(connection);
+        }
+    }
+
+    private void Run()
+    {
+        while (!_stopping)
+        {
+            _signal.Wait();
+            Volatile.Write(ref _signalled, 0);
+            while (_queue.TryDequeue(out StoreWork work))
+            {
+                Execute(work);
+            }
+            foreach (IClientConnection connection in _dirty)
+            {
+                connection.Flush();
+            }
+            _dirty.Clear();
+            Batches++;
+        }
+    }
+
+    private void Execute(StoreWork work)
+    {
+        try
+        {
+            switch (work.Kind)
+            {
+                case StoreWorkKind.Request:
+                    Engine.Process(work.Connection!.Id, work.Header, work.Payload);
+                    RequestsProcessed++;
+                    work.Connection.RequestCompleted();
+                    break;
+                case StoreWorkKind.Open:
+                    _connections[work.Connection!.Id] = work.Connection;
+                    Engine.OpenConnection(work.Connection.Id, work.Connection.Domid, work.Connection.Privileged);
+                    break;
+                case StoreWorkKind.Close:
+                    _connections.Remove(work.Connection!.Id);
+                    _dirty.Remove(work.Connection);
+                    Engine.CloseConnection(work.Connection.Id);
+                    break;
+                case StoreWorkKind.Action:
+                    work.Action!(Engine);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug in one request must not take the daemon down; the request's connection is dropped instead.
+            Log.StoreError(_logger, e);
+            if (work.Connection is { } connection)
+            {
+                connection.Abort("internal error");
+            }
+        }
+    }
+
+    /// <summary>Drops the connections of a released domain (the engine already forgot them): store thread only.</summary>
+    public void ForgetConnectionsOf(uint domid)
+    {
+        foreach (IClientConnection connection in _connections.Values.Where(c => c.Domid == domid && !c.Privileged).ToArray())
+        {
+            _connections.Remove(connection.Id);
+            _dirty.Remove(connection);
+            connection.Abort("domain released");
+        }
+    }
+}
