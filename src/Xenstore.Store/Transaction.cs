@@ -26,8 +26,10 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
     public Dictionary<uint, int> NodeDelta { get; } = [];
 
     /// <summary>
-    /// Remembers the state of a node in the snapshot the first time the transaction touches it. Transaction trees
-    /// never change generation fields, so a node seen here still carries its snapshot generations.
+    /// Remembers the state of a node in the snapshot the first time the transaction touches it. Every request
+    /// records a node before changing it, and transaction trees never change generation fields, so a node seen
+    /// here still carries its snapshot generations. Both generations are kept now: a later listing must compare
+    /// against the snapshot's child list, not against a copy the transaction re-created meanwhile.
     /// </summary>
     public void Record(string path, Node? node)
     {
@@ -40,7 +42,7 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
             }
             Accessed[path] = node is null
                 ? new TransactionAccess(false, 0, false, 0)
-                : new TransactionAccess(true, node.Generation, false, 0);
+                : new TransactionAccess(true, node.Generation, false, node.ChildrenGeneration);
         }
     }
 
@@ -48,11 +50,7 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
     public void RecordListing(string path, Node node)
     {
         Record(path, node);
-        TransactionAccess access = Accessed[path];
-        if (!access.Listed)
-        {
-            Accessed[path] = access with { Listed = true, ChildrenGeneration = node.ChildrenGeneration };
-        }
+        Accessed[path] = Accessed[path] with { Listed = true };
     }
 
     public int DeltaFor(uint owner) => NodeDelta.GetValueOrDefault(owner);

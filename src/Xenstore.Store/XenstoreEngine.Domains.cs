@@ -154,9 +154,11 @@ public sealed partial class XenstoreEngine
         RemoveOwnedNodes(domid);
         ScrubPermissionEntries(domid);
         _domains.Remove(domid);
+        // As C's destroy_domain: the removed nodes' events first, then @releaseDomain, so a watcher of the
+        // special path already sees the domain's nodes gone.
+        FirePendingEvents();
         FireSpecial(XsPath.ReleaseDomain, domid);
         _host.DomainReleased(domid);
-        FirePendingEvents();
     }
 
     /// <summary>The hypervisor reports a domain shut down (not dying): @releaseDomain fires once until RESUME.</summary>

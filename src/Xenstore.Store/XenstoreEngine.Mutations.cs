@@ -100,25 +100,32 @@ public sealed partial class XenstoreEngine
         }
     }
 
-    /// <summary>Removes a subtree. Events: removed descendants deepest first (exact watches only), then the node.</summary>
+    /// <summary>
+    /// Removes a subtree. Events: removed descendants (exact watches only) in C's order, each child's subtree
+    /// before the child itself, children in list order; then the node.
+    /// </summary>
     private void ApplyRemove(TreeView view, string path)
     {
         string parentPath = XsPath.Parent(path);
         Node parent = view.Tree.GetMutable(parentPath);
         Node node = parent.Children.Find(XsPath.LastComponent(path))!;
+        // A pre-order walk that visits children last-first, reversed, is the post-order walk C's recursion makes.
         var removed = new List<(string Path, Node Node, XsPermission[] ParentPerms)>();
-        var stack = new Stack<(string, Node)>();
-        stack.Push((path, node));
+        var stack = new Stack<(string, Node, XsPermission[])>();
+        foreach (Node child in node.Children.Items)
+        {
+            stack.Push((path + "/" + child.Name, child, node.Perms));
+        }
         while (stack.Count > 0)
         {
-            (string currentPath, Node current) = stack.Pop();
+            (string currentPath, Node current, XsPermission[] parentPerms) = stack.Pop();
+            removed.Add((currentPath, current, parentPerms));
             foreach (Node child in current.Children.Items)
             {
-                string childPath = currentPath + "/" + child.Name;
-                removed.Add((childPath, child, current.Perms));
-                stack.Push((childPath, child));
+                stack.Push((currentPath + "/" + child.Name, child, current.Perms));
             }
         }
+        removed.Reverse();
         parent.MutableChildren().Remove(node.Name);
         if (view.Transaction is { } tx)
         {
@@ -132,8 +139,7 @@ public sealed partial class XenstoreEngine
         parent.ChildrenGeneration = ++_generation;
         ChargeNodes(node.Owner, -1);
         NodeCount -= 1 + removed.Count;
-        // Deepest first; OrderByDescending is stable, so siblings keep their discovery order.
-        foreach ((string removedPath, Node gone, XsPermission[] goneParentPerms) in removed.OrderByDescending(r => XsPath.Depth(r.Path)))
+        foreach ((string removedPath, Node gone, XsPermission[] goneParentPerms) in removed)
         {
             ChargeNodes(gone.Owner, -1);
             QueueEvent(removedPath, gone.Perms, goneParentPerms, exactOnly: true);

@@ -109,6 +109,17 @@ public sealed class DomainTests
     }
 
     [Fact]
+    public void Release_NodeEventsComeBeforeReleaseDomain()
+    {
+        _h.GuestWithHome(5);
+        Dom0.WatchQuietly("/local/domain", "dom");
+        Dom0.WatchQuietly("@releaseDomain", "rel");
+        Reply r = Dom0.Request(XsMessageType.Release, "5").Ok();
+        Assert.Equal([new WatchEvent("/local/domain/5", "dom"), new WatchEvent("@releaseDomain", "rel")], r.EventsBefore);
+        Assert.Empty(r.EventsAfter);
+    }
+
+    [Fact]
     public void Release_ThenReintroduce_StartsWithFreshAccountingAndNoInheritedAccess()
     {
         Dom0.Request(XsMessageType.SetQuota, "nodes", "3").Ok();

@@ -454,6 +454,32 @@ public sealed class TransactionTests
     }
 
     [Fact]
+    public void RemoveRecreateAndList_WithoutConcurrentChange_Commits()
+    {
+        Dom0.Write("/cf/a/c", "c").Ok();
+        uint tx = _b.Start();
+        _b.Rm("/cf/a", tx).Ok();
+        _b.Mkdir("/cf/a", tx).Ok();
+        _b.Write("/cf/a/d", "d", tx).Ok();
+        _b.Directory("/cf/a", tx).Is("d\0");
+        _b.Commit(tx).Ok();
+        Dom0.Directory("/cf/a").Is("d\0");
+        _h.AssertConsistent();
+    }
+
+    [Fact]
+    public void RemoveRecreateAndList_ConcurrentChildChange_Eagain()
+    {
+        Dom0.Write("/cf/a/c", "c").Ok();
+        uint tx = _b.Start();
+        _b.Rm("/cf/a", tx).Ok();
+        _b.Mkdir("/cf/a", tx).Ok();
+        _b.Directory("/cf/a", tx).Is("");
+        Dom0.Write("/cf/a/other", "o").Ok();
+        _b.Commit(tx).Fails("EAGAIN");
+    }
+
+    [Fact]
     public void Commit_SetPermsInTransaction_Applied()
     {
         uint tx = _b.Start();

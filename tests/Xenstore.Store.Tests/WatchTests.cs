@@ -174,6 +174,21 @@ public sealed class WatchTests
     }
 
     [Fact]
+    public void Rm_DescendantEventsFollowCsPostOrder()
+    {
+        Dom0.Write("/r/z/c1", "").Ok();
+        Dom0.Write("/r/q/c2", "").Ok();
+        Dom0.Write("/r/q/c2/g", "").Ok();
+        foreach (string path in new[] { "/r", "/r/z", "/r/z/c1", "/r/q", "/r/q/c2", "/r/q/c2/g" })
+        {
+            Dom0.WatchQuietly(path, "t");
+        }
+        Reply r = Dom0.Rm("/r").Ok();
+        // C deletes recursively: each child's subtree (children in list order) before the child, the node last.
+        Assert.Equal(["/r/z/c1", "/r/z", "/r/q/c2/g", "/r/q/c2", "/r/q", "/r"], r.EventsBefore.Select(e => e.Path));
+    }
+
+    [Fact]
     public void Rm_Missing_FiresNothing()
     {
         Dom0.Write("/w", "").Ok();
