@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Xenstore.Protocol;
+
+namespace Xenstore.LoadGen;
+
+/// <summary>
+/// One node with many children: the create rate (pipelined WRITEs), then the whole listing through
+/// DIRECTORY_PART (C xenstored and ours; oxenstored answers ENOSYS, reported as such).
+/// </summary>
+internal static class BigDirectoryWorkload
+{
+    private const string Parent = "/bench/big";
+
+    public static void Run(WorkloadContext ctx)
+    {
+        int children = ctx.Options.Children;
+        using XsConnection c = ctx.Connect();
+        Ops.Write(c, Parent, "");
+        double cpu0 = ctx.Probe.CpuSeconds();
+        long start = Stopwatch.GetTimestamp();
+        Ops.Pipelined(c, children, ctx.Options.Window,
+            i => c.Enqueue(XsMessageType.Write, 0, Ops.WritePayload(ChildPath(i), "1")),
+            (XsConnection conn, long i, uint reqId, in Frame frame) => Replies.Expect(conn, frame, XsMessageType.Write, reqId, Replies.Ok));
+        long end = Stopwatch.GetTimestamp();
+        double cpu1 = ctx.Probe.CpuSeconds();
+        double seconds = Ops.Seconds(start, end);
+        ctx.Result["children"] = children;
+        ctx.Result["creates_per_second"] = children / seconds;
+        ctx.RecordCpu("create_", cpu0, cpu1, children, seconds);
+
+        ListAll(ctx, c, children);
+    }
+
+    private static string ChildPath(long i) => $"{Parent}/child-{i}";
+
+    /// <summary>DIRECTORY_PART from offset 0 until the list ends, as libxenstore's xs_directory does after E2BIG.</summary>
+    private static void ListAll(WorkloadContext ctx, XsConnection c, int children)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        string? generation = null;
+        int offset = 0;
+        int requests = 0;
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            string? error = Ops.TryCall(c, XsMessageType.DirectoryPart, 0, Encoding.ASCII.GetBytes($"{Parent}\0{offset}\0"), out byte[] reply);
+            requests++;
+            if (error == "ENOSYS")
+            {
+                ctx.Result["listing"] = "ENOSYS";
+                return;
+            }
+            if (error is not null)
+            {
+                throw new ProtocolException($"DIRECTORY_PART {Parent} {offset}: {error}");
+            }
+            int nul = Array.IndexOf(reply, (byte)0);
+            if (nul < 0)
+            {
+                throw new ProtocolException("DIRECTORY_PART: no generation");
+            }
+            string gen = Encoding.ASCII.GetString(reply, 0, nul);
+            if (generation is not null && gen != generation)
+            {
+                throw new ProtocolException("DIRECTORY_PART: generation changed while nothing was written");
+            }
+            generation = gen;
+            ReadOnlySpan<byte> rest = reply.AsSpan(nul + 1);
+            bool ended = false;
+            while (!rest.IsEmpty)
+            {
+                int end = rest.IndexOf((byte)0);
+                if (end < 0)
+                {
+                    throw new ProtocolException("DIRECTORY_PART: unterminated name");
+                }
+                if (end == 0)
+                {
+                    ended = true;
+                    break;
+                }
+                if (!names.Add(Encoding.ASCII.GetString(rest[..end])))
+                {
+                    throw new ProtocolException("DIRECTORY_PART: a child listed twice");
+                }
+                offset += end + 1;
+                rest = rest[(end + 1)..];
+            }
+            if (ended)
+            {
+                break;
+            }
+            if (requests > children + 2)
+            {
+                throw new ProtocolException("DIRECTORY_PART: the listing does not end");
+            }
+        }
+        double seconds = Ops.Seconds(start, Stopwatch.GetTimestamp());
+        if (names.Count != children)
+        {
+            throw new ProtocolException($"DIRECTORY_PART listed {names.Count} children, wrote {children}");
+        }
+        for (int i = 0; i < children; i++)
+        {
+            if (!names.Contains(ChildPath(i)[(Parent.Length + 1)..]))
+            {
+                throw new ProtocolException($"DIRECTORY_PART is missing child-{i.ToString(CultureInfo.InvariantCulture)}");
+            }
+        }
+        ctx.Result["listing"] = "ok";
+        ctx.Result["listing_requests"] = requests;
+        ctx.Result["listing_ms"] = seconds * 1000;
+    }
+}
