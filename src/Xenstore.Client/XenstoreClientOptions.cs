@@ -1,0 +1,44 @@
+namespace Xenstore.Client;
+
+/// <summary>How a <see cref="XenstoreClient"/> connects and how much it keeps in flight. Immutable; use <c>with</c>.</summary>
+public sealed record XenstoreClientOptions
+{
+    /// <summary>
+    /// The socket or device to use. Null means discover it like libxenstore (see <see cref="XenstoreEndpoint"/>).
+    /// </summary>
+    public string? Path { get; init; }
+
+    /// <summary>
+    /// Requests sent but not yet answered, per connection. Callers beyond it wait (nothing is dropped).
+    /// Gains flatten past ~64 on a socket; on a guest ring C xenstored stops reading beyond 20.
+    /// </summary>
+    /// <remarks>Defaults to 64.</remarks>
+    public int MaxInFlight { get; init; } = 64;
+
+    /// <summary>
+    /// Time a request may take, including the wait for an in-flight slot. <see cref="Timeout.InfiniteTimeSpan"/>
+    /// disables it.
+    /// </summary>
+    /// <remarks>Defaults to 30 seconds.</remarks>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Distinct paths each watch buffers before it reports an overflow.</summary>
+    /// <remarks>Defaults to 1024.</remarks>
+    public int WatchQueueCapacity { get; init; } = 1024;
+
+    /// <summary>Attempts <see cref="XenstoreClient.RunTransactionAsync{T}"/> makes before giving up on EAGAIN.</summary>
+    /// <remarks>Defaults to 16.</remarks>
+    public int TransactionMaxAttempts { get; init; } = 16;
+
+    /// <summary>
+    /// Reconnect after the connection is lost, re-registering every watch. Requests whose outcome is unknown still
+    /// fail; open transactions are lost. libxenstore never reconnects, so this is off by default.
+    /// </summary>
+    public bool AutoReconnect { get; init; }
+
+    /// <summary>First delay between reconnection attempts; it doubles up to <see cref="ReconnectDelayMax"/>.</summary>
+    public TimeSpan ReconnectDelayMin { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest delay between reconnection attempts.</summary>
+    public TimeSpan ReconnectDelayMax { get; init; } = TimeSpan.FromSeconds(5);
+}
