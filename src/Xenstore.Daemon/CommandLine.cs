@@ -22,6 +22,8 @@ internal static class CommandLine
           -Q, --quota NAME=N       any quota by name: nodes, watches, transactions, outstanding,
                                    transaction-nodes, node-size, path-max, node-permissions, watch-events
           -p, --priv-domid DOMID   a domain other than dom0 with full privileges
+          --sim-dir DIR            serve guests through the simulated hypervisor in DIR (ring.N, evt, dying.N)
+          --hypervisor KIND        none, sim or xen (default: xen when /dev/xen/evtchn exists, else none)
           -N, --no-fork            accepted for compatibility; the daemon always runs in the foreground
           -V, --verbose            debug logging
           -h, --help               this text
@@ -73,6 +75,23 @@ internal static class CommandLine
                         return null;
                     }
                     break;
+                case "--sim-dir":
+                    settings.SimulationDirectory = Value();
+                    if (string.IsNullOrEmpty(settings.SimulationDirectory))
+                    {
+                        error = "--sim-dir needs a directory";
+                        return null;
+                    }
+                    settings.Hypervisor ??= "sim";
+                    break;
+                case "--hypervisor":
+                    settings.Hypervisor = Value();
+                    if (settings.Hypervisor is not ("none" or "sim" or "xen"))
+                    {
+                        error = "--hypervisor takes none, sim or xen";
+                        return null;
+                    }
+                    break;
                 case "-p" or "--priv-domid":
                     if (!uint.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
                     {
@@ -101,6 +120,11 @@ internal static class CommandLine
                     settings.Quotas[quota] = value;
                     break;
             }
+        }
+        if (settings.Hypervisor == "sim" && settings.SimulationDirectory is null)
+        {
+            error = "--hypervisor sim needs --sim-dir DIR";
+            return null;
         }
         return settings;
     }

@@ -13,5 +13,10 @@ internal sealed class DaemonSettings
 
     public bool Verbose { get; set; }
 
+    public string? SimulationDirectory { get; set; }
+
+    /// <summary>"none", "sim" or "xen"; null picks Xen when /dev/xen/evtchn exists.</summary>
+    public string? Hypervisor { get; set; }
+
     public bool ShowHelp { get; set; }
 }

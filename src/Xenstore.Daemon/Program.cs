@@ -30,6 +30,13 @@ var options = new ServerOptions
 {
     SocketPath = socketPath,
     Engine = new EngineOptions { Quotas = settings.Quotas, PrivilegedDomid = settings.PrivilegedDomid },
+    Hypervisor = (settings.Hypervisor ?? (File.Exists("/dev/xen/evtchn") ? "xen" : "none")) switch
+    {
+        "sim" => HypervisorKind.Simulated,
+        "xen" => HypervisorKind.Xen,
+        _ => HypervisorKind.None,
+    },
+    SimulationDirectory = settings.SimulationDirectory,
 };
 
 XenstoreServer server;
@@ -37,7 +44,7 @@ try
 {
     server = new XenstoreServer(options, loggerFactory);
 }
-catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or DllNotFoundException or EntryPointNotFoundException)
 {
     Console.Error.WriteLine($"xenstored: cannot listen on {socketPath}: {e.Message}");
     return 1;

@@ -24,4 +24,10 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Information, "Connection {Id} domain {Domid}: {Type} tx {TxId} {Summary}")]
     public static partial void Trace(ILogger logger, int id, uint domid, string type, uint txId, string summary);
+
+    [LoggerMessage(8, LogLevel.Error, "Ring thread: an operation failed")]
+    public static partial void RingError(ILogger logger, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "Domain {Domid}: ring protocol violation, the connection is ignored until it reconnects")]
+    public static partial void RingIgnored(ILogger logger, uint domid);
 }

@@ -8,14 +8,33 @@ namespace Xenstore.Server;
 /// The engine's view of the daemon: CONTROL commands that concern the process (log, print, memreport) and the
 /// transport side of domain introduction and release.
 /// </summary>
-internal sealed class ServerEngineHost(ILogger logger) : IEngineHost
+internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid) : IEngineHost
 {
     public StoreLoop? Loop { get; set; }
+
+    public Rings.RingManager? Rings { get; set; }
 
     /// <summary>Access trace switched at run time with CONTROL <c>log on|off</c>.</summary>
     public bool TraceEnabled { get; private set; }
 
     public void DomainReleased(uint domid) => Loop?.ForgetConnectionsOf(domid);
+
+    /// <summary>Called on the store thread: hands the new domain to the ring thread with its current limits.</summary>
+    public void DomainIntroduced(uint domid, ulong gfn, uint eventChannel, bool isNew)
+    {
+        if (Rings is null || Loop is null)
+        {
+            return;
+        }
+        XenstoreEngine engine = Loop.Engine;
+        bool privileged = domid == 0 || domid == privilegedDomid;
+        Rings.Attach(new Rings.RingWork.Attach(
+            domid, gfn, eventChannel, isNew,
+            privileged ? 0 : (int)Math.Min(int.MaxValue, engine.EffectiveQuota(domid, Quota.Outstanding)),
+            privileged ? 0 : (int)Math.Min(int.MaxValue, engine.EffectiveQuota(domid, Quota.WatchEvents)),
+            privileged,
+            engine.FeaturesOf(domid)));
+    }
 
     public string? Control(string command, IReadOnlyList<string> args)
     {

@@ -8,6 +8,12 @@ public sealed class ServerOptions
     /// <summary>Unix socket path for dom0 clients.</summary>
     public required string SocketPath { get; init; }
 
+    /// <summary>Which hypervisor serves guest rings; none means the socket only.</summary>
+    public HypervisorKind Hypervisor { get; init; } = HypervisorKind.None;
+
+    /// <summary>The directory of the simulated hypervisor (<c>ring.N</c>, <c>evt</c>, <c>dying.N</c>, <c>notify.N</c>).</summary>
+    public string? SimulationDirectory { get; init; }
+
     /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
     public EngineOptions Engine { get; init; } = new();
 
@@ -28,4 +34,15 @@ public sealed class ServerOptions
     /// <remarks>Defaults to 4 MiB.</remarks>
     /// </summary>
     public int MaxPendingOutputBytes { get; init; } = 4 << 20;
+}
+
+/// <summary>Where guest rings come from.</summary>
+public enum HypervisorKind
+{
+    /// <summary>No guests: INTRODUCE is tracked by the store but no ring is served.</summary>
+    None,
+    /// <summary>Files and FIFOs in <see cref="ServerOptions.SimulationDirectory"/>.</summary>
+    Simulated,
+    /// <summary>Real Xen through libxenevtchn, libxengnttab and libxenctrl.</summary>
+    Xen,
 }

@@ -8,23 +8,39 @@ public sealed class XenstoreServer : IAsyncDisposable
     private readonly StoreLoop _loop;
     private readonly UnixSocketListener _listener;
     private readonly ServerEngineHost _host;
+    private readonly Rings.RingManager? _rings;
     private int _lastConnectionId;
 
     public XenstoreServer(ServerOptions options, ILoggerFactory loggerFactory)
     {
         ILogger logger = loggerFactory.CreateLogger("xenstored");
-        _host = new ServerEngineHost(logger);
+        _host = new ServerEngineHost(logger, options.Engine.PrivilegedDomid);
         _loop = new StoreLoop(options.Engine, _host, logger);
         _host.Loop = _loop;
-        _listener = new UnixSocketListener(options.SocketPath, _loop, options, logger, () => Interlocked.Increment(ref _lastConnectionId));
+        _listener = new UnixSocketListener(options.SocketPath, _loop, options, logger, NextConnectionId);
+        Hypervisor.IHypervisor? hypervisor = options.Hypervisor switch
+        {
+            HypervisorKind.Simulated => new Hypervisor.SimulatedHypervisor(
+                options.SimulationDirectory ?? throw new ArgumentException("the simulated hypervisor needs a directory")),
+            HypervisorKind.Xen => new Hypervisor.XenHypervisor(),
+            _ => null,
+        };
+        if (hypervisor is not null)
+        {
+            _rings = new Rings.RingManager(hypervisor, _loop, logger, NextConnectionId);
+            _host.Rings = _rings;
+        }
         SocketPath = options.SocketPath;
     }
 
     public string SocketPath { get; }
 
+    private int NextConnectionId() => Interlocked.Increment(ref _lastConnectionId);
+
     public void Start()
     {
         _loop.Start();
+        _rings?.Start();
         _listener.Start();
     }
 
@@ -34,6 +50,7 @@ public sealed class XenstoreServer : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _listener.Dispose();
+        _rings?.Dispose();
         _loop.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -1,0 +1,40 @@
+namespace Xenstore.Server.Hypervisor;
+
+/// <summary>
+/// Everything the daemon needs from the hypervisor to serve guests: map a guest's Xenstore page, bind and signal
+/// event channels, learn of pending events, and ask whether a domain is shut down or dying. Two implementations:
+/// real Xen (libxenevtchn, libxengnttab, libxenctrl) and a simulation on files and FIFOs.
+/// </summary>
+internal interface IHypervisor : IDisposable
+{
+    /// <summary>The local port that fires when any domain changes state (VIRQ_DOM_EXC).</summary>
+    uint DomainExceptionPort { get; }
+
+    /// <summary>Maps the 4 KiB interface page of a guest (grant ref 1, or the INTRODUCE gfn).</summary>
+    GuestPage MapPage(uint domid, ulong gfn);
+
+    /// <summary>Binds to the guest's unbound port; returns the daemon's local port.</summary>
+    uint BindInterdomain(uint domid, uint remotePort);
+
+    void Unbind(uint localPort);
+
+    /// <summary>Signals the guest through the daemon's local port.</summary>
+    void Notify(uint localPort);
+
+    /// <summary>Blocks until an event is pending and returns its local port; null when the hypervisor is closed.</summary>
+    uint? WaitForEvent();
+
+    /// <summary>Re-enables delivery on a port after it was handled.</summary>
+    void Unmask(uint localPort);
+
+    DomainState GetDomainState(uint domid);
+}
+
+/// <summary>What the hypervisor says about a domain.</summary>
+internal enum DomainState
+{
+    Running,
+    Shutdown,
+    Dying,
+    Gone,
+}

@@ -1,0 +1,103 @@
+using System.Buffers.Binary;
+
+namespace Xenstore.Server.Hypervisor;
+
+/// <summary>
+/// Real Xen, as a dom0 daemon sees it: the guest page is grant reference 1 (GNTTAB_RESERVED_XENSTORE), mapped
+/// with libxengnttab; event channels come from libxenevtchn, with VIRQ_DOM_EXC for domain state changes; domain
+/// state comes from libxenctrl. Tested here with the library stand-ins of ../shared/refxs (fakexen.so).
+/// </summary>
+internal sealed unsafe class XenHypervisor : IHypervisor
+{
+    private readonly IntPtr _evtchn;
+    private readonly IntPtr _gnttab;
+    private readonly IntPtr _ctrl;
+    private readonly uint _virqPort;
+    private volatile bool _closed;
+
+    public XenHypervisor()
+    {
+        _evtchn = XenNative.EvtchnOpen(IntPtr.Zero, 0);
+        _gnttab = XenNative.GnttabOpen(IntPtr.Zero, 0);
+        _ctrl = XenNative.CtrlOpen(IntPtr.Zero, IntPtr.Zero, 0);
+        if (_evtchn == IntPtr.Zero || _gnttab == IntPtr.Zero || _ctrl == IntPtr.Zero)
+        {
+            throw new IOException("cannot open the Xen event channel, grant table or control interface (not dom0?)");
+        }
+        int virq = XenNative.EvtchnBindVirq(_evtchn, XenNative.VirqDomExc);
+        if (virq < 0)
+        {
+            throw new IOException("cannot bind VIRQ_DOM_EXC");
+        }
+        _virqPort = (uint)virq;
+    }
+
+    public uint DomainExceptionPort => _virqPort;
+
+    public GuestPage MapPage(uint domid, ulong gfn)
+    {
+        byte* page = XenNative.GnttabMapGrantRef(_gnttab, domid, XenNative.GnttabReservedXenstore, XenNative.ProtReadWrite);
+        if (page == null)
+        {
+            throw new IOException($"cannot map the Xenstore page of domain {domid}");
+        }
+        return new GuestPage(page, () => _ = XenNative.GnttabUnmap(_gnttab, page, 1));
+    }
+
+    public uint BindInterdomain(uint domid, uint remotePort)
+    {
+        int port = XenNative.EvtchnBindInterdomain(_evtchn, domid, remotePort);
+        return port < 0 ? throw new IOException($"cannot bind event channel {remotePort} of domain {domid}") : (uint)port;
+    }
+
+    public void Unbind(uint localPort) => _ = XenNative.EvtchnUnbind(_evtchn, localPort);
+
+    // A failed notification is not fatal: the guest also polls its ring.
+    public void Notify(uint localPort) => _ = XenNative.EvtchnNotify(_evtchn, localPort);
+
+    public uint? WaitForEvent()
+    {
+        int fd = XenNative.EvtchnFd(_evtchn);
+        while (!_closed)
+        {
+            var poll = new XenNative.PollFd { Fd = fd, Events = 1 };
+            // A bounded wait so that closing the hypervisor is noticed.
+            if (XenNative.Poll(&poll, 1, 200) <= 0)
+            {
+                continue;
+            }
+            int port = XenNative.EvtchnPending(_evtchn);
+            if (port >= 0)
+            {
+                return (uint)port;
+            }
+        }
+        return null;
+    }
+
+    public void Unmask(uint localPort) => _ = XenNative.EvtchnUnmask(_evtchn, localPort);
+
+    public DomainState GetDomainState(uint domid)
+    {
+        byte* info = stackalloc byte[XenNative.DomainInfoBufferSize];
+        new Span<byte>(info, XenNative.DomainInfoBufferSize).Clear();
+        int count = XenNative.CtrlDomainGetInfoList(_ctrl, domid, 1, info);
+        var span = new ReadOnlySpan<byte>(info, 8);
+        if (count < 1 || BinaryPrimitives.ReadUInt16LittleEndian(span) != domid)
+        {
+            return DomainState.Gone;
+        }
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(span[4..]);
+        return (flags & XenNative.DomInfoDying) != 0 ? DomainState.Dying
+            : (flags & XenNative.DomInfoShutdown) != 0 ? DomainState.Shutdown
+            : DomainState.Running;
+    }
+
+    public void Dispose()
+    {
+        _closed = true;
+        _ = XenNative.EvtchnClose(_evtchn);
+        _ = XenNative.GnttabClose(_gnttab);
+        _ = XenNative.CtrlClose(_ctrl);
+    }
+}

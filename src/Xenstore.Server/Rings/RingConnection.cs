@@ -1,0 +1,179 @@
+using Xenstore.Protocol;
+using Xenstore.Server.Hypervisor;
+
+namespace Xenstore.Server.Rings;
+
+/// <summary>
+/// A guest's shared ring, driven only by the ring thread: requests are read from <c>req[]</c> as long as the
+/// domain is under its outstanding-request quota, output is written into <c>rsp[]</c> as space allows, and the
+/// guest is notified after every transfer. A guest that corrupts its indexes (error 2) or sends a packet over
+/// 4096 bytes (error 3) is ignored from then on, until it reconnects or is released; nobody else is affected.
+/// </summary>
+internal sealed class RingConnection
+{
+    private const int ErrorRingIndex = 2;
+    private const int ErrorProtocol = 3;
+
+    private readonly GuestPage _page;
+    private readonly byte[] _input = new byte[2 * (XsConstants.HeaderSize + XsConstants.PayloadMax)];
+    private int _inputLength;
+    private byte[] _output = new byte[4096];
+    private int _outputOffset;
+    private int _outputLength;
+
+    public RingConnection(RingManager manager, uint domid, uint localPort, GuestPage page, int outstandingLimit)
+    {
+        Manager = manager;
+        Domid = domid;
+        LocalPort = localPort;
+        _page = page;
+        OutstandingLimit = outstandingLimit;
+    }
+
+    public RingManager Manager { get; }
+
+    public uint Domid { get; }
+
+    public uint LocalPort { get; }
+
+    public int OutstandingLimit { get; }
+
+    public RingSession? Session { get; set; }
+
+    /// <summary>Set after a protocol violation: nothing more is read or written until a reconnection.</summary>
+    public bool Ignored { get; private set; }
+
+    public bool HasPendingOutput => _outputLength > _outputOffset || (Session?.Output.PendingBytes ?? 0) > 0;
+
+    public GuestPage Page => _page;
+
+    public void Advertise(XsServerFeatures features) => _page.Write(RingLayout.ServerFeatures, (uint)features);
+
+    public bool ReconnectRequested => _page.Read(RingLayout.Connection) == 1;
+
+    /// <summary>Reads and dispatches requests; returns whether anything was consumed.</summary>
+    public bool ReadRequests(Action<XsHeader, byte[]> post)
+    {
+        if (Ignored || Session is null)
+        {
+            return false;
+        }
+        bool consumed = false;
+        while (Session.Outstanding < OutstandingLimit || OutstandingLimit == 0)
+        {
+            FrameStatus status = FrameParser.TryParse(_input.AsSpan(0, _inputLength), out XsHeader header, out int length);
+            if (status == FrameStatus.TooLarge)
+            {
+                Fail(ErrorProtocol);
+                return consumed;
+            }
+            if (status == FrameStatus.Complete)
+            {
+                post(header, _input.AsSpan(XsConstants.HeaderSize, length - XsConstants.HeaderSize).ToArray());
+                Buffer.BlockCopy(_input, length, _input, 0, _inputLength - length);
+                _inputLength -= length;
+                continue;
+            }
+            int read = ReadRing();
+            if (read < 0)
+            {
+                return consumed;
+            }
+            if (read == 0)
+            {
+                break;
+            }
+            consumed = true;
+        }
+        return consumed;
+    }
+
+    /// <summary>Copies what the request ring holds (as much as fits); -1 after marking the ring bad.</summary>
+    private int ReadRing()
+    {
+        uint consumer = _page.Read(RingLayout.RequestConsumer);
+        uint producer = _page.Read(RingLayout.RequestProducer);
+        Interlocked.MemoryBarrier();
+        uint available = producer - consumer;
+        if (available > RingLayout.RingSize)
+        {
+            Fail(ErrorRingIndex);
+            return -1;
+        }
+        int count = (int)Math.Min(available, (uint)(_input.Length - _inputLength));
+        if (count == 0)
+        {
+            return 0;
+        }
+        _page.CopyFromRing(RingLayout.Request, consumer, _input.AsSpan(_inputLength, count));
+        _inputLength += count;
+        Interlocked.MemoryBarrier();
+        _page.Write(RingLayout.RequestConsumer, consumer + (uint)count);
+        return count;
+    }
+
+    /// <summary>Writes queued output into the response ring; returns whether anything was written.</summary>
+    public bool WriteResponses()
+    {
+        if (Ignored || Session is null)
+        {
+            return false;
+        }
+        bool wrote = false;
+        while (true)
+        {
+            if (_outputOffset == _outputLength)
+            {
+                _outputOffset = 0;
+                _outputLength = Session.Output.TakeAll(ref _output);
+                if (_outputLength == 0)
+                {
+                    return wrote;
+                }
+            }
+            uint consumer = _page.Read(RingLayout.ResponseConsumer);
+            uint producer = _page.Read(RingLayout.ResponseProducer);
+            Interlocked.MemoryBarrier();
+            uint used = producer - consumer;
+            if (used > RingLayout.RingSize)
+            {
+                Fail(ErrorRingIndex);
+                return wrote;
+            }
+            int count = Math.Min(RingLayout.RingSize - (int)used, _outputLength - _outputOffset);
+            if (count == 0)
+            {
+                return wrote;
+            }
+            _page.CopyToRing(RingLayout.Response, producer, _output.AsSpan(_outputOffset, count));
+            Interlocked.MemoryBarrier();
+            _page.Write(RingLayout.ResponseProducer, producer + (uint)count);
+            _outputOffset += count;
+            wrote = true;
+        }
+    }
+
+    /// <summary>
+    /// docs/misc/xenstore-ring.txt reconnection: drop partial packets and queued output, zero the indexes, clear the
+    /// error, then mark the connection usable again. The caller starts a fresh session.
+    /// </summary>
+    public void Reset()
+    {
+        _inputLength = 0;
+        _outputOffset = _outputLength = 0;
+        _page.Write(RingLayout.RequestConsumer, 0);
+        _page.Write(RingLayout.RequestProducer, 0);
+        _page.Write(RingLayout.ResponseConsumer, 0);
+        _page.Write(RingLayout.ResponseProducer, 0);
+        _page.Write(RingLayout.Error, 0);
+        Ignored = false;
+        Interlocked.MemoryBarrier();
+        _page.Write(RingLayout.Connection, 0);
+    }
+
+    private void Fail(int error)
+    {
+        Ignored = true;
+        _page.Write(RingLayout.Error, (uint)error);
+    }
+}

@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Xenstore.Server.Hypervisor;
+
+namespace Xenstore.Server.Rings;
+
+/// <summary>
+/// Serves every guest ring from one thread: hypervisor events, output flushes and attach/detach requests arrive
+/// as work items, so a ring is only ever touched by this thread. Requests go to the store thread like socket
+/// requests do; domain death (VIRQ_DOM_EXC) becomes a release on the store thread.
+/// </summary>
+internal sealed class RingManager : IDisposable
+{
+    /// <summary>How often rings with queued output are looked at without a notification (guests may not notify).</summary>
+    private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(5);
+
+    private readonly IHypervisor _hypervisor;
+    private readonly StoreLoop _loop;
+    private readonly ILogger _logger;
+    private readonly Func<int> _nextConnectionId;
+    private readonly BlockingCollection<RingWork> _work = [];
+    private readonly Dictionary<uint, RingConnection> _byDomid = [];
+    private readonly Dictionary<uint, RingConnection> _byPort = [];
+    private readonly Thread _eventThread;
+    private readonly Thread _worker;
+    private volatile bool _stopping;
+
+    public RingManager(IHypervisor hypervisor, StoreLoop loop, ILogger logger, Func<int> nextConnectionId)
+    {
+        _hypervisor = hypervisor;
+        _loop = loop;
+        _logger = logger;
+        _nextConnectionId = nextConnectionId;
+        _eventThread = new Thread(EventLoop) { Name = "xs-events", IsBackground = true };
+        _worker = new Thread(WorkLoop) { Name = "xs-rings", IsBackground = true };
+    }
+
+    public void Start()
+    {
+        _eventThread.Start();
+        _worker.Start();
+    }
+
+    /// <summary>
+    /// Maps and starts serving a domain, and waits until that is done, so that the INTRODUCE reply is sent only when
+    /// the ring already advertises its features. The ring thread never waits for the store thread, so this cannot
+    /// deadlock.
+    /// </summary>
+    public void Attach(RingWork.Attach attach)
+    {
+        // Not disposed: after a timeout the ring thread may still set it.
+        var done = new ManualResetEventSlim();
+        _work.Add(attach with { Done = done });
+        done.Wait(TimeSpan.FromSeconds(10));
+    }
+
+    public void Detach(uint domid, RingSession? session) => _work.Add(new RingWork.Detach(domid, session));
+
+    public void Wake(RingConnection ring) => _work.Add(new RingWork.Wake(ring));
+
+    private void EventLoop()
+    {
+        while (!_stopping)
+        {
+            uint? port = _hypervisor.WaitForEvent();
+            if (port is null)
+            {
+                return;
+            }
+            _work.Add(new RingWork.Event(port.Value));
+        }
+    }
+
+    private void WorkLoop()
+    {
+        while (!_stopping)
+        {
+            if (_work.TryTake(out RingWork? work, s_pollInterval))
+            {
+                Handle(work);
+                continue;
+            }
+            foreach (RingConnection ring in _byDomid.Values)
+            {
+                if (ring.HasPendingOutput || ring.ReconnectRequested)
+                {
+                    Service(ring);
+                }
+            }
+        }
+    }
+
+    private void Handle(RingWork work)
+    {
+        try
+        {
+            switch (work)
+            {
+                case RingWork.Event { Port: var port } when port == _hypervisor.DomainExceptionPort:
+                    _hypervisor.Unmask(port);
+                    CheckDomainStates();
+                    break;
+                case RingWork.Event { Port: var port }:
+                    _hypervisor.Unmask(port);
+                    if (_byPort.TryGetValue(port, out RingConnection? notified))
+                    {
+                        Service(notified);
+                    }
+                    break;
+                case RingWork.Attach attach:
+                    try
+                    {
+                        DoAttach(attach);
+                    }
+                    finally
+                    {
+                        attach.Done?.Set();
+                    }
+                    break;
+                case RingWork.Detach detach:
+                    DoDetach(detach);
+                    break;
+                case RingWork.Wake { Ring: var ring }:
+                    if (_byDomid.TryGetValue(ring.Domid, out RingConnection? current) && current == ring)
+                    {
+                        Service(ring);
+                    }
+                    break;
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            Log.RingError(_logger, e);
+        }
+    }
+
+    private void DoAttach(RingWork.Attach attach)
+    {
+        if (_byDomid.TryGetValue(attach.Domid, out RingConnection? existing))
+        {
+            // Re-introduction: keep the connection, rebind the event channel.
+            _byPort.Remove(existing.LocalPort);
+            _hypervisor.Unbind(existing.LocalPort);
+            existing.Page.Dispose();
+            _byDomid.Remove(attach.Domid);
+            if (existing.Session is { } oldSession)
+            {
+                _loop.Post(StoreWork.Close(oldSession));
+            }
+        }
+        GuestPage page = _hypervisor.MapPage(attach.Domid, attach.Gfn);
+        uint localPort = _hypervisor.BindInterdomain(attach.Domid, attach.RemotePort);
+        var ring = new RingConnection(this, attach.Domid, localPort, page, attach.OutstandingLimit);
+        ring.Advertise(attach.Features);
+        _byDomid[attach.Domid] = ring;
+        _byPort[localPort] = ring;
+        StartSession(ring, attach.Privileged, attach.EventLimit);
+        if (ring.ReconnectRequested)
+        {
+            ring.Reset();
+            _hypervisor.Notify(localPort);
+        }
+        Service(ring);
+    }
+
+    private void StartSession(RingConnection ring, bool privileged, int eventLimit)
+    {
+        var session = new RingSession(_nextConnectionId(), ring, privileged, eventLimit);
+        ring.Session = session;
+        _loop.Post(StoreWork.Open(session));
+    }
+
+    private void DoDetach(RingWork.Detach detach)
+    {
+        if (!_byDomid.TryGetValue(detach.Domid, out RingConnection? ring)
+            || (detach.Session is not null && ring.Session != detach.Session))
+        {
+            return;
+        }
+        _byDomid.Remove(detach.Domid);
+        _byPort.Remove(ring.LocalPort);
+        _hypervisor.Unbind(ring.LocalPort);
+        ring.Page.Dispose();
+        if (ring.Session is { } session)
+        {
+            _loop.Post(StoreWork.Close(session));
+        }
+    }
+
+    /// <summary>Makes all the progress a ring allows: reconnection, requests in, responses out, then one notify.</summary>
+    private void Service(RingConnection ring)
+    {
+        if (ring.ReconnectRequested && ring.Session is { } old)
+        {
+            _loop.Post(StoreWork.Close(old));
+            ring.Reset();
+            StartSession(ring, old.Privileged, old.Output.EventLimit);
+            _hypervisor.Notify(ring.LocalPort);
+            return;
+        }
+        RingSession? session = ring.Session;
+        bool wasIgnored = ring.Ignored;
+        bool progress = ring.ReadRequests((header, payload) =>
+        {
+            session!.RequestPosted();
+            _loop.Post(StoreWork.Request(session, header, payload));
+        });
+        progress |= ring.WriteResponses();
+        if (!wasIgnored && ring.Ignored && session is not null)
+        {
+            // The guest broke the protocol: its watches and transactions go, its domain stays (XSA-325).
+            Log.RingIgnored(_logger, ring.Domid);
+            _loop.Post(StoreWork.Close(session));
+        }
+        if (progress || ring.Ignored)
+        {
+            _hypervisor.Notify(ring.LocalPort);
+        }
+    }
+
+    private void CheckDomainStates()
+    {
+        foreach (uint domid in _byDomid.Keys.ToArray())
+        {
+            DomainState state = _hypervisor.GetDomainState(domid);
+            if (state is DomainState.Dying or DomainState.Gone)
+            {
+                _loop.Post(StoreWork.Run(engine => engine.ReleaseDomain(domid)));
+            }
+            else if (state == DomainState.Shutdown)
+            {
+                _loop.Post(StoreWork.Run(engine => engine.DomainShutdown(domid)));
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _hypervisor.Dispose();
+        _work.Add(new RingWork.Event(uint.MaxValue));
+        if (_worker.IsAlive)
+        {
+            _worker.Join(TimeSpan.FromSeconds(5));
+        }
+        foreach (RingConnection ring in _byDomid.Values)
+        {
+            ring.Page.Dispose();
+        }
+        _work.Dispose();
+    }
+}

@@ -1,0 +1,35 @@
+namespace Xenstore.Server.Rings;
+
+/// <summary>
+/// One incarnation of a guest's connection as the store thread sees it. A ring reconnection starts a new session
+/// (new connection id, no watches or transactions), so late output for the old one can never reach the guest.
+/// </summary>
+internal sealed class RingSession(int id, RingConnection ring, bool privileged, int eventLimit) : IClientConnection
+{
+    private int _outstanding;
+
+    public int Id { get; } = id;
+
+    public uint Domid => Ring.Domid;
+
+    public bool Privileged { get; } = privileged;
+
+    public RingConnection Ring { get; } = ring;
+
+    public OutputQueue Output { get; } = new(eventLimit);
+
+    /// <summary>Requests handed to the store thread and not yet answered.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    public void RequestPosted() => Interlocked.Increment(ref _outstanding);
+
+    public void RequestCompleted()
+    {
+        Interlocked.Decrement(ref _outstanding);
+        Ring.Manager.Wake(Ring);
+    }
+
+    public void Flush() => Ring.Manager.Wake(Ring);
+
+    public void Abort(string reason) => Ring.Manager.Detach(Ring.Domid, this);
+}

@@ -1,0 +1,21 @@
+namespace Xenstore.Server.Rings;
+
+/// <summary>Work for the ring thread.</summary>
+internal abstract record RingWork
+{
+    /// <summary>The hypervisor reported an event on a local port.</summary>
+    public sealed record Event(uint Port) : RingWork;
+
+    /// <summary>Map and serve a newly introduced (or re-introduced) domain.</summary>
+    public sealed record Attach(uint Domid, ulong Gfn, uint RemotePort, bool IsNew, int OutstandingLimit, int EventLimit, bool Privileged, Protocol.XsServerFeatures Features) : RingWork
+    {
+        /// <summary>Set when the attach is complete.</summary>
+        public ManualResetEventSlim? Done { get; init; }
+    }
+
+    /// <summary>Stop serving a domain (released, died); only if the given session is still current.</summary>
+    public sealed record Detach(uint Domid, RingSession? Session) : RingWork;
+
+    /// <summary>Output was queued or a request completed: try to make progress on this ring.</summary>
+    public sealed record Wake(RingConnection Ring) : RingWork;
+}
