@@ -80,7 +80,8 @@ public sealed partial class XenstoreEngine
         Node node = view.Tree.GetMutable(path);
         XsPermission[] old = node.Perms;
         node.Perms = perms;
-        if (old[0].Domid != perms[0].Domid)
+        // The root is charged to nobody (it is not counted when created either).
+        if (old[0].Domid != perms[0].Domid && path != "/")
         {
             if (view.Transaction is { } tx)
             {

@@ -88,6 +88,21 @@ public sealed class QuotaTests
     }
 
     [Fact]
+    public void Nodes_RootIsChargedToNobody()
+    {
+        SetQuota("nodes", 2);
+        Dom0.SetPerms("/", "n5").Ok();
+        _dom5.Write("x", "").Ok();
+        _dom5.Write("y", "").Fails("ENOSPC");
+        Dom0.SetPerms("/", "n0").Ok();
+        _h.AssertConsistent();
+        uint tx = Dom0.Start();
+        Dom0.SetPermsIn(tx, "/", "n5").Ok();
+        Dom0.Commit(tx).Ok();
+        _h.AssertConsistent();
+    }
+
+    [Fact]
     public void Nodes_PerDomainOverride()
     {
         SetQuota("nodes", 2);
