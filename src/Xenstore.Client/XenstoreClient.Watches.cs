@@ -25,6 +25,33 @@ public sealed partial class XenstoreClient
         return watch;
     }
 
+    /// <summary>
+    /// Watches several paths through one token and one queue, so their events come out in the order the daemon
+    /// sent them (what <c>xenstore-watch a b</c> needs).
+    /// </summary>
+    public async Task<XenstoreWatch> WatchAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        foreach (string path in paths)
+        {
+            Internal.Payload.ValidatePath(path, allowSpecial: true, "watch");
+        }
+        var watch = new XenstoreWatch(this, _watches.Create());
+        try
+        {
+            foreach (string path in paths)
+            {
+                await watch.AddPathAsync(path, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await watch.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return watch;
+    }
+
     internal async Task RegisterWatchPathAsync(WatchSubscription subscription, string path, CancellationToken cancellationToken)
     {
         Internal.Payload.ValidatePath(path, allowSpecial: true, "watch");

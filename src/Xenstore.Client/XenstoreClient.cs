@@ -53,7 +53,7 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         XenstoreConnectionException? last = null;
         foreach (string candidate in candidates)
         {
-            var sink = new WatchRegistry(options.WatchQueueCapacity);
+            var sink = new WatchRegistry(options.WatchQueueCapacity, options.CoalesceWatchEvents);
             try
             {
                 Connection connection = await Connection.OpenAsync(candidate, options.MaxInFlight, sink,

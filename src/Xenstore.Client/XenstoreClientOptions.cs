@@ -26,6 +26,13 @@ public sealed record XenstoreClientOptions
     /// <remarks>Defaults to 1024.</remarks>
     public int WatchQueueCapacity { get; init; } = 1024;
 
+    /// <summary>
+    /// Merge an event into one already queued for the same path. Turn it off only when every event must be seen
+    /// (as the <c>xenstore-watch</c> tool prints each one); the queue is still bounded.
+    /// </summary>
+    /// <remarks>Defaults to true.</remarks>
+    public bool CoalesceWatchEvents { get; init; } = true;
+
     /// <summary>Attempts <see cref="XenstoreClient.RunTransactionAsync{T}"/> makes before giving up on EAGAIN.</summary>
     /// <remarks>Defaults to 16.</remarks>
     public int TransactionMaxAttempts { get; init; } = 16;

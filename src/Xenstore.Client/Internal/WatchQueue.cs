@@ -12,15 +12,17 @@ internal sealed class WatchQueue
     private readonly Queue<string> _paths = new();
     private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
     private readonly int _capacity;
+    private readonly bool _coalesce;
     private readonly ClientCounters _counters;
     private TaskCompletionSource? _waiter;
     private bool _overflowed;
     private bool _completed;
     private Exception? _error;
 
-    public WatchQueue(int capacity, ClientCounters counters)
+    public WatchQueue(int capacity, ClientCounters counters, bool coalesce = true)
     {
         _capacity = Math.Max(1, capacity);
+        _coalesce = coalesce;
         _counters = counters;
     }
 
@@ -33,7 +35,7 @@ internal sealed class WatchQueue
             {
                 return;
             }
-            if (_queued.Contains(path))
+            if (_coalesce && _queued.Contains(path))
             {
                 Interlocked.Increment(ref _counters.CoalescedWatchEvents);
                 return;
@@ -46,7 +48,10 @@ internal sealed class WatchQueue
                 Interlocked.Increment(ref _counters.WatchOverflows);
             }
             _paths.Enqueue(path);
-            _queued.Add(path);
+            if (_coalesce)
+            {
+                _queued.Add(path);
+            }
             waiter = _waiter;
             _waiter = null;
         }

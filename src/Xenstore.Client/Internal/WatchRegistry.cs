@@ -13,11 +13,13 @@ internal sealed class WatchRegistry : IWatchEventSink
 {
     private readonly ConcurrentDictionary<string, WatchSubscription> _byToken = new(StringComparer.Ordinal);
     private readonly int _capacity;
+    private readonly bool _coalesce;
     private long _nextToken;
 
-    public WatchRegistry(int capacity)
+    public WatchRegistry(int capacity, bool coalesce)
     {
         _capacity = capacity;
+        _coalesce = coalesce;
     }
 
     public ClientCounters Counters { get; } = new();
@@ -26,7 +28,7 @@ internal sealed class WatchRegistry : IWatchEventSink
     public WatchSubscription Create()
     {
         string token = "xsnet:" + Interlocked.Increment(ref _nextToken).ToString(CultureInfo.InvariantCulture);
-        var subscription = new WatchSubscription(token, new WatchQueue(_capacity, Counters));
+        var subscription = new WatchSubscription(token, new WatchQueue(_capacity, Counters, _coalesce));
         _byToken[token] = subscription;
         return subscription;
     }

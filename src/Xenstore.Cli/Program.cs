@@ -1,0 +1,18 @@
+using Xenstore.Cli;
+
+// One executable for every tool: the mode comes from argv[0] ("xenstore-read") or from the first argument
+// ("xenstore read"), as in xenstore-utils.
+(string argv0, string[] arguments) = ProcessArguments.Get(args);
+string shortName = ProcessArguments.ShortName(argv0);
+using Stream stdout = Console.OpenStandardOutput();
+using Stream stderr = Console.OpenStandardError();
+var output = new CliOutput(stdout, stderr, shortName);
+try
+{
+    return await Dispatcher.RunAsync(output, argv0, shortName, arguments).ConfigureAwait(false);
+}
+catch (CliExitException exit)
+{
+    output.FlushDirect();
+    return exit.Code;
+}
