@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's results.jsonl into one markdown table: medians over rounds, ratios against C xenstored.
+
+A cell shows the median of the successful rounds; when a round failed or stalled the cell says so ("failed 1/3").
+Ratios are ours/C and oxenstored/C of the medians; the last column says which side of C ours is on.
+"""
+import json
+import statistics
+import sys
+
+DAEMONS = [("ours", "ours"), ("c", "C xenstored"), ("ocaml", "oxenstored")]
+
+# workload name, metric key, label, unit, higher is better (None: not a figure of merit)
+ROWS = [
+    ("latency", "p50_us", "1 READ in flight, same CPU: p50", "µs", False),
+    ("latency", "p99_us", "1 READ in flight, same CPU: p99", "µs", False),
+    ("pipeline", "ops_per_second", "64 READs in flight, 1 connection", "ops/s", True),
+    ("pipeline", "daemon_cpu_us_per_op", "64 in flight: daemon CPU per op", "µs", False),
+    ("fanin", "ops_per_second", "64 connections, 1 in flight each (80/15/5)", "ops/s", True),
+    ("fanin", "p99_us", "64 connections: p99", "µs", False),
+    ("fanin", "daemon_cpu_us_per_op", "64 connections: daemon CPU per op", "µs", False),
+]
+for t in (1, 8, 16, 64):
+    ROWS += [
+        (f"storm-{t}", "domains_per_second", f"storm T={t}: domains/s", "1/s", True),
+        (f"storm-{t}", "eagain_per_domain", f"storm T={t}: EAGAIN retries per domain", "", False),
+        (f"storm-{t}", "create_p99_ms", f"storm T={t}: create p99", "ms", False),
+        (f"storm-{t}", "create_max_ms", f"storm T={t}: create max", "ms", False),
+        (f"storm-{t}", "watch_events_exact", f"storm T={t}: every watch event arrived", "", None),
+    ]
+for name, size in (("bulk-100k", "100k"), ("bulk-1M", "1M")):
+    ROWS += [
+        (name, "writes_per_second", f"load {size} nodes, pipelined writes", "writes/s", True),
+        (name, "write_daemon_cpu_us_per_op", f"load {size}: daemon CPU per write", "µs", False),
+        (name, "daemon_rss_bytes_per_node", f"load {size}: daemon RSS per node", "bytes", False),
+        (name, "walk_nodes_per_second", f"walk {size} (DIRECTORY + READ per node)", "nodes/s", True),
+    ]
+ROWS += [
+    ("bigdir", "creates_per_second", "10k children under one node: create rate", "1/s", True),
+    ("bigdir", "listing_ms", "10k children: whole listing by DIRECTORY_PART", "ms", False),
+]
+
+
+def fmt(v):
+    if isinstance(v, bool):
+        return "yes" if v else "**no**"
+    if isinstance(v, str):
+        return v
+    a = abs(v)
+    if a >= 100000:
+        return f"{v / 1000:.0f}k"
+    if a >= 10000:
+        return f"{v / 1000:.1f}k"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def cell(runs, key):
+    """(text, numeric median or None)"""
+    if not runs:
+        return "–", None
+    good = [r for r in runs if r.get("ok")]
+    bad = len(runs) - len(good)
+    values = [r[key] for r in good if r.get(key) is not None]
+    note = ""
+    if bad:
+        kind = "stalled" if any("stalled" in str(r.get("error", "")) for r in runs if not r.get("ok")) else "failed"
+        note = f"{kind} {bad}/{len(runs)}"
+    if key == "watch_events_exact":
+        if not good:
+            return note or "–", None
+        text = fmt(all(values) and len(values) == len(good))
+        return (f"{text} ({note})" if note else text), None
+    if not values:
+        if good and any(r.get("listing") == "ENOSYS" for r in good):
+            return "n/a (ENOSYS)", None
+        return note or "–", None
+    median = statistics.median(values)
+    return (f"{fmt(median)} ({note})" if note else fmt(median)), median
+
+
+def main(path):
+    runs = [json.loads(line) for line in open(path) if line.strip()]
+    by = {}
+    for r in runs:
+        by.setdefault((r["name"], r["daemon"]), []).append(r)
+    present = [d for d in DAEMONS if any(k[1] == d[0] for k in by)]
+    head = ["workload", "unit"] + [label for _, label in present]
+    if any(d == "c" for d, _ in present):
+        head += [f"{label} / C" for d, label in present if d != "c"] + ["ours vs C"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name, key, label, unit, higher in ROWS:
+        if not any((name, d) in by for d, _ in present):
+            continue
+        cells, medians = [], {}
+        for d, _ in present:
+            text, m = cell(by.get((name, d), []), key)
+            cells.append(text)
+            medians[d] = m
+        if any(d == "c" for d, _ in present):
+            c = medians.get("c")
+            for d, _ in present:
+                if d == "c":
+                    continue
+                m = medians.get(d)
+                cells.append(f"{m / c:.2f}×" if m is not None and c not in (None, 0) else "–")
+            o = medians.get("ours")
+            if higher is None or o is None or c is None:
+                verdict = ""
+            elif o == c:
+                verdict = "same"
+            else:
+                verdict = "better" if (o > c) == higher else "**worse**"
+            cells.append(verdict)
+        print(f"| {label} | {unit} | " + " | ".join(cells) + " |")
+    loads = [r.get("loadavg", 0) for r in runs]
+    if loads:
+        print()
+        print(f"Load average when runs started: median {statistics.median(loads):.2f}, max {max(loads):.2f} "
+              f"({len(runs)} runs).")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Benchmarks our xenstored against Debian's C xenstored and oxenstored (../shared/refxs) on the same machine, in
+# the same run: every workload runs against a fresh daemon of each kind, the kinds interleaved in every round, and
+# the medians over the rounds are printed as one markdown table with ratios against C xenstored.
+#
+#   bench/run.sh                 full run: 3 rounds, full sizes (about 20-25 minutes on 2 cores)
+#   bench/run.sh --quick         smoke check: 1 round, short phases, small sizes (about 3 minutes)
+#   options: --rounds N  --daemons "ours c ocaml"  --workloads "latency pipeline ..."  --out DIR
+#
+# Every reply is verified by the load generator; a protocol error fails that run and shows as "failed" in the
+# table, a daemon that stops answering shows as "stalled" (every run is time-boxed). The raw results, one JSON
+# object per run, are kept in DIR/results.jsonl (default bench/results/<timestamp>/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+quick=0
+rounds=3
+daemons="ours c ocaml"
+workloads=""
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; rounds=1 ;;
+    --rounds) rounds=$2; shift ;;
+    --daemons) daemons=$2; shift ;;
+    --workloads) workloads=$2; shift ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+out=${out:-$root/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+results=$out/results.jsonl
+: > "$results"
+
+# name | load generator arguments | pin daemon and generator to CPU 0 | time box (s)
+if [ "$quick" = 1 ]; then
+  phase="--duration 2 --warmup 0.5"
+  catalogue=(
+    "latency|--workload latency $phase|pin|60"
+    "pipeline|--workload pipeline --window 64 $phase|-|60"
+    "fanin|--workload fanin --connections 64 $phase|-|60"
+    "storm-1|--workload storm --toolstacks 1 --duration 2|-|90"
+    "storm-8|--workload storm --toolstacks 8 --duration 2|-|90"
+    "storm-16|--workload storm --toolstacks 16 --duration 2|-|90"
+    "storm-64|--workload storm --toolstacks 64 --duration 2|-|90"
+    "bulk-100k|--workload bulk --nodes 20000|-|120"
+    "bulk-1M|--workload bulk --nodes 100000|-|180"
+    "bigdir|--workload bigdir --children 10000|-|60"
+  )
+else
+  phase="--duration 5 --warmup 1"
+  catalogue=(
+    "latency|--workload latency $phase|pin|60"
+    "pipeline|--workload pipeline --window 64 $phase|-|60"
+    "fanin|--workload fanin --connections 64 $phase|-|60"
+    "storm-1|--workload storm --toolstacks 1 --duration 6|-|120"
+    "storm-8|--workload storm --toolstacks 8 --duration 6|-|120"
+    "storm-16|--workload storm --toolstacks 16 --duration 6|-|120"
+    "storm-64|--workload storm --toolstacks 64 --duration 6|-|120"
+    "bulk-100k|--workload bulk --nodes 100000|-|180"
+    "bulk-1M|--workload bulk --nodes 1000000|-|420"
+    "bigdir|--workload bigdir --children 10000|-|120"
+  )
+fi
+
+echo "building (Release)..." >&2
+dotnet build src/Xenstore.Daemon -c Release -v q -nologo 2>&1 | tail -1 >&2
+dotnet build bench/Xenstore.LoadGen -c Release -v q -nologo 2>&1 | tail -1 >&2
+ours_dll=$root/src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll
+loadgen_dll=$root/bench/Xenstore.LoadGen/bin/Release/net10.0/xs-loadgen.dll
+
+# The reference daemons: set up once in the shared home, then a private home (own sockets) linking to it.
+refxs=$root/../shared/refxs/refxs
+refhome=$(mktemp -d /tmp/xsbench-refxs.XXXXXX)
+workdir=$(mktemp -d /tmp/xsbench.XXXXXX)
+case " $daemons " in
+  *" c "*|*" ocaml "*)
+    [ -f "$refxs" ] || { echo "$refxs not found: run with --daemons ours" >&2; exit 1; }
+    if [ ! -f /tmp/refxs/fakexen.so ] || [ ! -x /tmp/refxs/root/usr/lib/xen-4.17/bin/xenstored ]; then
+      REFXS_HOME=/tmp/refxs bash "$refxs" setup >/dev/null
+    fi
+    for name in root debs fakexen.so; do ln -sfn "/tmp/refxs/$name" "$refhome/$name"; done ;;
+esac
+
+daemon_pid=""
+daemon_sock=""
+daemon_kind=""
+cleanup() {
+  [ -n "$daemon_pid" ] && stop_daemon
+  rm -rf "$workdir" "$refhome"
+}
+trap cleanup EXIT
+
+# start_daemon KIND PIN: sets daemon_pid and daemon_sock.
+start_daemon() {
+  local kind=$1 pin=$2 prefix=()
+  [ "$pin" = pin ] && prefix=(taskset -c 0)
+  daemon_kind=$kind
+  case "$kind" in
+    ours)
+      daemon_sock=$workdir/ours.sock
+      rm -f "$daemon_sock" "$workdir/ours.out"
+      "${prefix[@]}" dotnet "$ours_dll" --socket "$daemon_sock" > "$workdir/ours.out" 2> "$workdir/ours.err" &
+      daemon_pid=$!
+      for _ in $(seq 200); do grep -q "listening on" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
+      grep -q "listening on" "$workdir/ours.out" || { echo "our daemon did not start: $(cat "$workdir/ours.err")" >&2; return 1; }
+      ;;
+    c|ocaml)
+      local extra=() lines
+      [ "$kind" = ocaml ] && extra=(--no-access-log)
+      lines=$(REFXS_HOME=$refhome "${prefix[@]}" bash "$refxs" start "$kind" "${extra[@]}")
+      daemon_sock=$(echo "$lines" | head -1)
+      daemon_pid=$(echo "$lines" | tail -1)
+      ;;
+  esac
+}
+
+stop_daemon() {
+  case "$daemon_kind" in
+    ours)
+      kill -TERM "$daemon_pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$daemon_pid" 2>/dev/null || true
+      wait "$daemon_pid" 2>/dev/null || true ;;
+    *) REFXS_HOME=$refhome bash "$refxs" stop "$daemon_pid" ;;
+  esac
+  daemon_pid=""
+}
+
+selected() { [ -z "$workloads" ] || [[ " $workloads " == *" $1 "* ]]; }
+
+started=$(date +%s)
+read -r -a kinds <<< "$daemons"
+for round in $(seq 1 "$rounds"); do
+  # Rotate the order every round so that no daemon always runs first (or last) after another's load.
+  order=()
+  for i in "${!kinds[@]}"; do order+=("${kinds[$(( (i + round - 1) % ${#kinds[@]} ))]}"); done
+  for entry in "${catalogue[@]}"; do
+    IFS='|' read -r name args pin box <<< "$entry"
+    selected "$name" || continue
+    for kind in "${order[@]}"; do
+      load=$(cut -d' ' -f1 /proc/loadavg)
+      if ! start_daemon "$kind" "$pin"; then
+        echo "{\"workload\":\"$name\",\"ok\":false,\"error\":\"daemon did not start\"}" > "$workdir/run.json"
+      else
+        gen=(dotnet "$loadgen_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --timeout "$box")
+        [ "$pin" = pin ] && gen=(taskset -c 0 "${gen[@]}")
+        # shellcheck disable=SC2086
+        timeout -k 5 $((box + 30)) "${gen[@]}" $args > "$workdir/run.json" 2> "$workdir/run.err" || true
+        [ -s "$workdir/run.json" ] || echo "{\"ok\":false,\"error\":\"stalled: load generator killed after $((box + 30)) s\"}" > "$workdir/run.json"
+        stop_daemon
+      fi
+      line=$(tail -1 "$workdir/run.json")
+      python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(name=sys.argv[2], daemon=sys.argv[3], round=int(sys.argv[4]), loadavg=float(sys.argv[5])); print(json.dumps(d))' \
+        "$line" "$name" "$kind" "$round" "$load" >> "$results"
+      status=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("ok" if d.get("ok") else "FAILED: " + str(d.get("error")))' "$line")
+      printf '[%4ds] round %d %-10s %-6s %s\n' $(( $(date +%s) - started )) "$round" "$name" "$kind" "$status" >&2
+    done
+  done
+done
+
+{
+  echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $rounds round(s)$([ "$quick" = 1 ] && echo ', --quick'), $(( $(date +%s) - started )) s"
+  echo
+  python3 "$root/bench/report.py" "$results"
+} | tee "$out/table.md"
