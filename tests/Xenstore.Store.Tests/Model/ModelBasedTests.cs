@@ -47,13 +47,13 @@ public sealed class ModelBasedTests
     [Fact]
     public void EngineMatchesModel_RandomScenarios()
     {
-        s_op.Array[1, 50].Sample(Run, iter: 4000, print: Print);
+        s_op.Array[1, 50].Sample(RunMinimizing, iter: 4000, print: Print);
     }
 
     [Fact]
     public void EngineMatchesModel_LongScenarios()
     {
-        s_op.Array[100, 300].Sample(Run, iter: 300, print: Print);
+        s_op.Array[100, 300].Sample(RunMinimizing, iter: 300, print: Print);
     }
 
     [Fact]
@@ -73,6 +73,49 @@ public sealed class ModelBasedTests
             new EndOp(1, 1, true),
             new RmOp(0, 0, "/a"),
         ]);
+    }
+
+    /// <summary>
+    /// Runs a scenario; on failure, removes requests one at a time while it still fails, and reports the smallest
+    /// scenario found (CsCheck's own shrinking picks smaller random samples, which rarely drops single steps).
+    /// </summary>
+    private static void RunMinimizing(ModelOp[] ops)
+    {
+        string? failure = Failure(ops);
+        if (failure is null)
+        {
+            return;
+        }
+        List<ModelOp> smallest = [.. ops];
+        bool shrunk = true;
+        while (shrunk)
+        {
+            shrunk = false;
+            for (int i = smallest.Count - 1; i >= 0; i--)
+            {
+                List<ModelOp> candidate = [.. smallest[..i], .. smallest[(i + 1)..]];
+                if (Failure([.. candidate]) is string smaller)
+                {
+                    smallest = candidate;
+                    failure = smaller;
+                    shrunk = true;
+                }
+            }
+        }
+        throw new InvalidOperationException($"minimal scenario:{Print([.. smallest])}\n{failure}");
+    }
+
+    private static string? Failure(ModelOp[] ops)
+    {
+        try
+        {
+            Run(ops);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or Xunit.Sdk.XunitException)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>Runs a scenario on both and fails at the first difference.</summary>

@@ -199,8 +199,7 @@ public sealed class ReferenceModel
                 .Where(w => Has(w.Conn, e.Perms, XsAccess.Read)
                     || (e.OldPerms is not null && Has(w.Conn, e.OldPerms, XsAccess.Read))
                     || Has(w.Conn, e.ParentPerms, XsAccess.Read))
-                .OrderByDescending(w => w.Path.Length)
-                .ThenBy(w => w.Seq);
+                .OrderBy(w => w.Seq); // C walks each connection's watches in registration order
             foreach (ModelWatch w in matching)
             {
                 _out.Add(EventMessage(w.Conn, e.Path, w.Token));
