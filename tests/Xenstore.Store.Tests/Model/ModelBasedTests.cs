@@ -39,7 +39,8 @@ public sealed class ModelBasedTests
         (3, Gen.Select(s_conn, Gen.UInt[1, 3], Gen.Frequency((4, Gen.Const(true)), (1, Gen.Const(false)))).Select(t => (ModelOp)new EndOp(t.Item1, t.Item2, t.Item3))),
         (2, Gen.Select(s_conn, s_pathOrRoot, Gen.OneOf("t1", "t2"), Gen.Frequency((3, Gen.Const((int?)null)), (1, Gen.Int[0, 2].Select(d => (int?)d))))
             .Select(t => (ModelOp)new WatchOp(t.Item1, t.Item2, t.Item3, t.Item4))),
-        (1, Gen.Select(s_conn, s_pathOrRoot, Gen.OneOf("t1", "t2")).Select(t => (ModelOp)new UnwatchOp(t.Item1, t.Item2, t.Item3))));
+        (1, Gen.Select(s_conn, s_pathOrRoot, Gen.OneOf("t1", "t2")).Select(t => (ModelOp)new UnwatchOp(t.Item1, t.Item2, t.Item3))),
+        (1, s_conn.Select(c => (ModelOp)new ResetWatchesOp(c))));
 
     private static string Print(ModelOp[] ops) =>
         "\n" + string.Join("\n", ops.Select((op, i) => $"{i,3}: {op}"));
@@ -122,7 +123,9 @@ public sealed class ModelBasedTests
     internal static void Run(ModelOp[] ops)
     {
         var output = new RecordingOutput();
-        var engine = new XenstoreEngine(new EngineOptions(), output);
+        var options = new EngineOptions();
+        options.Quotas[Quota.Nodes] = ReferenceModel.NodeQuota;
+        var engine = new XenstoreEngine(options, output);
         for (int i = 0; i < ReferenceModel.Connections.Length; i++)
         {
             (uint domid, bool privileged) = ReferenceModel.Connections[i];

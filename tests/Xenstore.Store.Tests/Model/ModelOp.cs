@@ -123,3 +123,12 @@ public sealed record UnwatchOp(int Conn, string Path, string Token) : ModelOp(Co
 
     public override string ToString() => $"{Prefix} UNWATCH {Path} {Token}";
 }
+
+public sealed record ResetWatchesOp(int Conn) : ModelOp(Conn, 0)
+{
+    public override XsMessageType Type => XsMessageType.ResetWatches;
+
+    public override byte[] Payload() => Args("");
+
+    public override string ToString() => $"{Prefix} RESET_WATCHES";
+}

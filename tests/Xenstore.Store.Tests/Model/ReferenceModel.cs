@@ -20,6 +20,9 @@ public sealed class ReferenceModel
     /// <summary>Two privileged dom0 connections and one unprivileged domain 1.</summary>
     public static readonly (uint Domid, bool Privileged)[] Connections = [(0, true), (0, true), (1, false)];
 
+    /// <summary>The node quota of unprivileged domains, small enough to be hit.</summary>
+    public const int NodeQuota = 6;
+
     private readonly ModelTree _live = new();
     private readonly List<ModelWatch> _watches = [];
     private readonly Dictionary<(int Conn, uint Id), ModelTransaction> _transactions = [];
@@ -66,6 +69,7 @@ public sealed class ReferenceModel
                 EndOp e => End(op.Conn, op.Tx, e.Commit),
                 WatchOp w => Watch(w, after),
                 UnwatchOp u => Unwatch(u),
+                ResetWatchesOp => ResetWatches(op.Conn),
                 _ => throw new InvalidOperationException(op.ToString()),
             };
         }
@@ -226,6 +230,20 @@ public sealed class ReferenceModel
         int removed = _watches.RemoveAll(w => w.Conn == op.Conn && w.Path == op.Path && w.Token == op.Token);
         return removed == 0 ? Fail("ENOENT") : Ok();
     }
+
+    private (byte[]?, string?) ResetWatches(int conn)
+    {
+        _watches.RemoveAll(w => w.Conn == conn);
+        foreach ((int, uint) key in _transactions.Keys.Where(k => k.Conn == conn).ToList())
+        {
+            _transactions.Remove(key);
+        }
+        return Ok();
+    }
+
+    /// <summary>Nodes a domain owns in a tree; the root is charged to nobody.</summary>
+    private static int Owned(ModelTree tree, uint domid) =>
+        tree.Nodes.Count(kv => kv.Key != "/" && kv.Value.Perms[0].Domid == domid);
 
     // ---- transactions ----
 
@@ -389,6 +407,16 @@ public sealed class ReferenceModel
             for (string p = path; p != ancestor; p = XsPath.Parent(p))
             {
                 Look(p);
+            }
+            (uint domid, bool privileged) = Connections[conn];
+            if (!privileged)
+            {
+                // What the domain owns now, plus what this transaction has added or removed so far.
+                int owned = Owned(model._live, domid) + (tx is null ? 0 : Owned(tx.Tree, domid) - Owned(tx.Snapshot, domid));
+                if (owned + XsPath.Depth(path) - XsPath.Depth(ancestor) > NodeQuota)
+                {
+                    return "ENOSPC";
+                }
             }
             return null;
         }
