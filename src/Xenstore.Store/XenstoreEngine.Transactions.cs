@@ -61,6 +61,10 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EAGAIN;
         }
+        if (WouldExceedNodeQuota(tx))
+        {
+            return XsError.ENOSPC;
+        }
         ApplyCommit(tx);
         return Ok();
     }
@@ -90,6 +94,22 @@ public sealed partial class XenstoreEngine
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// The node quota is checked again at commit, as C does: the checks inside the transaction counted the live
+    /// nodes of that time, and the domain may have created more since (creations under one parent merge).
+    /// </summary>
+    private bool WouldExceedNodeQuota(Transaction tx)
+    {
+        uint domid = tx.Owner.Domid;
+        int delta = tx.DeltaFor(domid);
+        if (tx.Owner.Privileged || delta <= 0)
+        {
+            return false;
+        }
+        int owned = _domains.TryGetValue(domid, out Domain? domain) ? domain.NodesOwned : 0;
+        return !QuotaAllows(domid, Quota.Nodes, owned + delta);
     }
 
     /// <summary>Replays the transaction's changes on the live tree; one watch event per modified node.</summary>

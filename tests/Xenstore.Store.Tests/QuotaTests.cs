@@ -66,6 +66,23 @@ public sealed class QuotaTests
     }
 
     [Fact]
+    public void Nodes_CheckedAgainAtCommit()
+    {
+        SetQuota("nodes", 3);
+        uint tx = _dom5.Start();
+        _dom5.Write("a", "", tx).Ok();
+        _dom5.Write("b", "").Ok();
+        _dom5.Write("c", "").Ok();
+        _dom5.Commit(tx).Fails("ENOSPC");
+        _dom5.Read("a").Fails("ENOENT");
+        uint removing = _dom5.Start();
+        _dom5.Rm("b", removing).Ok();
+        _dom5.Write("d", "", removing).Ok();
+        _dom5.Commit(removing).Ok();
+        _h.AssertConsistent();
+    }
+
+    [Fact]
     public void Nodes_PrivilegedIsUnlimited()
     {
         SetQuota("nodes", 1);

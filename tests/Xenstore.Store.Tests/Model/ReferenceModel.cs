@@ -281,6 +281,11 @@ public sealed class ReferenceModel
             }
         }
         (uint domid, bool privileged) = Connections[conn];
+        int added = Owned(tx.Tree, domid) - Owned(tx.Snapshot, domid);
+        if (!privileged && added > 0 && Owned(_live, domid) + added > NodeQuota)
+        {
+            return Fail("ENOSPC");
+        }
         var events = new List<ModelEvent>();
         foreach (Effect effect in tx.Effects)
         {
