@@ -36,10 +36,10 @@ public abstract class XenstoreOperations : IXenstoreReader
     }
 
     /// <inheritdoc />
-    public virtual Task<byte[]> ReadAsync(string path, CancellationToken cancellationToken = default)
+    public virtual async Task<byte[]> ReadAsync(string path, CancellationToken cancellationToken = default)
     {
         Payload.ValidatePath(path, allowSpecial: false, "read");
-        return CallAsync(XsMessageType.Read, Payload.Strings("read", path), "read", path, cancellationToken);
+        return await CallAsync(XsMessageType.Read, Payload.Strings("read", path), "read", path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -160,10 +160,11 @@ public abstract class XenstoreOperations : IXenstoreReader
     }
 
     /// <summary>Writes a node's value, creating it and any missing parents.</summary>
-    public Task WriteAsync(string path, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
+    public async Task WriteAsync(string path, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
     {
         Payload.ValidatePath(path, allowSpecial: false, "write");
-        return CallAsync(XsMessageType.Write, Payload.PathAndValue(path, value.Span), "write", path, cancellationToken);
+        await CallAsync(XsMessageType.Write, Payload.PathAndValue(path, value.Span), "write", path, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>Writes a node's value as UTF-8 text.</summary>
@@ -171,21 +172,21 @@ public abstract class XenstoreOperations : IXenstoreReader
         WriteAsync(path, Encoding.UTF8.GetBytes(value), cancellationToken);
 
     /// <summary>Creates a node with an empty value unless it exists.</summary>
-    public Task MkdirAsync(string path, CancellationToken cancellationToken = default)
+    public async Task MkdirAsync(string path, CancellationToken cancellationToken = default)
     {
         Payload.ValidatePath(path, allowSpecial: false, "mkdir");
-        return CallAsync(XsMessageType.Mkdir, Payload.Strings("mkdir", path), "mkdir", path, cancellationToken);
+        await CallAsync(XsMessageType.Mkdir, Payload.Strings("mkdir", path), "mkdir", path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Removes a node and its subtree. A missing node is success; a missing parent is ENOENT.</summary>
-    public Task RemoveAsync(string path, CancellationToken cancellationToken = default)
+    public async Task RemoveAsync(string path, CancellationToken cancellationToken = default)
     {
         Payload.ValidatePath(path, allowSpecial: false, "rm");
-        return CallAsync(XsMessageType.Rm, Payload.Strings("rm", path), "rm", path, cancellationToken);
+        await CallAsync(XsMessageType.Rm, Payload.Strings("rm", path), "rm", path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Replaces a node's permissions; the first entry names the owner and the default access.</summary>
-    public Task SetPermissionsAsync(string path, IReadOnlyList<XsPermission> permissions,
+    public async Task SetPermissionsAsync(string path, IReadOnlyList<XsPermission> permissions,
         CancellationToken cancellationToken = default)
     {
         Payload.ValidatePath(path, allowSpecial: true, "set permissions");
@@ -195,7 +196,7 @@ public abstract class XenstoreOperations : IXenstoreReader
         {
             parts[i + 1] = PermissionText.Format(permissions[i]);
         }
-        return CallAsync(XsMessageType.SetPerms, Payload.Strings("set permissions", parts), "set permissions", path,
-            cancellationToken);
+        await CallAsync(XsMessageType.SetPerms, Payload.Strings("set permissions", parts), "set permissions", path,
+            cancellationToken).ConfigureAwait(false);
     }
 }
