@@ -22,7 +22,7 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Information, "{Message}")]
     public static partial void ControlPrint(ILogger logger, string message);
 
-    [LoggerMessage(7, LogLevel.Information, "Connection {Id} domain {Domid}: {Type} tx {TxId} {Summary}")]
+    [LoggerMessage(7, LogLevel.Information, "trace: conn {Id} dom {Domid} {Type} tx {TxId} {Summary}")]
     public static partial void Trace(ILogger logger, int id, uint domid, string type, uint txId, string summary);
 
     [LoggerMessage(8, LogLevel.Error, "Ring thread: an operation failed")]

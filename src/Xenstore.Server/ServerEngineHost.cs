@@ -14,8 +14,8 @@ internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid) : 
 
     public Rings.RingManager? Rings { get; set; }
 
-    /// <summary>Access trace switched at run time with CONTROL <c>log on|off</c>.</summary>
-    public bool TraceEnabled { get; private set; }
+    /// <summary>Trace switches, set at run time with CONTROL <c>log on|off|+name|-name</c>.</summary>
+    public TraceSwitches Trace { get; } = new();
 
     public void DomainReleased(uint domid) => Loop?.ForgetConnectionsOf(domid);
 
@@ -40,9 +40,10 @@ internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid) : 
     {
         switch (command)
         {
-            case "log" when args.Count == 1 && args[0] is "on" or "off":
-                TraceEnabled = args[0] == "on";
-                return "OK";
+            case "log" when args.Count == 0:
+                return Trace.Describe();
+            case "log" when args.Count == 1:
+                return Trace.Apply(args[0]) ? "OK" : null;
             case "print" when args.Count >= 1:
                 Log.ControlPrint(logger, string.Join(' ', args));
                 return "OK";

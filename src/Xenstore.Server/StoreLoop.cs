@@ -20,9 +20,12 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     private volatile bool _stopping;
     private int _signalled;
 
-    public StoreLoop(EngineOptions options, IEngineHost host, ILogger logger)
+    private readonly TraceSwitches _trace;
+
+    public StoreLoop(EngineOptions options, IEngineHost host, TraceSwitches trace, ILogger logger)
     {
         _logger = logger;
+        _trace = trace;
         Engine = new XenstoreEngine(options, this, host);
         _thread = new Thread(Run) { Name = "xs-store", IsBackground = true };
     }
@@ -86,6 +89,10 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     {
         if (_connections.TryGetValue(connectionId, out IClientConnection? connection))
         {
+            if (_trace.Io)
+            {
+                Log.Trace(_logger, connectionId, connection.Domid, "OUT " + type, txId, TraceText.Summarize(payload));
+            }
             connection.Output.Append(type, reqId, txId, payload);
             _dirty.Add(connection);
         }
@@ -117,15 +124,27 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
             switch (work.Kind)
             {
                 case StoreWorkKind.Request:
+                    if (_trace.Io)
+                    {
+                        Log.Trace(_logger, work.Connection!.Id, work.Connection.Domid, "IN " + work.Header.Type, work.Header.TxId, TraceText.Summarize(work.Payload));
+                    }
                     Engine.Process(work.Connection!.Id, work.Header, work.Payload);
                     RequestsProcessed++;
                     work.Connection.RequestCompleted();
                     break;
                 case StoreWorkKind.Open:
+                    if (_trace.Connections)
+                    {
+                        Log.Trace(_logger, work.Connection!.Id, work.Connection.Domid, "CONNECT", 0, "");
+                    }
                     _connections[work.Connection!.Id] = work.Connection;
                     Engine.OpenConnection(work.Connection.Id, work.Connection.Domid, work.Connection.Privileged);
                     break;
                 case StoreWorkKind.Close:
+                    if (_trace.Connections)
+                    {
+                        Log.Trace(_logger, work.Connection!.Id, work.Connection.Domid, "DISCONNECT", 0, "");
+                    }
                     _connections.Remove(work.Connection!.Id);
                     _dirty.Remove(work.Connection);
                     Engine.CloseConnection(work.Connection.Id);

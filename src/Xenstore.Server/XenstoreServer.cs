@@ -15,7 +15,7 @@ public sealed class XenstoreServer : IAsyncDisposable
     {
         ILogger logger = loggerFactory.CreateLogger("xenstored");
         _host = new ServerEngineHost(logger, options.Engine.PrivilegedDomid);
-        _loop = new StoreLoop(options.Engine, _host, logger);
+        _loop = new StoreLoop(options.Engine, _host, _host.Trace, logger);
         _host.Loop = _loop;
         _listener = new UnixSocketListener(options.SocketPath, _loop, options, logger, NextConnectionId);
         Hypervisor.IHypervisor? hypervisor = options.Hypervisor switch

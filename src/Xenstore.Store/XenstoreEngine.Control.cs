@@ -6,14 +6,15 @@ namespace Xenstore.Store;
 
 public sealed partial class XenstoreEngine
 {
+    // C's order and layout (name, tab, arguments); only the commands this daemon implements.
     private const string HelpText =
         "check\t\n" +
-        "help\t\n" +
-        "log\ton|off\n" +
+        "log\t[on|off|+<switch>|-<switch>]\n" +
         "memreport\t[<file>]\n" +
         "print\t<string>\n" +
         "quota\t[set <name> <val>|<domid>]\n" +
-        "quota-soft\t[set <name> <val>]\n";
+        "quota-soft\t[set <name> <val>]\n" +
+        "help\t\n";
 
     private static readonly (Quota Quota, string Description)[] s_quotaDescriptions =
     [
@@ -35,11 +36,12 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EACCES;
         }
-        string[] args = SplitStrings(payload);
-        if (args.Length == 0)
+        // Every argument is NUL-terminated, the last one included (C answers "check" without its NUL with EINVAL).
+        if (payload.IsEmpty || payload[^1] != 0)
         {
             return XsError.EINVAL;
         }
+        string[] args = SplitStrings(payload);
         string? text = args[0] switch
         {
             "help" => HelpText,

@@ -126,11 +126,12 @@ public sealed partial class XenstoreEngine
         }
         uint domid = CNumbers.AtoiAsDomid(payload[args[0]]);
         uint target = CNumbers.AtoiAsDomid(payload[args[1]]);
-        if (!IsIntroduced(domid) || !IsIntroduced(target))
+        // dom0 always counts as introduced, as it does in C (its ring exists from the start).
+        if ((domid != 0 && !IsIntroduced(domid)) || (target != 0 && !IsIntroduced(target)))
         {
             return XsError.ENOENT;
         }
-        _domains[domid].Target = target;
+        DomainFor(domid).Target = target;
         return Ok();
     }
 

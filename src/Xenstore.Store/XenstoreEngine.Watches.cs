@@ -17,6 +17,8 @@ public sealed partial class XenstoreEngine
     /// <summary>Messages to send after the reply (the initial event of a new watch follows its OK).</summary>
     private readonly List<(int ConnectionId, byte[] Payload)> _afterReply = [];
 
+    private long _watchSequence;
+
     /// <summary>Number of registered watches, over all connections.</summary>
     public int WatchCount { get; private set; }
 
@@ -32,11 +34,15 @@ public sealed partial class XenstoreEngine
         _pendingEvents.Clear();
     }
 
+    /// <summary>Reused by <see cref="FireNodeEvent"/>: the watches one change fires, before ordering.</summary>
+    private readonly List<Watch> _firing = [];
+
     private void FireNodeEvent(PendingEvent pending)
     {
         int eventDepth = XsPath.Depth(pending.Path);
         var lookup = _watchesByPath.GetAlternateLookup<ReadOnlySpan<char>>();
         ReadOnlySpan<char> candidate = pending.Path;
+        _firing.Clear();
         while (true)
         {
             if (lookup.TryGetValue(candidate, out List<Watch>? watches))
@@ -48,7 +54,7 @@ public sealed partial class XenstoreEngine
                         && (watch.Depth < 0 || eventDepth - XsPath.Depth(watch.Path) <= watch.Depth)
                         && MayReceive(watch.Owner, pending))
                     {
-                        SendEvent(watch, XsPath.ToWatcherForm(pending.Path, watch.Relative, watch.Owner.Domid));
+                        _firing.Add(watch);
                     }
                 }
             }
@@ -58,6 +64,15 @@ public sealed partial class XenstoreEngine
             }
             int slash = candidate.LastIndexOf('/');
             candidate = slash == 0 ? "/" : candidate[..slash];
+        }
+        if (_firing.Count > 1)
+        {
+            // C walks each connection's watches in registration order; a connection sees its events in that order.
+            _firing.Sort(static (a, b) => a.Sequence.CompareTo(b.Sequence));
+        }
+        foreach (Watch watch in _firing)
+        {
+            SendEvent(watch, XsPath.ToWatcherForm(pending.Path, watch.Relative, watch.Owner.Domid));
         }
     }
 
@@ -173,7 +188,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.ENOSPC;
         }
-        var watch = new Watch(connection, path, token, kind == XsPathKind.Relative, depth);
+        var watch = new Watch(connection, path, token, kind == XsPathKind.Relative, depth, ++_watchSequence);
         connection.Watches.Add(watch);
         if (!_watchesByPath.TryGetValue(path, out List<Watch>? list))
         {

@@ -1,0 +1,53 @@
+using System.Text;
+
+namespace Xenstore.Server;
+
+/// <summary>
+/// What the access trace logs, switched at run time as in C xenstored 4.22: <c>log on</c> / <c>log off</c> for
+/// everything, <c>log +io</c> / <c>log -io</c> for one switch, <c>log</c> alone lists them.
+/// </summary>
+internal sealed class TraceSwitches
+{
+    private static readonly string[] s_names = ["io", "conn"];
+    private volatile int _enabled;
+
+    /// <summary>Every request and its reply.</summary>
+    public bool Io => (_enabled & 1) != 0;
+
+    /// <summary>Connections opening and closing.</summary>
+    public bool Connections => (_enabled & 2) != 0;
+
+    public bool Apply(string argument)
+    {
+        switch (argument)
+        {
+            case "on":
+                _enabled = (1 << s_names.Length) - 1;
+                return true;
+            case "off":
+                _enabled = 0;
+                return true;
+        }
+        if (argument.Length < 2 || argument[0] is not ('+' or '-'))
+        {
+            return false;
+        }
+        int index = Array.IndexOf(s_names, argument[1..]);
+        if (index < 0)
+        {
+            return false;
+        }
+        _enabled = argument[0] == '+' ? _enabled | (1 << index) : _enabled & ~(1 << index);
+        return true;
+    }
+
+    public string Describe()
+    {
+        var text = new StringBuilder("Log switch settings:\n");
+        for (int i = 0; i < s_names.Length; i++)
+        {
+            text.Append(s_names[i].PadRight(8)).Append(": ").Append((_enabled & (1 << i)) != 0 ? "on" : "off").Append('\n');
+        }
+        return text.ToString();
+    }
+}
