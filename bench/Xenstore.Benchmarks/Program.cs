@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using Xenstore.Benchmarks.Operations;
 
@@ -17,5 +18,7 @@ if (args.Length > 0 && args[0] == "--allocations")
     Console.Write(json.Append("}\n"));
     return 0;
 }
-BenchmarkSwitcher.FromAssembly(typeof(MeasuredOperations).Assembly).Run(args);
+// Building the generated benchmark project can take minutes on a busy two-core machine.
+BenchmarkSwitcher.FromAssembly(typeof(MeasuredOperations).Assembly)
+    .Run(args, ManualConfig.Create(DefaultConfig.Instance).WithBuildTimeout(TimeSpan.FromMinutes(10)));
 return 0;

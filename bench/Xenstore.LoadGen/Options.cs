@@ -25,6 +25,7 @@ internal sealed class Options
           --children N        bigdir children (default 10000)
           --daemon-pid PID    measure the daemon's CPU time (/proc/PID/stat) and RSS (/proc/PID/status)
           --timeout S         give up and report "stalled" after S seconds (default 300)
+          --phase-limit S     bulk: stop loading (and walking) after S seconds and report a partial result (default 120)
           --no-payload-checks check reply headers only (for runs against --null-server)
           --null-server PATH  serve PATH, answering every request with its own type and "OK\0"
         Prints one JSON object on stdout. Exit code 0: every reply verified; 1: protocol error; 3: stalled.
@@ -42,6 +43,7 @@ internal sealed class Options
     public int Children { get; private set; } = 10_000;
     public int? DaemonPid { get; private set; }
     public double Timeout { get; private set; } = 300;
+    public double PhaseLimit { get; private set; } = 120;
     public bool NoPayloadChecks { get; private set; }
 
     public static Options? Parse(string[] args, out string? error)
@@ -69,6 +71,7 @@ internal sealed class Options
                     case "--children": o.Children = (int)Number(); break;
                     case "--daemon-pid": o.DaemonPid = (int)Number(); break;
                     case "--timeout": o.Timeout = Number(); break;
+                    case "--phase-limit": o.PhaseLimit = Number(); break;
                     case "--no-payload-checks": o.NoPayloadChecks = true; break;
                     default:
                         error = $"unknown option '{arg}'";
