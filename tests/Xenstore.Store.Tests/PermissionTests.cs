@@ -114,6 +114,16 @@ public sealed class PermissionTests
     }
 
     [Fact]
+    public void ExistenceHiding_DirectoryPart()
+    {
+        Dom0.Write("/local/domain/6/data", "d").Ok();
+        Dom0.SetPerms("/local/domain/6/data", "n6").Ok();
+        _dom5.Request(XsMessageType.DirectoryPart, "/local/domain/6/data", "0").Fails("EACCES");
+        _dom5.Request(XsMessageType.DirectoryPart, "/local/domain/6/none", "0").Fails("EACCES");
+        _dom5.Request(XsMessageType.DirectoryPart, "/local/domain/5/none", "0").Fails("ENOENT");
+    }
+
+    [Fact]
     public void ExistenceHiding_UsesTheRequestedRight()
     {
         Dom0.Mkdir("/pub").Ok();

@@ -362,6 +362,21 @@ public sealed class WatchTests
     }
 
     [Fact]
+    public void IntroduceDomain_PerDomainForm()
+    {
+        Dom0.WatchQuietly("@introduceDomain/5", "five");
+        Dom0.WatchQuietly("@introduceDomain/6", "six");
+        Dom0.Request(XsMessageType.Watch, "@introduceDomain", "d1", "1").Ok();
+        Dom0.Request(XsMessageType.Watch, "@introduceDomain", "d0", "0").Ok();
+        Dom0.TakeEvents();
+        Dom0.Request(XsMessageType.Introduce, "5", "1", "1").Ok();
+        Assert.Equal(
+            new[] { new WatchEvent("@introduceDomain", "d0"), new WatchEvent("@introduceDomain/5", "d1"), new WatchEvent("@introduceDomain/5", "five") }
+                .OrderBy(e => e.Token),
+            Dom0.TakeEvents().OrderBy(e => e.Token));
+    }
+
+    [Fact]
     public void ReleaseDomain_GuestWatcherNeedsReadOnSpecialNode()
     {
         _h.Guest(5);
