@@ -8,7 +8,7 @@ import json
 import statistics
 import sys
 
-DAEMONS = [("ours", "ours"), ("c", "C xenstored"), ("ocaml", "oxenstored")]
+DAEMONS = [("ours", "ours"), ("c", "C xenstored"), ("ocaml", "oxenstored"), ("null", "null server")]
 
 # workload name, metric key, label, unit, higher is better (None: not a figure of merit)
 ROWS = [
@@ -96,7 +96,7 @@ def main(path):
     present = [d for d in DAEMONS if any(k[1] == d[0] for k in by)]
     head = ["workload", "unit"] + [label for _, label in present]
     if any(d == "c" for d, _ in present):
-        head += [f"{label} / C" for d, label in present if d != "c"] + ["ours vs C"]
+        head += [f"{label} / C" for d, label in present if d not in ("c", "null")] + ["ours vs C"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name, key, label, unit, higher in ROWS:
@@ -110,7 +110,7 @@ def main(path):
         if any(d == "c" for d, _ in present):
             c = medians.get("c")
             for d, _ in present:
-                if d == "c":
+                if d in ("c", "null"):
                     continue
                 m = medians.get(d)
                 cells.append(f"{m / c:.2f}×" if m is not None and c not in (None, 0) else "–")

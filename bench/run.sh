@@ -6,6 +6,8 @@
 #   bench/run.sh                 full run: 3 rounds, full sizes (about 20-25 minutes on 2 cores)
 #   bench/run.sh --quick         smoke check: 1 round, short phases, small sizes (about 3 minutes)
 #   options: --rounds N  --daemons "ours c ocaml"  --workloads "latency pipeline ..."  --out DIR
+#   --daemons "... null" adds the load generator's own do-nothing server (latency, pipeline and fan-in only):
+#   the generator's ceiling, to show it is never the bottleneck.
 #
 # Every reply is verified by the load generator; a protocol error fails that run and shows as "failed" in the
 # table, a daemon that stops answering shows as "stalled" (every run is time-boxed). The raw results, one JSON
@@ -111,6 +113,14 @@ start_daemon() {
       for _ in $(seq 200); do grep -q "listening on" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "listening on" "$workdir/ours.out" || { echo "our daemon did not start: $(cat "$workdir/ours.err")" >&2; return 1; }
       ;;
+    null)
+      daemon_sock=$workdir/null.sock
+      rm -f "$daemon_sock"
+      "${prefix[@]}" dotnet "$loadgen_dll" --null-server "$daemon_sock" > "$workdir/null.out" 2>&1 &
+      daemon_pid=$!
+      for _ in $(seq 200); do [ -S "$daemon_sock" ] && break; sleep 0.05; done
+      [ -S "$daemon_sock" ] || { echo "null server did not start" >&2; return 1; }
+      ;;
     c|ocaml)
       local extra=() lines
       [ "$kind" = ocaml ] && extra=(--no-access-log)
@@ -123,7 +133,7 @@ start_daemon() {
 
 stop_daemon() {
   case "$daemon_kind" in
-    ours)
+    ours|null)
       kill -TERM "$daemon_pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$daemon_pid" 2>/dev/null || true
@@ -145,12 +155,14 @@ for round in $(seq 1 "$rounds"); do
     IFS='|' read -r name args pin box <<< "$entry"
     selected "$name" || continue
     for kind in "${order[@]}"; do
+      [ "$kind" = null ] && [[ " latency pipeline fanin " != *" $name "* ]] && continue
       load=$(cut -d' ' -f1 /proc/loadavg)
       if ! start_daemon "$kind" "$pin"; then
         echo "{\"workload\":\"$name\",\"ok\":false,\"error\":\"daemon did not start\"}" > "$workdir/run.json"
       else
         gen=(dotnet "$loadgen_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --timeout "$box")
         [ "$pin" = pin ] && gen=(taskset -c 0 "${gen[@]}")
+        [ "$kind" = null ] && gen+=(--no-payload-checks)
         # shellcheck disable=SC2086
         timeout -k 5 $((box + 30)) "${gen[@]}" $args > "$workdir/run.json" 2> "$workdir/run.err" || true
         [ -s "$workdir/run.json" ] || echo "{\"ok\":false,\"error\":\"stalled: load generator killed after $((box + 30)) s\"}" > "$workdir/run.json"
