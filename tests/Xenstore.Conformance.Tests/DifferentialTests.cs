@@ -16,7 +16,12 @@ public sealed class DifferentialTests(SharedDaemons daemons) : IClassFixture<Sha
         {
             foreach (string kind in DaemonKinds.Differential)
             {
-                data.Add(kind, scenario.Name);
+                // A scenario whose C 4.17 transcript does not apply to ours is covered by its own test for ours
+                // (see the row's reason), so no row is generated here rather than a skipped one.
+                if (kind != "ours" || !scenario.OursUnchecked)
+                {
+                    data.Add(kind, scenario.Name);
+                }
             }
         }
         return data;
@@ -29,10 +34,6 @@ public sealed class DifferentialTests(SharedDaemons daemons) : IClassFixture<Sha
     public async Task Scenario_matches(string kind, string name)
     {
         Scenario scenario = ScenarioTable.Get(name);
-        if (kind == "ours" && scenario.OursUnchecked)
-        {
-            Assert.Skip("not compared for ours: " + scenario.Reason);
-        }
         IDaemonUnderTest daemon = await daemons.GetAsync(kind);
         string actual;
         await using (var session = new Session(daemon, "d" + Interlocked.Increment(ref s_counter)))

@@ -14,7 +14,7 @@ public static class DaemonKinds
 
     /// <summary>
     /// Starts a daemon of <paramref name="kind"/> with a socket of its own. Skips the test when a reference daemon
-    /// cannot run here, or when our daemon has not been built yet.
+    /// cannot run here.
     /// </summary>
     public static async Task<IDaemonUnderTest> StartAsync(string kind)
     {
@@ -22,7 +22,8 @@ public static class DaemonKinds
         {
             if (!OursBuilt)
             {
-                Assert.Skip("our daemon is not built yet: " + OurDaemon.DaemonDll);
+                // The test kit builds the daemon first; a missing daemon is a failure, never a skip.
+                throw new FileNotFoundException("our daemon is not built", OurDaemon.DaemonDll);
             }
             return await OurDaemon.StartAsync().ConfigureAwait(false);
         }
