@@ -16,9 +16,11 @@ ROWS = [
     ("latency", "p99_us", "1 READ in flight, same CPU: p99", "µs", False),
     ("pipeline", "ops_per_second", "64 READs in flight, 1 connection", "ops/s", True),
     ("pipeline", "daemon_cpu_us_per_op", "64 in flight: daemon CPU per op", "µs", False),
+    ("pipeline", "loadgen_cpu_us_per_op", "64 in flight: load generator CPU per op", "µs", None),
     ("fanin", "ops_per_second", "64 connections, 1 in flight each (80/15/5)", "ops/s", True),
     ("fanin", "p99_us", "64 connections: p99", "µs", False),
     ("fanin", "daemon_cpu_us_per_op", "64 connections: daemon CPU per op", "µs", False),
+    ("fanin", "loadgen_cpu_us_per_op", "64 connections: load generator CPU per op", "µs", None),
 ]
 for t in (1, 8, 16, 64):
     ROWS += [

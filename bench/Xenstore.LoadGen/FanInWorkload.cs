@@ -121,6 +121,7 @@ internal static class FanInWorkload
         long measureEnd = Ops.Deadline(ctx.Options.Warmup + ctx.Options.Duration);
         long ops0 = 0, ops1 = 0, start = 0, end = 0;
         double cpu0 = 0, cpu1 = 0;
+        TimeSpan self0 = default, self1 = default;
         // Phase changes happen between readiness waits, on the reactor's own thread: no races with the clients.
         Reactor.Run(clients, () =>
         {
@@ -129,6 +130,7 @@ internal static class FanInWorkload
             {
                 ops0 = clients.Sum(c => c.Ops);
                 cpu0 = ctx.Probe.CpuSeconds();
+                self0 = Process.GetCurrentProcess().TotalProcessorTime;
                 start = Stopwatch.GetTimestamp();
                 phase = 1;
             }
@@ -137,6 +139,7 @@ internal static class FanInWorkload
                 end = Stopwatch.GetTimestamp();
                 ops1 = clients.Sum(c => c.Ops);
                 cpu1 = ctx.Probe.CpuSeconds();
+                self1 = Process.GetCurrentProcess().TotalProcessorTime;
                 phase = 2;
                 return true;
             }
@@ -163,6 +166,7 @@ internal static class FanInWorkload
         ctx.Result["ops_per_second"] = ops / seconds;
         ctx.Result["p50_us"] = all.QuantileMicros(0.50);
         ctx.Result["p99_us"] = all.QuantileMicros(0.99);
+        ctx.Result["loadgen_cpu_us_per_op"] = (self1 - self0).TotalMicroseconds / ops;
         ctx.RecordCpu("", cpu0, cpu1, ops, seconds);
     }
 
