@@ -155,6 +155,15 @@ public sealed partial class XenstoreEngine
         RemoveOwnedNodes(domid);
         ScrubPermissionEntries(domid);
         _domains.Remove(domid);
+        // A later domain with the same id must not inherit another domain's SET_TARGET relation to it.
+        foreach (Domain other in _domains.Values.Where(d => d.Target == domid).ToArray())
+        {
+            other.Target = null;
+            if (other.IsEmpty)
+            {
+                _domains.Remove(other.Domid);
+            }
+        }
         // As C's destroy_domain: the removed nodes' events first, then @releaseDomain, so a watcher of the
         // special path already sees the domain's nodes gone.
         FirePendingEvents();

@@ -74,6 +74,28 @@ public sealed class DomainTests
     }
 
     [Fact]
+    public void Release_DropsTargetRelationsToTheReleasedDomain()
+    {
+        TestConnection guest = _h.GuestWithHome(5);
+        Dom0.Write("/local/domain/5/data/secret", "s").Ok();
+        Dom0.SetPerms("/local/domain/5/data/secret", "n5").Ok();
+        TestConnection stub = _h.Guest(6);
+        Dom0.Request(XsMessageType.SetTarget, "6", "5").Ok();
+        Dom0.Write("/reused", "r").Ok();
+        Dom0.SetPerms("/reused", "n5").Ok();
+        stub.Read("/reused").Is("r");
+        Dom0.Request(XsMessageType.Release, "5").Ok();
+        // Domain 5 comes back as a new domain: the stub domain's relation to the old one is gone.
+        Introduce("5", "1", "1").Ok();
+        Dom0.Read("/reused").Fails("ENOENT");
+        Dom0.Write("/reused", "again").Ok();
+        Dom0.SetPerms("/reused", "n5").Ok();
+        stub.Read("/reused").Fails("EACCES");
+        Assert.Null(_h.Engine.CheckConsistency());
+        GC.KeepAlive(guest);
+    }
+
+    [Fact]
     public void Release_DeletesOwnedNodesWithEvents_ScrubsAcls_ResetsAccounting()
     {
         TestConnection dom5 = _h.GuestWithHome(5);
