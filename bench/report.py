@@ -14,6 +14,8 @@ DAEMONS = [("ours", "ours"), ("c", "C xenstored"), ("ocaml", "oxenstored"), ("nu
 ROWS = [
     ("latency", "p50_us", "1 READ in flight, same CPU: p50", "µs", False),
     ("latency", "p99_us", "1 READ in flight, same CPU: p99", "µs", False),
+    ("latency", "daemon_cpu_us_per_op", "1 in flight: daemon CPU per op", "µs", False),
+    ("latency", "daemon_context_switches_per_op", "1 in flight: daemon context switches per op", "", None),
     ("pipeline", "ops_per_second", "64 READs in flight, 1 connection", "ops/s", True),
     ("pipeline", "daemon_cpu_us_per_op", "64 in flight: daemon CPU per op", "µs", False),
     ("pipeline", "loadgen_cpu_us_per_op", "64 in flight: load generator CPU per op", "µs", None),
@@ -21,6 +23,7 @@ ROWS = [
     ("fanin", "p99_us", "64 connections: p99", "µs", False),
     ("fanin", "daemon_cpu_us_per_op", "64 connections: daemon CPU per op", "µs", False),
     ("fanin", "loadgen_cpu_us_per_op", "64 connections: load generator CPU per op", "µs", None),
+    ("fanin", "daemon_context_switches_per_op", "64 connections: daemon context switches per op", "", None),
 ]
 for t in (1, 8, 16, 64):
     ROWS += [

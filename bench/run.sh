@@ -124,7 +124,7 @@ start_daemon() {
     c|ocaml)
       local extra=() lines
       [ "$kind" = ocaml ] && extra=(--no-access-log)
-      lines=$(REFXS_HOME=$refhome "${prefix[@]}" bash "$refxs" start "$kind" "${extra[@]}")
+      lines=$(REFXS_HOME=$refhome "${prefix[@]}" bash "$refxs" start "$kind" "${extra[@]}") || return 1
       daemon_sock=$(echo "$lines" | head -1)
       daemon_pid=$(echo "$lines" | tail -1)
       ;;

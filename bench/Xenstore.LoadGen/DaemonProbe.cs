@@ -26,6 +26,38 @@ internal sealed class DaemonProbe(int? pid)
         return (utime + stime) / TicksPerSecond;
     }
 
+    /// <summary>
+    /// Context switches of all the process's live threads so far (voluntary and not), or -1. A request that crosses
+    /// threads inside the daemon shows here as several switches per operation.
+    /// </summary>
+    public long ContextSwitches()
+    {
+        if (!Available)
+        {
+            return -1;
+        }
+        long total = 0;
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (string line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)
+                        || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended while we looked.
+            }
+        }
+        return total;
+    }
+
     /// <summary>Resident set size in bytes, or -1.</summary>
     public long RssBytes()
     {

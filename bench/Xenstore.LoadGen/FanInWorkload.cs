@@ -122,6 +122,7 @@ internal static class FanInWorkload
         long ops0 = 0, ops1 = 0, start = 0, end = 0;
         double cpu0 = 0, cpu1 = 0;
         TimeSpan self0 = default, self1 = default;
+        long switches0 = 0, switches1 = 0;
         // Phase changes happen between readiness waits, on the reactor's own thread: no races with the clients.
         Reactor.Run(clients, () =>
         {
@@ -130,6 +131,7 @@ internal static class FanInWorkload
             {
                 ops0 = clients.Sum(c => c.Ops);
                 cpu0 = ctx.Probe.CpuSeconds();
+                switches0 = ctx.Probe.ContextSwitches();
                 self0 = Process.GetCurrentProcess().TotalProcessorTime;
                 start = Stopwatch.GetTimestamp();
                 phase = 1;
@@ -139,6 +141,7 @@ internal static class FanInWorkload
                 end = Stopwatch.GetTimestamp();
                 ops1 = clients.Sum(c => c.Ops);
                 cpu1 = ctx.Probe.CpuSeconds();
+                switches1 = ctx.Probe.ContextSwitches();
                 self1 = Process.GetCurrentProcess().TotalProcessorTime;
                 phase = 2;
                 return true;
@@ -166,6 +169,7 @@ internal static class FanInWorkload
         ctx.Result["ops_per_second"] = ops / seconds;
         ctx.Result["p50_us"] = all.QuantileMicros(0.50);
         ctx.Result["p99_us"] = all.QuantileMicros(0.99);
+        ctx.Result["daemon_context_switches_per_op"] = (switches1 - switches0) / (double)ops;
         ctx.Result["loadgen_cpu_us_per_op"] = (self1 - self0).TotalMicroseconds / ops;
         ctx.RecordCpu("", cpu0, cpu1, ops, seconds);
     }

@@ -18,10 +18,12 @@ internal static class LatencyWorkload
         RunFor(c, request, expected, ctx.Options.Warmup, null);
         var samples = new LatencySamples();
         double cpu0 = ctx.Probe.CpuSeconds();
+        long switches0 = ctx.Probe.ContextSwitches();
         long start = Stopwatch.GetTimestamp();
         RunFor(c, request, expected, ctx.Options.Duration, samples);
         long end = Stopwatch.GetTimestamp();
         double cpu1 = ctx.Probe.CpuSeconds();
+        ctx.Result["daemon_context_switches_per_op"] = (ctx.Probe.ContextSwitches() - switches0) / (double)samples.Count;
 
         double seconds = Ops.Seconds(start, end);
         ctx.Result["ops"] = samples.Count;

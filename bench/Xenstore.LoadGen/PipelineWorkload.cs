@@ -28,11 +28,13 @@ internal static class PipelineWorkload
         int window = ctx.Options.Window;
         Ops.Pipelined(c, long.MaxValue, window, Issue, Check, Ops.Deadline(ctx.Options.Warmup));
         double cpu0 = ctx.Probe.CpuSeconds();
+        long switches0 = ctx.Probe.ContextSwitches();
         TimeSpan self0 = Process.GetCurrentProcess().TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
         long ops = Ops.Pipelined(c, long.MaxValue, window, Issue, Check, Ops.Deadline(ctx.Options.Duration));
         long end = Stopwatch.GetTimestamp();
         double cpu1 = ctx.Probe.CpuSeconds();
+        ctx.Result["daemon_context_switches_per_op"] = (ctx.Probe.ContextSwitches() - switches0) / (double)ops;
         TimeSpan self1 = Process.GetCurrentProcess().TotalProcessorTime;
 
         double seconds = Ops.Seconds(start, end);
