@@ -66,7 +66,7 @@ else
     "storm-16|--workload storm --toolstacks 16 --duration 5|-|120"
     "storm-64|--workload storm --toolstacks 64 --duration 5|-|120"
     "bulk-100k|--workload bulk --nodes 100000 --phase-limit 60|-|180"
-    "bulk-1M|--workload bulk --nodes 1000000 --phase-limit 60|-|200"
+    "bulk-1M|--workload bulk --nodes 1000000 --phase-limit 45|-|200"
     "bigdir|--workload bigdir --children 10000|-|120"
   )
 fi
