@@ -17,6 +17,40 @@ public sealed class OurDaemon : IDaemonUnderTest
 
     public string Kind => "ours";
 
+    private static readonly List<Process> s_running = [];
+
+    /// <summary>
+    /// Daemons of a test that failed before disposing them would outlive the test run and keep a core busy:
+    /// whatever is still running when the test process exits is killed.
+    /// </summary>
+    private static void TrackForExit(Process process)
+    {
+        lock (s_running)
+        {
+            if (s_running.Count == 0)
+            {
+                AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+                {
+                    lock (s_running)
+                    {
+                        foreach (Process running in s_running)
+                        {
+                            try
+                            {
+                                running.Kill(entireProcessTree: true);
+                            }
+                            catch (InvalidOperationException)
+                            {
+                                // Already gone.
+                            }
+                        }
+                    }
+                };
+            }
+            s_running.Add(process);
+        }
+    }
+
     public string SocketPath { get; }
 
     /// <summary>The daemon's process id (for signals and crash tests).</summary>
@@ -45,6 +79,7 @@ public sealed class OurDaemon : IDaemonUnderTest
             info.ArgumentList.Add(arg);
         }
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start xenstored");
+        TrackForExit(process);
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();

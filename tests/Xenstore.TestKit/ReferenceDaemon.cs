@@ -59,6 +59,7 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
         {
             Assert.Skip($"refxs could not start {kind}: {stderr.Trim()}");
         }
+        KillAtExit(lines[^1].Trim());
         return new ReferenceDaemon(kind, lines[0].Trim(), lines[^1].Trim(), home);
     }
 
@@ -100,6 +101,42 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
     }
 
     private const string SharedHome = "/tmp/refxs";
+
+    private static readonly List<int> s_started = [];
+
+    /// <summary>A reference daemon of a test that failed before stopping it must not outlive the test run.</summary>
+    private static void KillAtExit(string pid)
+    {
+        if (!int.TryParse(pid, System.Globalization.CultureInfo.InvariantCulture, out int id))
+        {
+            return;
+        }
+        lock (s_started)
+        {
+            if (s_started.Count == 0)
+            {
+                AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+                {
+                    lock (s_started)
+                    {
+                        foreach (int started in s_started)
+                        {
+                            try
+                            {
+                                using Process process = Process.GetProcessById(started);
+                                process.Kill();
+                            }
+                            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                            {
+                                // Already stopped.
+                            }
+                        }
+                    }
+                };
+            }
+            s_started.Add(id);
+        }
+    }
     private static readonly SemaphoreSlim s_setupLock = new(1, 1);
 
     public async ValueTask DisposeAsync()

@@ -14,6 +14,9 @@ internal sealed class RingManager : IDisposable
     /// <summary>How often rings with queued output are looked at without a notification (guests may not notify).</summary>
     private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>How often idle rings are looked at, for a reconnection requested without a notification.</summary>
+    private static readonly TimeSpan s_idleInterval = TimeSpan.FromMilliseconds(500);
+
     private readonly IHypervisor _hypervisor;
     private readonly StoreLoop _loop;
     private readonly ILogger _logger;
@@ -75,7 +78,9 @@ internal sealed class RingManager : IDisposable
     {
         while (!_stopping)
         {
-            if (_work.TryTake(out RingWork? work, s_pollInterval))
+            // Poll only while some guest has output it has not taken yet; otherwise sleep until work arrives.
+            bool anyPending = _byDomid.Values.Any(r => r.HasPendingOutput);
+            if (_work.TryTake(out RingWork? work, anyPending ? s_pollInterval : s_idleInterval))
             {
                 Handle(work);
                 continue;
