@@ -22,6 +22,10 @@ internal static class CommandLine
           -Q, --quota NAME=N       any quota by name: nodes, watches, transactions, outstanding,
                                    transaction-nodes, node-size, path-max, node-permissions, watch-events
           -p, --priv-domid DOMID   a domain other than dom0 with full privileges
+          --state-dir DIR          where the snapshot and journal live (default: <socket path>.state)
+          --no-persistence         keep the state in memory only (lost when the daemon stops)
+          --snapshot-after BYTES   write a snapshot once the journal passes this size (default 8 MiB)
+          --fsync                  fsync the journal after every batch (for state on a disk, not tmpfs)
           --sim-dir DIR            serve guests through the simulated hypervisor in DIR (ring.N, evt, dying.N)
           --hypervisor KIND        none, sim or xen (default: xen when /dev/xen/evtchn exists, else none)
           -N, --no-fork            accepted for compatibility; the daemon always runs in the foreground
@@ -74,6 +78,28 @@ internal static class CommandLine
                         error = "--socket needs a path";
                         return null;
                     }
+                    break;
+                case "--state-dir":
+                    settings.StateDirectory = Value();
+                    if (string.IsNullOrEmpty(settings.StateDirectory))
+                    {
+                        error = "--state-dir needs a directory";
+                        return null;
+                    }
+                    break;
+                case "--no-persistence":
+                    settings.NoPersistence = true;
+                    break;
+                case "--snapshot-after":
+                    if (!long.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) || bytes < 1)
+                    {
+                        error = "--snapshot-after needs a positive number of bytes";
+                        return null;
+                    }
+                    settings.SnapshotAfterBytes = bytes;
+                    break;
+                case "--fsync":
+                    settings.Fsync = true;
                     break;
                 case "--sim-dir":
                     settings.SimulationDirectory = Value();

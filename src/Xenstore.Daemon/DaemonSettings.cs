@@ -15,6 +15,15 @@ internal sealed class DaemonSettings
 
     public string? SimulationDirectory { get; set; }
 
+    /// <summary>Null: next to the socket (<c>&lt;socket&gt;.state</c>).</summary>
+    public string? StateDirectory { get; set; }
+
+    public bool NoPersistence { get; set; }
+
+    public bool Fsync { get; set; }
+
+    public long SnapshotAfterBytes { get; set; } = 8L << 20;
+
     /// <summary>"none", "sim" or "xen"; null picks Xen when /dev/xen/evtchn exists.</summary>
     public string? Hypervisor { get; set; }
 

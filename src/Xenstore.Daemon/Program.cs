@@ -37,6 +37,9 @@ var options = new ServerOptions
         _ => HypervisorKind.None,
     },
     SimulationDirectory = settings.SimulationDirectory,
+    StateDirectory = settings.NoPersistence ? null : settings.StateDirectory ?? socketPath + ".state",
+    Fsync = settings.Fsync,
+    SnapshotAfterBytes = settings.SnapshotAfterBytes,
 };
 
 XenstoreServer server;

@@ -30,4 +30,13 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Warning, "Domain {Domid}: ring protocol violation, the connection is ignored until it reconnects")]
     public static partial void RingIgnored(ILogger logger, uint domid);
+
+    [LoggerMessage(10, LogLevel.Information, "State: loaded {Records} records from {Path}")]
+    public static partial void StateLoaded(ILogger logger, string path, int records);
+
+    [LoggerMessage(11, LogLevel.Warning, "State: {Path}: {What}")]
+    public static partial void StateDamaged(ILogger logger, string path, string what);
+
+    [LoggerMessage(12, LogLevel.Information, "State: snapshot written ({Bytes} bytes), journal restarted")]
+    public static partial void StateCompacted(ILogger logger, long bytes);
 }

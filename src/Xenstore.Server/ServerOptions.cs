@@ -14,6 +14,18 @@ public sealed class ServerOptions
     /// <summary>The directory of the simulated hypervisor (<c>ring.N</c>, <c>evt</c>, <c>dying.N</c>, <c>notify.N</c>).</summary>
     public string? SimulationDirectory { get; init; }
 
+    /// <summary>Directory of the snapshot and journal; null keeps the state in memory only.</summary>
+    public string? StateDirectory { get; init; }
+
+    /// <summary>
+    /// Journal size that triggers a new snapshot (also at least twice the last snapshot's size).
+    /// <remarks>Defaults to 8 MiB.</remarks>
+    /// </summary>
+    public long SnapshotAfterBytes { get; init; } = 8L << 20;
+
+    /// <summary>fsync the journal after every batch (for state on a disk rather than tmpfs).</summary>
+    public bool Fsync { get; init; }
+
     /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
     public EngineOptions Engine { get; init; } = new();
 

@@ -39,6 +39,9 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     /// <summary>Batches executed since start.</summary>
     public long Batches { get; private set; }
 
+    /// <summary>Runs on the store thread after each batch, before the batch's output is flushed.</summary>
+    public Action<XenstoreEngine>? BatchExecuted { get; set; }
+
     public void Start() => _thread.Start();
 
     public void Post(StoreWork work)
@@ -108,6 +111,8 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
             {
                 Execute(work);
             }
+            // The batch's changes reach the journal before any of its replies can leave.
+            BatchExecuted?.Invoke(Engine);
             foreach (IClientConnection connection in _dirty)
             {
                 connection.Flush();

@@ -9,6 +9,7 @@ public sealed class XenstoreServer : IAsyncDisposable
     private readonly UnixSocketListener _listener;
     private readonly ServerEngineHost _host;
     private readonly Rings.RingManager? _rings;
+    private readonly Persistence.StateStore? _state;
     private int _lastConnectionId;
 
     public XenstoreServer(ServerOptions options, ILoggerFactory loggerFactory)
@@ -17,6 +18,13 @@ public sealed class XenstoreServer : IAsyncDisposable
         _host = new ServerEngineHost(logger, options.Engine.PrivilegedDomid);
         _loop = new StoreLoop(options.Engine, _host, _host.Trace, logger);
         _host.Loop = _loop;
+        if (options.StateDirectory is not null)
+        {
+            // Recovered before the store thread starts, so nothing else touches the engine yet.
+            _state = new Persistence.StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger);
+            _state.Recover(_loop.Engine);
+            _loop.BatchExecuted = _state.Commit;
+        }
         _listener = new UnixSocketListener(options.SocketPath, _loop, options, logger, NextConnectionId);
         Hypervisor.IHypervisor? hypervisor = options.Hypervisor switch
         {
@@ -41,6 +49,17 @@ public sealed class XenstoreServer : IAsyncDisposable
     {
         _loop.Start();
         _rings?.Start();
+        if (_rings is not null)
+        {
+            // Domains introduced before a restart are served again (their pages and ports are unchanged).
+            _loop.Post(StoreWork.Run(engine =>
+            {
+                foreach (Store.DomainRecord domain in engine.IntroducedDomains())
+                {
+                    _host.DomainIntroduced(domain.Domid, domain.Gfn, domain.EventChannel, isNew: false);
+                }
+            }));
+        }
         _listener.Start();
     }
 
@@ -52,6 +71,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         _listener.Dispose();
         _rings?.Dispose();
         _loop.Dispose();
+        _state?.Dispose();
         return ValueTask.CompletedTask;
     }
 }

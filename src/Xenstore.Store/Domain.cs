@@ -21,6 +21,9 @@ internal sealed class Domain(uint domid, XsServerFeatures features)
 
     public XsServerFeatures Features { get; set; } = features;
 
+    /// <summary>SET_FEATURE chose the features (kept even before the domain is introduced).</summary>
+    public bool FeaturesSet { get; set; }
+
     /// <summary>Per-domain quota values set by SET_QUOTA; absent entries use the global value.</summary>
     public Dictionary<Quota, long> QuotaOverrides { get; } = [];
 
@@ -31,6 +34,6 @@ internal sealed class Domain(uint domid, XsServerFeatures features)
     public int Transactions { get; set; }
 
     /// <summary>Nothing worth keeping: the record can be dropped.</summary>
-    public bool IsEmpty => !Introduced && Target is null && QuotaOverrides.Count == 0 && NodesOwned == 0
+    public bool IsEmpty => !Introduced && !FeaturesSet && Target is null && QuotaOverrides.Count == 0 && NodesOwned == 0
         && Watches == 0 && Transactions == 0;
 }

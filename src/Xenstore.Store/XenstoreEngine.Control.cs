@@ -74,6 +74,7 @@ public sealed partial class XenstoreEngine
             && long.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value >= 1)
         {
             _options.Quotas[toSet] = value;
+            Journal?.GlobalQuotaWritten(toSet, value);
             return "OK";
         }
         if (args.Length == 2 && uint.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
@@ -142,6 +143,8 @@ public sealed partial class XenstoreEngine
             return XsError.EBUSY;
         }
         domain.Features = (XsServerFeatures)value;
+        domain.FeaturesSet = true;
+        JournalDomain(domain);
         return Ok();
     }
 
@@ -199,6 +202,7 @@ public sealed partial class XenstoreEngine
         if (args.Length == 2)
         {
             _options.Quotas[quota] = value;
+            Journal?.GlobalQuotaWritten(quota, value);
             return Ok();
         }
         if (!uint.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
@@ -206,6 +210,7 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         DomainFor(domid).QuotaOverrides[quota] = value;
+        JournalDomain(DomainFor(domid));
         return Ok();
     }
 

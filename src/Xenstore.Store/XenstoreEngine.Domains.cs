@@ -65,6 +65,7 @@ public sealed partial class XenstoreEngine
             domain.Shutdown = false;
             FireSpecial(XsPath.IntroduceDomain, domid);
         }
+        JournalDomain(domain);
         _host.DomainIntroduced(domid, gfn, (uint)port, isNew);
         return Ok();
     }
@@ -90,6 +91,7 @@ public sealed partial class XenstoreEngine
             return error;
         }
         _domains[domid].Shutdown = false;
+        JournalDomain(_domains[domid]);
         return Ok();
     }
 
@@ -132,6 +134,7 @@ public sealed partial class XenstoreEngine
             return XsError.ENOENT;
         }
         DomainFor(domid).Target = target;
+        JournalDomain(DomainFor(domid));
         return Ok();
     }
 
@@ -155,6 +158,7 @@ public sealed partial class XenstoreEngine
         RemoveOwnedNodes(domid);
         ScrubPermissionEntries(domid);
         _domains.Remove(domid);
+        Journal?.DomainRemoved(domid);
         // A later domain with the same id must not inherit another domain's SET_TARGET relation to it.
         foreach (Domain other in _domains.Values.Where(d => d.Target == domid).ToArray())
         {
@@ -163,6 +167,7 @@ public sealed partial class XenstoreEngine
             {
                 _domains.Remove(other.Domid);
             }
+            JournalDomain(other);
         }
         // As C's destroy_domain: the removed nodes' events first, then @releaseDomain, so a watcher of the
         // special path already sees the domain's nodes gone.
@@ -177,6 +182,7 @@ public sealed partial class XenstoreEngine
         if (_domains.TryGetValue(domid, out Domain? domain) && domain.Introduced && !domain.Shutdown)
         {
             domain.Shutdown = true;
+            JournalDomain(domain);
             FireSpecial(XsPath.ReleaseDomain, domid);
         }
     }
@@ -231,11 +237,13 @@ public sealed partial class XenstoreEngine
             Node node = _live.GetMutable(path);
             node.Perms = [node.Perms[0], .. node.Perms.AsSpan(1).ToArray().Where(p => p.Domid != domid)];
             node.Generation = ++_generation;
+            JournalNode(path, node);
         }
         foreach (string special in _specialPerms.Keys.ToArray())
         {
             XsPermission[] perms = _specialPerms[special];
             _specialPerms[special] = [perms[0], .. perms.AsSpan(1).ToArray().Where(p => p.Domid != domid)];
+            Journal?.NodeWritten(special, [], _specialPerms[special]);
         }
     }
 

@@ -33,6 +33,7 @@ public sealed partial class XenstoreEngine
                 parent.ChildrenGeneration = _generation;
                 DomainFor(created.Owner).NodesOwned++;
                 NodeCount++;
+                Journal?.NodeWritten(childPath, created.Value, created.Perms);
             }
             else
             {
@@ -71,6 +72,7 @@ public sealed partial class XenstoreEngine
         if (view.IsLive)
         {
             node.Generation = ++_generation;
+            JournalNode(path, node);
             QueueEvent(path, node.Perms, parentPerms: view.Tree.Get(XsPath.Parent(path))?.Perms);
         }
     }
@@ -97,6 +99,7 @@ public sealed partial class XenstoreEngine
         if (view.IsLive)
         {
             node.Generation = ++_generation;
+            JournalNode(path, node);
             QueueEvent(path, perms, parentPerms: view.Tree.Get(XsPath.Parent(path))?.Perms, oldPerms: old);
         }
     }
@@ -138,6 +141,7 @@ public sealed partial class XenstoreEngine
             return;
         }
         parent.ChildrenGeneration = ++_generation;
+        Journal?.NodeRemoved(path);
         ChargeNodes(node.Owner, -1);
         NodeCount -= 1 + removed.Count;
         foreach ((string removedPath, Node gone, XsPermission[] goneParentPerms) in removed)

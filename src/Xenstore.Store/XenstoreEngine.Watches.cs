@@ -147,6 +147,7 @@ public sealed partial class XenstoreEngine
             return XsError.EACCES;
         }
         _specialPerms[path] = perms;
+        Journal?.NodeWritten(path, [], perms);
         return Ok();
     }
 

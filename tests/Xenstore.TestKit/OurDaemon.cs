@@ -89,6 +89,13 @@ public sealed class OurDaemon : IDaemonUnderTest
         return daemon;
     }
 
+    /// <summary>SIGKILL: the daemon gets no chance to clean up (crash tests).</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+    }
+
     /// <summary>Sends SIGTERM and returns the exit code once the daemon has stopped.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {

@@ -1,0 +1,151 @@
+using Xenstore.Protocol;
+
+namespace Xenstore.Store;
+
+/// <summary>
+/// Persistence hooks: the journal sees every change as it happens on the live tree; a snapshot writes the whole
+/// state as the same records; recovery applies records without checks, events or journalling.
+/// </summary>
+public sealed partial class XenstoreEngine
+{
+    /// <summary>Where changes are recorded; null to keep the state in memory only.</summary>
+    public IStateJournal? Journal { get; set; }
+
+    private void JournalNode(string path, Node node) => Journal?.NodeWritten(path, node.Value, node.Perms);
+
+    private void JournalDomain(Domain domain)
+    {
+        if (Journal is null)
+        {
+            return;
+        }
+        if (domain.IsEmpty || !_domains.ContainsKey(domain.Domid))
+        {
+            Journal.DomainRemoved(domain.Domid);
+            return;
+        }
+        Journal.DomainWritten(ToRecord(domain));
+    }
+
+    private static DomainRecord ToRecord(Domain domain) => new(
+        domain.Domid, domain.Introduced, domain.Gfn, domain.EventChannel, domain.Shutdown, domain.Target,
+        domain.Features, new Dictionary<Quota, long>(domain.QuotaOverrides));
+
+    /// <summary>Writes the whole persistent state as records: global quotas, special paths, nodes (parents first), domains.</summary>
+    public void WriteSnapshot(IStateJournal sink)
+    {
+        foreach (Quota quota in QuotaNames.All)
+        {
+            sink.GlobalQuotaWritten(quota, _options.Quotas[quota]);
+        }
+        foreach ((string special, XsPermission[] perms) in _specialPerms)
+        {
+            sink.NodeWritten(special, [], perms);
+        }
+        var stack = new Stack<(string Path, Node Node)>();
+        stack.Push(("/", _live.Root));
+        while (stack.Count > 0)
+        {
+            (string path, Node node) = stack.Pop();
+            sink.NodeWritten(path, node.Value, node.Perms);
+            ReadOnlySpan<Node> children = node.Children.Items;
+            // Pushed in reverse so that children are written in their list order, which restores DIRECTORY order.
+            for (int i = children.Length - 1; i >= 0; i--)
+            {
+                stack.Push((path == "/" ? "/" + children[i].Name : path + "/" + children[i].Name, children[i]));
+            }
+        }
+        foreach (Domain domain in _domains.Values)
+        {
+            if (domain.Introduced || domain.Target is not null || domain.QuotaOverrides.Count > 0 || domain.FeaturesSet)
+            {
+                sink.DomainWritten(ToRecord(domain));
+            }
+        }
+    }
+
+    /// <summary>Recovery: a node gets this value and these permissions (created with missing parents if needed).</summary>
+    public void RestoreNode(string path, byte[] value, XsPermission[] perms)
+    {
+        if (perms.Length == 0)
+        {
+            return;
+        }
+        if (path.StartsWith('@'))
+        {
+            if (_specialPerms.ContainsKey(path))
+            {
+                _specialPerms[path] = perms;
+            }
+            return;
+        }
+        Node? existing = _live.Get(path);
+        if (existing is null)
+        {
+            ApplyCreatePath(_live, null, path, value, perms[0].Domid, creatorPrivileged: true);
+            existing = _live.Get(path)!;
+        }
+        else
+        {
+            _live.GetMutable(path).Value = value;
+        }
+        if (!existing.Perms.AsSpan().SequenceEqual(perms))
+        {
+            ApplySetPerms(new TreeView(_live, null), path, perms);
+        }
+        _pendingEvents.Clear();
+    }
+
+    /// <summary>Recovery: a subtree is gone.</summary>
+    public void RestoreRemove(string path)
+    {
+        if (path != "/" && _live.Get(path) is not null)
+        {
+            ApplyRemove(new TreeView(_live, null), path);
+        }
+        _pendingEvents.Clear();
+    }
+
+    /// <summary>Recovery: a domain record.</summary>
+    public void RestoreDomain(DomainRecord record)
+    {
+        Domain domain = DomainFor(record.Domid);
+        domain.Introduced = record.Introduced;
+        domain.Gfn = record.Gfn;
+        domain.EventChannel = record.EventChannel;
+        domain.Shutdown = record.Shutdown;
+        domain.Target = record.Target;
+        domain.Features = record.Features;
+        domain.FeaturesSet = record.Features != _options.ServerFeatures;
+        domain.QuotaOverrides.Clear();
+        foreach ((Quota quota, long value) in record.QuotaOverrides)
+        {
+            domain.QuotaOverrides[quota] = value;
+        }
+    }
+
+    /// <summary>Recovery: a domain was released.</summary>
+    public void RestoreDomainRemoved(uint domid)
+    {
+        if (_domains.TryGetValue(domid, out Domain? domain))
+        {
+            domain.Introduced = false;
+            domain.Target = null;
+            domain.QuotaOverrides.Clear();
+            domain.Shutdown = false;
+            domain.Features = _options.ServerFeatures;
+            domain.FeaturesSet = false;
+            if (domain.IsEmpty)
+            {
+                _domains.Remove(domid);
+            }
+        }
+    }
+
+    /// <summary>Recovery: a global quota.</summary>
+    public void RestoreGlobalQuota(Quota quota, long value) => _options.Quotas[quota] = value;
+
+    /// <summary>Domains introduced, with what their rings need, so a restarted daemon can serve them again.</summary>
+    public IReadOnlyList<DomainRecord> IntroducedDomains() =>
+        _domains.Values.Where(d => d.Introduced).Select(ToRecord).ToList();
+}
