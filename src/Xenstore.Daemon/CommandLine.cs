@@ -26,6 +26,7 @@ internal static class CommandLine
           --no-persistence         keep the state in memory only (lost when the daemon stops)
           --snapshot-after BYTES   write a snapshot once the journal passes this size (default 8 MiB)
           --fsync                  fsync the journal after every batch (for state on a disk, not tmpfs)
+          --metrics-port PORT      serve Prometheus text on http://127.0.0.1:PORT/metrics (off by default)
           --sim-dir DIR            serve guests through the simulated hypervisor in DIR (ring.N, evt, dying.N)
           --hypervisor KIND        none, sim or xen (default: xen when /dev/xen/evtchn exists, else none)
           -N, --no-fork            accepted for compatibility; the daemon always runs in the foreground
@@ -97,6 +98,14 @@ internal static class CommandLine
                         return null;
                     }
                     settings.SnapshotAfterBytes = bytes;
+                    break;
+                case "--metrics-port":
+                    if (!int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+                    {
+                        error = "--metrics-port needs a TCP port";
+                        return null;
+                    }
+                    settings.MetricsPort = port;
                     break;
                 case "--fsync":
                     settings.Fsync = true;

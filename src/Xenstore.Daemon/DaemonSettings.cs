@@ -22,6 +22,8 @@ internal sealed class DaemonSettings
 
     public bool Fsync { get; set; }
 
+    public int? MetricsPort { get; set; }
+
     public long SnapshotAfterBytes { get; set; } = 8L << 20;
 
     /// <summary>"none", "sim" or "xen"; null picks Xen when /dev/xen/evtchn exists.</summary>

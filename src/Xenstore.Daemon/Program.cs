@@ -40,6 +40,7 @@ var options = new ServerOptions
     StateDirectory = settings.NoPersistence ? null : settings.StateDirectory ?? socketPath + ".state",
     Fsync = settings.Fsync,
     SnapshotAfterBytes = settings.SnapshotAfterBytes,
+    MetricsPort = settings.MetricsPort,
 };
 
 XenstoreServer server;
@@ -47,7 +48,7 @@ try
 {
     server = new XenstoreServer(options, loggerFactory);
 }
-catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or DllNotFoundException or EntryPointNotFoundException)
+catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or DllNotFoundException or EntryPointNotFoundException or System.Net.HttpListenerException)
 {
     Console.Error.WriteLine($"xenstored: cannot listen on {socketPath}: {e.Message}");
     return 1;
@@ -66,7 +67,15 @@ await using (server)
         context.Cancel = true;
         stop.TrySetResult();
     });
-    server.Start();
+    try
+    {
+        server.Start();
+    }
+    catch (System.Net.HttpListenerException e)
+    {
+        Console.Error.WriteLine($"xenstored: cannot serve metrics on port {settings.MetricsPort}: {e.Message}");
+        return 1;
+    }
     Console.WriteLine($"xenstored: listening on {socketPath}");
     await stop.Task.ConfigureAwait(false);
 }

@@ -39,4 +39,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "State: snapshot written ({Bytes} bytes), journal restarted")]
     public static partial void StateCompacted(ILogger logger, long bytes);
+
+    [LoggerMessage(13, LogLevel.Warning, "Metrics endpoint: a request failed")]
+    public static partial void MetricsFailed(ILogger logger, Exception exception);
 }

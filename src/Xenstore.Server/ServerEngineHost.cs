@@ -8,7 +8,7 @@ namespace Xenstore.Server;
 /// The engine's view of the daemon: CONTROL commands that concern the process (log, print, memreport) and the
 /// transport side of domain introduction and release.
 /// </summary>
-internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid) : IEngineHost
+internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid, ServerMetrics metrics) : IEngineHost
 {
     public StoreLoop? Loop { get; set; }
 
@@ -47,6 +47,8 @@ internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid) : 
             case "print" when args.Count >= 1:
                 Log.ControlPrint(logger, string.Join(' ', args));
                 return "OK";
+            case "metrics" when args.Count == 0:
+                return metrics.Render();
             case "memreport":
                 return MemoryReport();
             default:

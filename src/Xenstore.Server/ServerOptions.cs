@@ -26,6 +26,9 @@ public sealed class ServerOptions
     /// <summary>fsync the journal after every batch (for state on a disk rather than tmpfs).</summary>
     public bool Fsync { get; init; }
 
+    /// <summary>A loopback TCP port serving Prometheus text at <c>/metrics</c>; null (the default) for none.</summary>
+    public int? MetricsPort { get; init; }
+
     /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
     public EngineOptions Engine { get; init; } = new();
 

@@ -22,10 +22,13 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
 
     private readonly TraceSwitches _trace;
 
-    public StoreLoop(EngineOptions options, IEngineHost host, TraceSwitches trace, ILogger logger)
+    private readonly ServerMetrics _metrics;
+
+    public StoreLoop(EngineOptions options, IEngineHost host, TraceSwitches trace, ServerMetrics metrics, ILogger logger)
     {
         _logger = logger;
         _trace = trace;
+        _metrics = metrics;
         Engine = new XenstoreEngine(options, this, host);
         _thread = new Thread(Run) { Name = "xs-store", IsBackground = true };
     }
@@ -96,7 +99,15 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
             {
                 Log.Trace(_logger, connectionId, connection.Domid, "OUT " + type, txId, TraceText.Summarize(payload));
             }
-            connection.Output.Append(type, reqId, txId, payload);
+            bool queued = connection.Output.Append(type, reqId, txId, payload);
+            if (type == XsMessageType.WatchEvent)
+            {
+                _metrics.WatchEvent(queued);
+            }
+            else if (type == XsMessageType.Error)
+            {
+                _metrics.ErrorSent(payload);
+            }
             _dirty.Add(connection);
         }
     }
@@ -135,6 +146,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
                     }
                     Engine.Process(work.Connection!.Id, work.Header, work.Payload);
                     RequestsProcessed++;
+                    _metrics.RequestProcessed(work.Header.Type, work.Timestamp);
                     work.Connection.RequestCompleted();
                     break;
                 case StoreWorkKind.Open:
@@ -143,6 +155,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
                         Log.Trace(_logger, work.Connection!.Id, work.Connection.Domid, "CONNECT", 0, "");
                     }
                     _connections[work.Connection!.Id] = work.Connection;
+                    _metrics.ConnectionOpened();
                     Engine.OpenConnection(work.Connection.Id, work.Connection.Domid, work.Connection.Privileged);
                     break;
                 case StoreWorkKind.Close:
@@ -150,7 +163,10 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
                     {
                         Log.Trace(_logger, work.Connection!.Id, work.Connection.Domid, "DISCONNECT", 0, "");
                     }
-                    _connections.Remove(work.Connection!.Id);
+                    if (_connections.Remove(work.Connection!.Id))
+                    {
+                        _metrics.ConnectionClosed();
+                    }
                     _dirty.Remove(work.Connection);
                     Engine.CloseConnection(work.Connection.Id);
                     break;

@@ -12,7 +12,11 @@ internal readonly struct StoreWork
         Header = header;
         Payload = payload;
         Action = action;
+        Timestamp = kind == StoreWorkKind.Request ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
     }
+
+    /// <summary>When a request arrived, for the latency histogram.</summary>
+    public long Timestamp { get; }
 
     public StoreWorkKind Kind { get; }
 

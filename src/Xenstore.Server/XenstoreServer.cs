@@ -10,13 +10,17 @@ public sealed class XenstoreServer : IAsyncDisposable
     private readonly ServerEngineHost _host;
     private readonly Rings.RingManager? _rings;
     private readonly Persistence.StateStore? _state;
+    private readonly ServerMetrics _metrics;
+    private readonly MetricsEndpoint? _metricsEndpoint;
     private int _lastConnectionId;
 
     public XenstoreServer(ServerOptions options, ILoggerFactory loggerFactory)
     {
         ILogger logger = loggerFactory.CreateLogger("xenstored");
-        _host = new ServerEngineHost(logger, options.Engine.PrivilegedDomid);
-        _loop = new StoreLoop(options.Engine, _host, _host.Trace, logger);
+        _metrics = new ServerMetrics();
+        _host = new ServerEngineHost(logger, options.Engine.PrivilegedDomid, _metrics);
+        _loop = new StoreLoop(options.Engine, _host, _host.Trace, _metrics, logger);
+        _metrics.Attach(() => _loop.Engine);
         _host.Loop = _loop;
         if (options.StateDirectory is not null)
         {
@@ -24,6 +28,12 @@ public sealed class XenstoreServer : IAsyncDisposable
             _state = new Persistence.StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger);
             _state.Recover(_loop.Engine);
             _loop.BatchExecuted = _state.Commit;
+            Persistence.StateStore state = _state;
+            _metrics.JournalBytes = () => state.JournalBytesWritten;
+        }
+        if (options.MetricsPort is int port)
+        {
+            _metricsEndpoint = new MetricsEndpoint(port, () => _loop.InvokeAsync(_ => _metrics.Render()), logger);
         }
         _listener = new UnixSocketListener(options.SocketPath, _loop, options, logger, NextConnectionId);
         Hypervisor.IHypervisor? hypervisor = options.Hypervisor switch
@@ -61,6 +71,7 @@ public sealed class XenstoreServer : IAsyncDisposable
             }));
         }
         _listener.Start();
+        _metricsEndpoint?.Start();
     }
 
     /// <summary>Runs a query on the store thread (for tests and diagnostics).</summary>
@@ -68,10 +79,12 @@ public sealed class XenstoreServer : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        _metricsEndpoint?.Dispose();
         _listener.Dispose();
         _rings?.Dispose();
         _loop.Dispose();
         _state?.Dispose();
+        _metrics.Dispose();
         return ValueTask.CompletedTask;
     }
 }

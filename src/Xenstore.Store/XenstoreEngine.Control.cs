@@ -11,6 +11,7 @@ public sealed partial class XenstoreEngine
         "check\t\n" +
         "log\t[on|off|+<switch>|-<switch>]\n" +
         "memreport\t[<file>]\n" +
+        "metrics\t\n" +
         "print\t<string>\n" +
         "quota\t[set <name> <val>|<domid>]\n" +
         "quota-soft\t[set <name> <val>]\n" +

@@ -7,6 +7,15 @@ public sealed partial class XenstoreEngine
     /// <summary>Open transactions over all connections.</summary>
     public int TransactionCount { get; private set; }
 
+    /// <summary>Transactions committed since start.</summary>
+    public long TransactionsCommitted { get; private set; }
+
+    /// <summary>Transactions aborted by their client (or refused at commit for a quota) since start.</summary>
+    public long TransactionsAborted { get; private set; }
+
+    /// <summary>Commits answered EAGAIN since start.</summary>
+    public long TransactionsConflicted { get; private set; }
+
     // "TRANSACTION_START |": the payload is ignored; the header's tx_id must be 0 (no nesting).
     private XsError DoTransactionStart(Connection connection, XsHeader header)
     {
@@ -55,17 +64,21 @@ public sealed partial class XenstoreEngine
         EndTransaction(tx);
         if (!commit)
         {
+            TransactionsAborted++;
             return Ok();
         }
         if (HasConflict(tx))
         {
+            TransactionsConflicted++;
             return XsError.EAGAIN;
         }
         if (WouldExceedNodeQuota(tx))
         {
+            TransactionsAborted++;
             return XsError.ENOSPC;
         }
         ApplyCommit(tx);
+        TransactionsCommitted++;
         return Ok();
     }
 

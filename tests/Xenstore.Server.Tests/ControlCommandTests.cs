@@ -45,4 +45,46 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
         Assert.StartsWith("Domain 0:\n", usage, StringComparison.Ordinal);
         Assert.Matches(@"nodes\s+:\s+[1-9][0-9]*\n", usage);
     }
+
+    [Fact]
+    public async Task Metrics_CountRequestsErrorsAndTransactions()
+    {
+        await using OurDaemon daemon = await OurDaemon.StartAsync();
+        await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+        await client.WriteAsync("/m/a", "1");
+        Assert.Equal("ENOENT", (await client.ReadAsync("/m/missing")).ErrorName);
+        uint tx = await client.StartTransactionIdAsync();
+        await client.WriteAsync("/m/b", "2", tx);
+        Assert.Equal("OK", (await client.TransactionEndAsync(tx, commit: true)).Text);
+        string metrics = (await ControlAsync(client, "metrics")).Text;
+        Assert.Contains("xenstore_requests_total{type=\"Write\"} 2\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("xenstore_errors_total{errno=\"ENOENT\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("xenstore_transactions_committed_total 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("xenstore_connections 1\n", metrics, StringComparison.Ordinal);
+        Assert.Matches(@"xenstore_journal_bytes_total [1-9][0-9]*\n", metrics);
+        Assert.Matches(@"xenstore_request_duration_microseconds_count [5-9]\n", metrics);
+    }
+
+    [Fact]
+    public async Task MetricsPort_ServesPrometheusTextOnLoopback()
+    {
+        int port = System.Net.Sockets.TcpListener.Create(0) is var probe ? FreePort(probe) : 0;
+        await using OurDaemon daemon = await OurDaemon.StartAsync("--metrics-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using (RawConnection client = await RawConnection.ConnectAsync(daemon))
+        {
+            await client.WriteAsync("/p/a", "1");
+        }
+        using var http = new HttpClient();
+        string text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+        Assert.Contains("# TYPE xenstore_requests_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("xenstore_requests_total{type=\"Write\"} 1", text, StringComparison.Ordinal);
+    }
+
+    private static int FreePort(System.Net.Sockets.TcpListener listener)
+    {
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
 }

@@ -1,0 +1,151 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using Xenstore.Protocol;
+using Xenstore.Store;
+
+namespace Xenstore.Server;
+
+/// <summary>
+/// The daemon's metrics. Counters are plain fields updated on the store thread (no locks on the hot path) and
+/// published through System.Diagnostics.Metrics (meter <c>Xenstore.Server</c>, for dotnet-counters and
+/// OpenTelemetry), through CONTROL <c>metrics</c> and as Prometheus text.
+/// </summary>
+internal sealed class ServerMetrics : IDisposable
+{
+    public const string MeterName = "Xenstore.Server";
+
+    /// <summary>Upper bounds (microseconds) of the latency histogram buckets, as Prometheus "le" labels.</summary>
+    private static readonly double[] s_latencyBucketsUs = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000];
+
+    private readonly long[] _requestsByType = new long[(int)XsMessageType.SetQuota + 2];
+    private readonly long[] _errorsByErrno = new long[(int)XsError.EPERM + 1];
+    private readonly long[] _latencyBuckets = new long[s_latencyBucketsUs.Length + 1];
+    private readonly Meter _meter = new(MeterName);
+    private readonly Histogram<double> _latency;
+    private double _latencySumUs;
+    private long _latencyCount;
+    private long _watchEventsQueued;
+    private long _watchEventsDropped;
+    private long _connectionsOpened;
+    private long _connectionsClosed;
+    private Func<XenstoreEngine>? _engine;
+
+    public ServerMetrics()
+    {
+        _latency = _meter.CreateHistogram<double>("xenstore.request.duration", "us", "Time from a request's arrival to its reply");
+        _meter.CreateObservableCounter("xenstore.requests", () => Volatile.Read(ref _latencyCount), description: "Requests processed");
+        _meter.CreateObservableCounter("xenstore.errors", () => _errorsByErrno.Sum(), description: "Error replies");
+        _meter.CreateObservableCounter("xenstore.watch_events.queued", () => Volatile.Read(ref _watchEventsQueued));
+        _meter.CreateObservableCounter("xenstore.watch_events.dropped", () => Volatile.Read(ref _watchEventsDropped));
+        _meter.CreateObservableGauge("xenstore.connections", () => Volatile.Read(ref _connectionsOpened) - Volatile.Read(ref _connectionsClosed));
+        _meter.CreateObservableCounter("xenstore.journal.bytes", () => JournalBytes?.Invoke() ?? 0);
+    }
+
+    /// <summary>Bytes written to the journal so far (null without persistence).</summary>
+    public Func<long>? JournalBytes { get; set; }
+
+    /// <summary>Read on the store thread only (CONTROL metrics); the engine's own counts.</summary>
+    public void Attach(Func<XenstoreEngine> engine) => _engine = engine;
+
+    public void RequestProcessed(XsMessageType type, long arrivalTimestamp)
+    {
+        int index = (uint)type < (uint)_requestsByType.Length - 1 ? (int)type : _requestsByType.Length - 1;
+        _requestsByType[index]++;
+        double us = System.Diagnostics.Stopwatch.GetElapsedTime(arrivalTimestamp).TotalMicroseconds;
+        int bucket = 0;
+        while (bucket < s_latencyBucketsUs.Length && us > s_latencyBucketsUs[bucket])
+        {
+            bucket++;
+        }
+        _latencyBuckets[bucket]++;
+        _latencySumUs += us;
+        Volatile.Write(ref _latencyCount, _latencyCount + 1);
+        if (_latency.Enabled)
+        {
+            _latency.Record(us);
+        }
+    }
+
+    public void ErrorSent(ReadOnlySpan<byte> payload) => _errorsByErrno[(int)XsErrors.Parse(payload)]++;
+
+    public void WatchEvent(bool queued)
+    {
+        if (queued)
+        {
+            _watchEventsQueued++;
+        }
+        else
+        {
+            _watchEventsDropped++;
+        }
+    }
+
+    public void ConnectionOpened() => _connectionsOpened++;
+
+    public void ConnectionClosed() => _connectionsClosed++;
+
+    /// <summary>Prometheus text exposition format; call on the store thread so engine figures are consistent.</summary>
+    public string Render()
+    {
+        var text = new StringBuilder();
+        text.Append("# TYPE xenstore_requests_total counter\n");
+        for (int i = 0; i < _requestsByType.Length; i++)
+        {
+            if (_requestsByType[i] > 0)
+            {
+                string name = i < _requestsByType.Length - 1 ? ((XsMessageType)i).ToString() : "Other";
+                Line(text, $"xenstore_requests_total{{type=\"{name}\"}}", _requestsByType[i]);
+            }
+        }
+        text.Append("# TYPE xenstore_errors_total counter\n");
+        for (int i = 0; i < _errorsByErrno.Length; i++)
+        {
+            if (_errorsByErrno[i] > 0)
+            {
+                Line(text, $"xenstore_errors_total{{errno=\"{XsErrors.Name((XsError)i)}\"}}", _errorsByErrno[i]);
+            }
+        }
+        text.Append("# TYPE xenstore_request_duration_microseconds histogram\n");
+        long cumulative = 0;
+        for (int i = 0; i < _latencyBuckets.Length; i++)
+        {
+            cumulative += _latencyBuckets[i];
+            string le = i < s_latencyBucketsUs.Length ? s_latencyBucketsUs[i].ToString(CultureInfo.InvariantCulture) : "+Inf";
+            Line(text, $"xenstore_request_duration_microseconds_bucket{{le=\"{le}\"}}", cumulative);
+        }
+        Line(text, "xenstore_request_duration_microseconds_sum", (long)_latencySumUs);
+        Line(text, "xenstore_request_duration_microseconds_count", _latencyCount);
+        Gauge(text, "xenstore_connections", _connectionsOpened - _connectionsClosed);
+        Counter(text, "xenstore_watch_events_queued_total", _watchEventsQueued);
+        Counter(text, "xenstore_watch_events_dropped_total", _watchEventsDropped);
+        Counter(text, "xenstore_journal_bytes_total", JournalBytes?.Invoke() ?? 0);
+        if (_engine?.Invoke() is { } engine)
+        {
+            Gauge(text, "xenstore_nodes", engine.NodeCount);
+            Gauge(text, "xenstore_watches", engine.WatchCount);
+            Gauge(text, "xenstore_transactions_open", engine.TransactionCount);
+            Counter(text, "xenstore_transactions_committed_total", engine.TransactionsCommitted);
+            Counter(text, "xenstore_transactions_aborted_total", engine.TransactionsAborted);
+            Counter(text, "xenstore_transactions_conflicts_total", engine.TransactionsConflicted);
+        }
+        return text.ToString();
+    }
+
+    private static void Counter(StringBuilder text, string name, long value)
+    {
+        text.Append("# TYPE ").Append(name).Append(" counter\n");
+        Line(text, name, value);
+    }
+
+    private static void Gauge(StringBuilder text, string name, long value)
+    {
+        text.Append("# TYPE ").Append(name).Append(" gauge\n");
+        Line(text, name, value);
+    }
+
+    private static void Line(StringBuilder text, string name, long value) =>
+        text.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+
+    public void Dispose() => _meter.Dispose();
+}
