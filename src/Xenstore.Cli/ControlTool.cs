@@ -9,7 +9,7 @@ namespace Xenstore.Cli;
 /// <c>live-update</c> follows the daemon (not stubdom) sequence: binary, optional command line, then start,
 /// polling while the daemon answers BUSY.
 /// </summary>
-internal sealed class ControlTool(CliOutput output, string argv0)
+internal sealed class ControlTool(CliOutput output, string argv0, EndpointOptions endpoint)
 {
     public async Task<int> RunAsync(string[] args)
     {
@@ -21,7 +21,7 @@ internal sealed class ControlTool(CliOutput output, string argv0)
         XenstoreClient client;
         try
         {
-            client = await XenstoreClient.ConnectAsync(new XenstoreClientOptions { RequestTimeout = Timeout.InfiniteTimeSpan })
+            client = await XenstoreClient.ConnectAsync(endpoint.Apply(new XenstoreClientOptions { RequestTimeout = Timeout.InfiniteTimeSpan }))
                 .ConfigureAwait(false);
         }
         catch (XenstoreConnectionException)

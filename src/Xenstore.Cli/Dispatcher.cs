@@ -7,6 +7,7 @@ internal static class Dispatcher
 
     public static async Task<int> RunAsync(CliOutput output, string argv0, string shortName, string[] arguments)
     {
+        EndpointOptions endpoint = EndpointOptions.Extract(ref arguments, output);
         string command;
         string getoptName;
         string[] rest;
@@ -32,12 +33,12 @@ internal static class Dispatcher
         }
         if (command == "control")
         {
-            int code = await new ControlTool(output, includeMode ? argv0 + " control" : argv0).RunAsync(rest).ConfigureAwait(false);
+            int code = await new ControlTool(output, includeMode ? argv0 + " control" : argv0, endpoint).RunAsync(rest).ConfigureAwait(false);
             output.FlushDirect();
             return code;
         }
         Mode mode = Modes.Lookup(command) ?? throw output.Fail(1, $"unknown mode {command}\n");
-        int result = await new StoreTool(output, argv0, mode, includeMode).RunAsync(getoptName, rest).ConfigureAwait(false);
+        int result = await new StoreTool(output, argv0, mode, includeMode, endpoint).RunAsync(getoptName, rest).ConfigureAwait(false);
         output.FlushDirect();
         return result;
     }

@@ -29,9 +29,11 @@ internal sealed class StoreTool
     private readonly Mode _mode;
     private readonly bool _includeMode;
     private readonly ToolOptions _options = new();
+    private readonly EndpointOptions _endpoint;
 
-    public StoreTool(CliOutput output, string argv0, Mode mode, bool includeMode)
+    public StoreTool(CliOutput output, string argv0, Mode mode, bool includeMode, EndpointOptions endpoint)
     {
+        _endpoint = endpoint;
         _output = output;
         _argv0 = argv0;
         _mode = mode;
@@ -72,12 +74,12 @@ internal sealed class StoreTool
         XenstoreClient client;
         try
         {
-            client = await XenstoreClient.ConnectAsync(new XenstoreClientOptions
+            client = await XenstoreClient.ConnectAsync(_endpoint.Apply(new XenstoreClientOptions
             {
                 RequestTimeout = Timeout.InfiniteTimeSpan,
                 CoalesceWatchEvents = false,
                 WatchQueueCapacity = int.MaxValue,
-            }).ConfigureAwait(false);
+            })).ConfigureAwait(false);
         }
         catch (XenstoreConnectionException e)
         {

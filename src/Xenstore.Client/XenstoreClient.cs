@@ -11,25 +11,28 @@ namespace Xenstore.Client;
 public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposable
 {
     private readonly XenstoreClientOptions _options;
-    private readonly string _path;
+    private readonly Endpoint _endpoint;
     private readonly WatchRegistry _watches;
     private readonly CancellationTokenSource _disposed = new();
     private Connection _connection;
     private TaskCompletionSource<Connection>? _reconnected;
     private int _generation;
 
-    private XenstoreClient(XenstoreClientOptions options, string path, Connection connection, WatchRegistry watches)
+    private XenstoreClient(XenstoreClientOptions options, Endpoint endpoint, Connection connection, WatchRegistry watches)
     {
         _options = options;
-        _path = path;
+        _endpoint = endpoint;
         _connection = connection;
         _watches = watches;
         _generation = connection.Generation;
         ObserveLoss(connection);
     }
 
-    /// <summary>The socket or device path this client is connected to.</summary>
-    public string Path => _path;
+    /// <summary>
+    /// The socket or device path this client is connected to; for a simulated guest, the page file
+    /// <c>DIR/ring.N</c>.
+    /// </summary>
+    public string Path => _endpoint.Display;
 
     /// <summary>The options the client was created with.</summary>
     public XenstoreClientOptions Options => _options;
@@ -42,22 +45,22 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
 
     /// <summary>
     /// Connects, trying the candidates of <see cref="XenstoreEndpoint.Candidates"/> in order unless
-    /// <see cref="XenstoreClientOptions.Path"/> is set.
+    /// <see cref="XenstoreClientOptions.Path"/> or <see cref="XenstoreClientOptions.SimulatedRingDirectory"/> is set.
     /// </summary>
     public static async Task<XenstoreClient> ConnectAsync(XenstoreClientOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         options ??= new XenstoreClientOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxInFlight, 1);
-        IReadOnlyList<string> candidates = options.Path is null ? XenstoreEndpoint.Candidates() : [options.Path];
+        IReadOnlyList<Endpoint> candidates = Endpoints(options);
         XenstoreConnectionException? last = null;
-        foreach (string candidate in candidates)
+        foreach (Endpoint candidate in candidates)
         {
             var sink = new WatchRegistry(options.WatchQueueCapacity, options.CoalesceWatchEvents);
             try
             {
                 Connection connection = await Connection.OpenAsync(candidate, options.MaxInFlight, sink,
-                    sink.Counters, generation: 1, cancellationToken).ConfigureAwait(false);
+                    sink.Counters, generation: 1, HandshakeTimeout(options), cancellationToken).ConfigureAwait(false);
                 return new XenstoreClient(options, candidate, connection, sink);
             }
             catch (XenstoreConnectionException e)
@@ -72,6 +75,56 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
     /// <summary>Connects to the socket or device at <paramref name="path"/>.</summary>
     public static Task<XenstoreClient> ConnectAsync(string path, CancellationToken cancellationToken = default) =>
         ConnectAsync(new XenstoreClientOptions { Path = path }, cancellationToken);
+
+    /// <summary>
+    /// Connects as guest <paramref name="domid"/> over its ring in a simulated hypervisor directory (the page
+    /// <c>DIR/ring.N</c>, kicks through <c>DIR/evt</c>, notifications through <c>DIR/notify.N</c>), as served by
+    /// <c>xenstored --sim-dir DIR</c>. The domain must have been introduced for the daemon to answer.
+    /// </summary>
+    /// <param name="directory">The simulated hypervisor directory.</param>
+    /// <param name="domid">The guest domain to act as.</param>
+    /// <param name="options">Other options; its endpoint settings are replaced.</param>
+    /// <param name="cancellationToken">Cancels the connection attempt.</param>
+    public static Task<XenstoreClient> ConnectSimulatedGuestAsync(string directory, uint domid,
+        XenstoreClientOptions? options = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync((options ?? new XenstoreClientOptions()) with
+        {
+            Path = null,
+            PathIsDevice = false,
+            SimulatedRingDirectory = directory,
+            Domid = domid,
+        }, cancellationToken);
+
+    /// <summary>
+    /// Connects through a xenbus-style character device (Linux's <c>/dev/xen/xenbus</c>, or a stand-in for it) at
+    /// any path: each message is written with a write() of its own and replies are read back from the same file.
+    /// </summary>
+    /// <param name="devicePath">The device file.</param>
+    /// <param name="options">Other options; its endpoint settings are replaced.</param>
+    /// <param name="cancellationToken">Cancels the connection attempt.</param>
+    public static Task<XenstoreClient> ConnectDeviceAsync(string devicePath, XenstoreClientOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        ConnectAsync((options ?? new XenstoreClientOptions()) with
+        {
+            Path = devicePath,
+            PathIsDevice = true,
+            SimulatedRingDirectory = null,
+        }, cancellationToken);
+
+    private static IReadOnlyList<Endpoint> Endpoints(XenstoreClientOptions options)
+    {
+        if (options.SimulatedRingDirectory is not null)
+        {
+            return [new Endpoint(EndpointKind.SimulatedRing, options.SimulatedRingDirectory, options.Domid)];
+        }
+        EndpointKind kind = options.PathIsDevice ? EndpointKind.Device : EndpointKind.SocketOrDevice;
+        IReadOnlyList<string> paths = options.Path is null ? XenstoreEndpoint.Candidates() : [options.Path];
+        return [.. paths.Select(p => new Endpoint(kind, p))];
+    }
+
+    /// <summary>The ring reconnection handshake is bounded by the request timeout, or by 30 s when that is infinite.</summary>
+    private static TimeSpan HandshakeTimeout(XenstoreClientOptions options) =>
+        options.RequestTimeout == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : options.RequestTimeout;
 
     /// <summary>A snapshot of the client's counters.</summary>
     public XenstoreClientStatistics Statistics
@@ -224,8 +277,8 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
             {
                 await Task.Delay(delay, _disposed.Token).ConfigureAwait(false);
                 int generation = Interlocked.Increment(ref _generation);
-                Connection connection = await Connection.OpenAsync(_path, _options.MaxInFlight, _watches,
-                    _watches.Counters, generation, _disposed.Token).ConfigureAwait(false);
+                Connection connection = await Connection.OpenAsync(_endpoint, _options.MaxInFlight, _watches,
+                    _watches.Counters, generation, HandshakeTimeout(_options), _disposed.Token).ConfigureAwait(false);
                 Volatile.Write(ref _connection, connection);
                 ObserveLoss(connection);
                 Interlocked.Increment(ref _watches.Counters.Reconnects);

@@ -9,8 +9,25 @@ public sealed record XenstoreClientOptions
     public string? Path { get; init; }
 
     /// <summary>
+    /// Treat <see cref="Path"/> as a xenbus-style character device wherever it lives (without it, only paths under
+    /// <c>/dev</c> or <c>/proc</c> are, as in libxenstore).
+    /// </summary>
+    public bool PathIsDevice { get; init; }
+
+    /// <summary>
+    /// Act as guest <see cref="Domid"/> over its ring in this simulated hypervisor directory (see
+    /// <see cref="XenstoreClient.ConnectSimulatedGuestAsync"/>). Takes precedence over <see cref="Path"/>.
+    /// </summary>
+    public string? SimulatedRingDirectory { get; init; }
+
+    /// <summary>The guest domain a <see cref="SimulatedRingDirectory"/> connection acts as.</summary>
+    public uint Domid { get; init; }
+
+    /// <summary>
     /// Requests sent but not yet answered, per connection. Callers beyond it wait (nothing is dropped).
-    /// Gains flatten past ~64 on a socket; on a guest ring C xenstored stops reading beyond 20.
+    /// Gains flatten past ~64 on a socket. Neither a guest ring nor Linux's xenbus device limits it (the 1 KiB ring
+    /// applies flow control; C xenstored stops reading a ring while a guest has 20 requests outstanding, which only
+    /// delays the rest).
     /// </summary>
     /// <remarks>Defaults to 64.</remarks>
     public int MaxInFlight { get; init; } = 64;

@@ -31,8 +31,10 @@ internal sealed class Connection : IAsyncDisposable
     private Exception? _failure;
     private int _nextReqId;
 
-    private Connection(Stream stream, int maxInFlight, IWatchEventSink events, ClientCounters counters, int generation)
+    private Connection(Stream stream, int maxInFlight, IWatchEventSink events, ClientCounters counters, int generation,
+        int firstReqId)
     {
+        _nextReqId = firstReqId;
         _stream = stream;
         _events = events;
         _counters = counters;
@@ -53,11 +55,14 @@ internal sealed class Connection : IAsyncDisposable
 
     public int InFlight => _pending.Count;
 
-    public static async Task<Connection> OpenAsync(string path, int maxInFlight, IWatchEventSink events,
-        ClientCounters counters, int generation, CancellationToken cancellationToken)
+    public static async Task<Connection> OpenAsync(Endpoint endpoint, int maxInFlight, IWatchEventSink events,
+        ClientCounters counters, int generation, TimeSpan handshakeTimeout, CancellationToken cancellationToken)
     {
-        Stream stream = await Transport.OpenAsync(path, cancellationToken).ConfigureAwait(false);
-        return new Connection(stream, maxInFlight, events, counters, generation);
+        Stream stream = await Transport.OpenAsync(endpoint, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        // A ring outlives its users: replies to an earlier user's requests may still arrive, so ids start at random
+        // there rather than at 1.
+        int firstReqId = endpoint.Kind == EndpointKind.SimulatedRing ? Random.Shared.Next() : 0;
+        return new Connection(stream, maxInFlight, events, counters, generation, firstReqId);
     }
 
     /// <summary>

@@ -2,11 +2,23 @@ using System.Net.Sockets;
 
 namespace Xenstore.Client.Internal;
 
-/// <summary>Opens the byte stream to a daemon: a Unix socket, or the xenbus character device.</summary>
+/// <summary>Opens the byte stream to a daemon: a Unix socket, the xenbus character device, or a guest's ring.</summary>
 internal static class Transport
 {
-    public static async Task<Stream> OpenAsync(string path, CancellationToken cancellationToken)
+    public static async Task<Stream> OpenAsync(Endpoint endpoint, TimeSpan handshakeTimeout, CancellationToken cancellationToken)
     {
+        string path = endpoint.Path;
+        if (endpoint.Kind == EndpointKind.SimulatedRing)
+        {
+            try
+            {
+                return await RingStream.OpenAsync(path, endpoint.Domid, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new XenstoreConnectionException($"cannot open the ring {endpoint.Display}: {e.Message}", inner: e);
+            }
+        }
         if (Directory.Exists(path))
         {
             throw new XenstoreConnectionException($"cannot open {path}: Is a directory", inner: new IOException("Is a directory"));
@@ -17,12 +29,13 @@ internal static class Transport
                 inner: new FileNotFoundException("No such file or directory", path));
         }
         // libxenstore stat()s the path; .NET has no portable file-type query, and the xenbus device only ever lives
-        // under /dev or /proc, so the location decides.
-        if (path.StartsWith("/dev/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal))
+        // under /dev or /proc, so the location decides unless the caller said it is a device.
+        if (endpoint.Kind == EndpointKind.Device
+            || path.StartsWith("/dev/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal))
         {
             try
             {
-                return new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0, useAsync: false);
+                return DeviceStream.Open(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

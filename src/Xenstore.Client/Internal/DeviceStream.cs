@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Xenstore.Protocol;
+
+namespace Xenstore.Client.Internal;
+
+/// <summary>
+/// A xenbus-style character device (<c>/dev/xen/xenbus</c>): Linux's xenbus_dev_frontend acts on a message only once
+/// a write() completed it, and discards whatever follows it in the same write, so every message goes out in a write()
+/// of its own. Reads return reply and event bytes as the kernel queues them; they wait in poll() with a short
+/// timeout, so a read never outlives the stream's cancellation or disposal.
+/// </summary>
+internal sealed unsafe class DeviceStream : Stream
+{
+    private const int PollMilliseconds = 100;
+
+    private readonly SafeFileHandle _handle;
+
+    private DeviceStream(SafeFileHandle handle) => _handle = handle;
+
+    public static DeviceStream Open(string path)
+    {
+        int fd = Libc.Open(path, Libc.ORdWr | Libc.OCloExec);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            string text = Libc.LastErrorText();
+            throw errno switch
+            {
+                2 => new FileNotFoundException(text, path),
+                13 => new UnauthorizedAccessException(text),
+                _ => new IOException(text, errno),
+            };
+        }
+        return new DeviceStream(new SafeFileHandle(fd, ownsHandle: true));
+    }
+
+    /// <summary>The lengths of the whole messages at the start of <paramref name="data"/>, then of any remainder.</summary>
+    public static IEnumerable<Range> Messages(ReadOnlyMemory<byte> data)
+    {
+        int start = 0;
+        while (start < data.Length)
+        {
+            int length = data.Length - start;
+            if (length >= XsConstants.HeaderSize)
+            {
+                uint payload = BinaryPrimitives.ReadUInt32LittleEndian(data.Span.Slice(start + 12, 4));
+                length = (int)Math.Min((uint)length, XsConstants.HeaderSize + payload);
+            }
+            yield return new Range(start, start + length);
+            start += length;
+        }
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        new(Task.Run(() => ReadBlocking(buffer, cancellationToken), cancellationToken));
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        foreach (Range message in Messages(buffer))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            WriteWhole(buffer[message]);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private int ReadBlocking(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        bool added = false;
+        _handle.DangerousAddRef(ref added);
+        try
+        {
+            int fd = (int)_handle.DangerousGetHandle();
+            using MemoryHandle pin = buffer.Pin();
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var poll = new Libc.PollFd { Fd = fd, Events = Libc.PollIn };
+                int ready = Libc.Poll(&poll, 1, PollMilliseconds);
+                if (ready < 0 && Marshal.GetLastPInvokeError() != Libc.EIntr)
+                {
+                    throw new IOException("poll: " + Libc.LastErrorText());
+                }
+                if (ready <= 0)
+                {
+                    continue;
+                }
+                nint read = Libc.Read(fd, (byte*)pin.Pointer, buffer.Length);
+                if (read >= 0)
+                {
+                    return (int)read;
+                }
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != Libc.EIntr && errno != Libc.EAgain)
+                {
+                    throw new IOException(Libc.LastErrorText(), errno);
+                }
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    private void WriteWhole(ReadOnlyMemory<byte> message)
+    {
+        bool added = false;
+        _handle.DangerousAddRef(ref added);
+        try
+        {
+            int fd = (int)_handle.DangerousGetHandle();
+            using MemoryHandle pin = message.Pin();
+            int done = 0;
+            while (done < message.Length)
+            {
+                nint written = Libc.Write(fd, (byte*)pin.Pointer + done, message.Length - done);
+                if (written < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == Libc.EIntr)
+                    {
+                        continue;
+                    }
+                    throw new IOException(Libc.LastErrorText(), errno);
+                }
+                done += (int)written;
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) =>
+        ReadBlocking(buffer.AsMemory(offset, count), CancellationToken.None);
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        ReadOnlyMemory<byte> data = buffer.AsMemory(offset, count);
+        foreach (Range message in Messages(data))
+        {
+            WriteWhole(data[message]);
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _handle.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
