@@ -11,6 +11,15 @@ public static class FuzzTargets
         ["dispatcher"] = input => DispatcherTarget.Fuzz(input),
     };
 
+    /// <summary>The class behind each target name.</summary>
+    public static IReadOnlyDictionary<string, Type> Types { get; } = new Dictionary<string, Type>
+    {
+        ["frame"] = typeof(FrameParserTarget),
+        ["path"] = typeof(PathTarget),
+        ["perms"] = typeof(PermissionTarget),
+        ["dispatcher"] = typeof(DispatcherTarget),
+    };
+
     /// <summary>The span form of a target, for engines that hand out spans.</summary>
     public static void Run(string name, ReadOnlySpan<byte> input)
     {
