@@ -61,10 +61,10 @@ else
     "latency|--workload latency $phase|pin|60"
     "pipeline|--workload pipeline --window 64 $phase|-|60"
     "fanin|--workload fanin --connections 64 $phase|-|60"
-    "storm-1|--workload storm --toolstacks 1 --duration 5|-|120"
-    "storm-8|--workload storm --toolstacks 8 --duration 5|-|120"
-    "storm-16|--workload storm --toolstacks 16 --duration 5|-|120"
-    "storm-64|--workload storm --toolstacks 64 --duration 5|-|120"
+    "storm-1|--workload storm --toolstacks 1 --duration 5|-|60"
+    "storm-8|--workload storm --toolstacks 8 --duration 5|-|60"
+    "storm-16|--workload storm --toolstacks 16 --duration 5|-|60"
+    "storm-64|--workload storm --toolstacks 64 --duration 5|-|60"
     "bulk-100k|--workload bulk --nodes 100000 --phase-limit 60|-|180"
     "bulk-1M|--workload bulk --nodes 1000000 --phase-limit 45|-|200"
     "bigdir|--workload bigdir --children 10000|-|120"
@@ -81,6 +81,8 @@ loadgen_dll=$root/bench/Xenstore.LoadGen/bin/Release/net10.0/xs-loadgen.dll
 refxs=$root/../shared/refxs/refxs
 refhome=$(mktemp -d /tmp/xsbench-refxs.XXXXXX)
 workdir=$(mktemp -d /tmp/xsbench.XXXXXX)
+statedir_parent=$(mktemp -d /dev/shm/xsbench-state.XXXXXX)
+statedir=$statedir_parent/ours
 case " $daemons " in
   *" c "*|*" ocaml "*)
     [ -f "$refxs" ] || { echo "$refxs not found: run with --daemons ours" >&2; exit 1; }
@@ -95,7 +97,7 @@ daemon_sock=""
 daemon_kind=""
 cleanup() {
   [ -n "$daemon_pid" ] && stop_daemon
-  rm -rf "$workdir" "$refhome"
+  rm -rf "$workdir" "$refhome" "$statedir_parent"
 }
 trap cleanup EXIT
 
@@ -106,9 +108,12 @@ start_daemon() {
   daemon_kind=$kind
   case "$kind" in
     ours)
+      # A fresh daemon has an empty store: its journal and snapshot (persistence is on by default) live on tmpfs,
+      # as on a host with the state in /run, and are wiped before every run.
       daemon_sock=$workdir/ours.sock
-      rm -f "$daemon_sock" "$workdir/ours.out"
-      "${prefix[@]}" dotnet "$ours_dll" --socket "$daemon_sock" > "$workdir/ours.out" 2> "$workdir/ours.err" &
+      rm -rf "$daemon_sock" "$workdir/ours.out" "$statedir"
+      mkdir -p "$statedir"
+      "${prefix[@]}" dotnet "$ours_dll" --socket "$daemon_sock" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
       daemon_pid=$!
       for _ in $(seq 200); do grep -q "listening on" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "listening on" "$workdir/ours.out" || { echo "our daemon did not start: $(cat "$workdir/ours.err")" >&2; return 1; }
