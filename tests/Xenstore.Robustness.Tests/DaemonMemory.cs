@@ -1,0 +1,81 @@
+using System.Globalization;
+
+namespace Xenstore.Robustness.Tests;
+
+/// <summary>
+/// Samples the daemon's resident set size (<c>VmRSS</c> in /proc/PID/status) in the background and keeps the peak.
+/// </summary>
+public sealed class DaemonMemory : IAsyncDisposable
+{
+    private readonly int _pid;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sampler;
+    private long _peakKiB;
+
+    public DaemonMemory(int pid)
+    {
+        _pid = pid;
+        BaselineKiB = RssKiB(pid);
+        _peakKiB = BaselineKiB;
+        _sampler = Task.Run(SampleAsync);
+    }
+
+    /// <summary>RSS when sampling started.</summary>
+    public long BaselineKiB { get; }
+
+    /// <summary>The largest RSS seen so far.</summary>
+    public long PeakKiB => Interlocked.Read(ref _peakKiB);
+
+    public long PeakMiB => PeakKiB / 1024;
+
+    /// <summary>The current RSS of a process, in KiB.</summary>
+    public static long RssKiB(int pid)
+    {
+        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+        throw new InvalidOperationException("no VmRSS for process " + pid);
+    }
+
+    /// <summary>Number of open file descriptors of a process (sockets included).</summary>
+    public static int OpenFiles(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+
+    /// <summary>A line for the test output: baseline and peak.</summary>
+    public string Describe(string scenario) =>
+        $"{scenario}: daemon RSS baseline {BaselineKiB / 1024} MiB, peak {PeakKiB / 1024} MiB";
+
+    private async Task SampleAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                long now = RssKiB(_pid);
+                if (now > Interlocked.Read(ref _peakKiB))
+                {
+                    Interlocked.Exchange(ref _peakKiB, now);
+                }
+                await Task.Delay(20, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (IOException)
+            {
+                return; // The daemon is gone; the test notices that on its own.
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _sampler;
+        _stop.Dispose();
+    }
+}
