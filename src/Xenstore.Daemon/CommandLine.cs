@@ -107,6 +107,9 @@ internal static class CommandLine
                     }
                     settings.MetricsPort = port;
                     break;
+                case "--live-update-state":
+                    settings.LiveUpdateState = Value();
+                    break;
                 case "--fsync":
                     settings.Fsync = true;
                     break;

@@ -24,6 +24,9 @@ internal sealed class DaemonSettings
 
     public int? MetricsPort { get; set; }
 
+    /// <summary>Internal: set by a daemon that hands over to this one in a live update.</summary>
+    public string? LiveUpdateState { get; set; }
+
     public long SnapshotAfterBytes { get; set; } = 8L << 20;
 
     /// <summary>"none", "sim" or "xen"; null picks Xen when /dev/xen/evtchn exists.</summary>

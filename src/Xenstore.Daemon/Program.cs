@@ -41,6 +41,7 @@ var options = new ServerOptions
     Fsync = settings.Fsync,
     SnapshotAfterBytes = settings.SnapshotAfterBytes,
     MetricsPort = settings.MetricsPort,
+    LiveUpdateStatePath = settings.LiveUpdateState,
 };
 
 XenstoreServer server;
@@ -61,6 +62,12 @@ await using (server)
     {
         context.Cancel = true;
         stop.TrySetResult();
+    });
+    // SIGUSR2 (12 on Linux): live update with the running binary, as CONTROL live-update does.
+    using PosixSignalRegistration onUsr2 = PosixSignalRegistration.Create((PosixSignal)12, context =>
+    {
+        context.Cancel = true;
+        server.RequestLiveUpdate();
     });
     using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
     {

@@ -42,4 +42,13 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Warning, "Metrics endpoint: a request failed")]
     public static partial void MetricsFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Information, "Live update: handed over to process {Pid}")]
+    public static partial void LiveUpdateDone(ILogger logger, int pid);
+
+    [LoggerMessage(15, LogLevel.Error, "Live update failed; carrying on")]
+    public static partial void LiveUpdateFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(16, LogLevel.Information, "Live update: took over {Connections} connections")]
+    public static partial void LiveUpdateAdopted(ILogger logger, int connections);
 }

@@ -56,6 +56,20 @@ internal sealed class OutputQueue(int eventLimit)
         }
     }
 
+    /// <summary>Queues bytes that are already framed (output carried over by a live update).</summary>
+    public void AppendRaw(ReadOnlySpan<byte> framed)
+    {
+        lock (_lock)
+        {
+            if (_length + framed.Length > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(_length + framed.Length, _buffer.Length * 2));
+            }
+            framed.CopyTo(_buffer.AsSpan(_length));
+            _length += framed.Length;
+        }
+    }
+
     /// <summary>
     /// Moves everything queued into <paramref name="spare"/> (swapping buffers, so neither side copies twice) and
     /// returns the number of bytes now in it.

@@ -14,6 +14,19 @@ internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid, Se
 
     public Rings.RingManager? Rings { get; set; }
 
+    public LiveUpdate.LiveUpdateCoordinator? LiveUpdate { get; set; }
+
+    public bool TryDeferControl(int connectionId, Protocol.XsHeader header, string command, IReadOnlyList<string> args)
+    {
+        if (command != "live-update" || !args.Contains("-s") || LiveUpdate is null || Loop is null
+            || LiveUpdate.Refusal(Loop.Engine, args.Contains("-F")) is not null)
+        {
+            return false;
+        }
+        LiveUpdate.Start(connectionId, header);
+        return true;
+    }
+
     /// <summary>Trace switches, set at run time with CONTROL <c>log on|off|+name|-name</c>.</summary>
     public TraceSwitches Trace { get; } = new();
 
@@ -49,11 +62,42 @@ internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid, Se
                 return "OK";
             case "metrics" when args.Count == 0:
                 return metrics.Render();
+            case "live-update" when LiveUpdate is not null && Loop is not null:
+                return LiveUpdateCommand(args);
             case "memreport":
                 return MemoryReport();
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// The steps of xenstore-control's live-update protocol: <c>-f binary</c>, <c>-c cmdline</c>, <c>-a</c> (abort),
+    /// and <c>-s [-t secs] [-F]</c> when it cannot start now (a start that can go ahead is deferred, see above).
+    /// </summary>
+    private string? LiveUpdateCommand(IReadOnlyList<string> args)
+    {
+        if (args.Count == 2 && args[0] == "-f")
+        {
+            LiveUpdate!.Binary = args[1];
+            return "OK";
+        }
+        if (args.Count >= 2 && args[0] == "-c")
+        {
+            LiveUpdate!.CommandLine = string.Join(' ', args.Skip(1));
+            return "OK";
+        }
+        if (args.Count == 1 && args[0] == "-a")
+        {
+            LiveUpdate!.Binary = null;
+            LiveUpdate.CommandLine = null;
+            return "OK";
+        }
+        if (args.Contains("-s"))
+        {
+            return LiveUpdate!.Refusal(Loop!.Engine, args.Contains("-F")) ?? "BUSY";
+        }
+        return null;
     }
 
     private static string MemoryReport()

@@ -29,6 +29,9 @@ public sealed class ServerOptions
     /// <summary>A loopback TCP port serving Prometheus text at <c>/metrics</c>; null (the default) for none.</summary>
     public int? MetricsPort { get; init; }
 
+    /// <summary>Set by a daemon that starts as the successor of a live update: its handover file.</summary>
+    public string? LiveUpdateStatePath { get; init; }
+
     /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
     public EngineOptions Engine { get; init; } = new();
 

@@ -21,6 +21,10 @@ internal sealed class SocketConnection : IClientConnection
     private readonly ServerOptions _options;
     private readonly SemaphoreSlim _requestSlots;
     private readonly SemaphoreSlim _drained = new(0);
+    private readonly byte[] _input = new byte[ReceiveBufferSize];
+    private CancellationTokenSource _stopReading = new();
+    private int _inputLength;
+    private Task? _reader;
     private byte[] _sendBuffer = new byte[4096];
     private int _writing;
     private int _closed;
@@ -47,33 +51,39 @@ internal sealed class SocketConnection : IClientConnection
     public void Start()
     {
         _loop.Post(StoreWork.Open(this));
-        _ = ReadLoopAsync();
+        _reader = ReadLoopAsync();
     }
+
+    /// <summary>
+    /// Starts a connection carried over from a previous daemon: bytes it had received but not yet parsed are
+    /// parsed first, and output it had not yet written is written first.
+    /// </summary>
+    public void StartAdopted(ReadOnlySpan<byte> unparsedInput, ReadOnlySpan<byte> unsentOutput)
+    {
+        unparsedInput.CopyTo(_input);
+        _inputLength = unparsedInput.Length;
+        Output.AppendRaw(unsentOutput);
+        Start();
+    }
+
+    /// <summary>Called once when the connection closes.</summary>
+    public Action<SocketConnection>? Closed { get; set; }
+
+    /// <summary>The socket, for handing it to a new daemon.</summary>
+    public Socket Socket => _socket;
 
     private async Task ReadLoopAsync()
     {
-        var buffer = new byte[ReceiveBufferSize];
-        int filled = 0;
         string reason = "closed by peer";
+        CancellationToken stop = _stopReading.Token;
         try
         {
             while (true)
             {
-                while (Output.PendingBytes > _options.MaxPendingOutputBytes)
-                {
-                    // The client is not reading its replies: stop reading its requests until it does.
-                    await _drained.WaitAsync(TimeSpan.FromMilliseconds(100)).ConfigureAwait(false);
-                }
-                int received = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
-                if (received == 0)
-                {
-                    break;
-                }
-                filled += received;
                 int offset = 0;
                 while (true)
                 {
-                    FrameStatus status = FrameParser.TryParse(buffer.AsSpan(offset, filled - offset), out XsHeader header, out int length);
+                    FrameStatus status = FrameParser.TryParse(_input.AsSpan(offset, _inputLength - offset), out XsHeader header, out int length);
                     if (status == FrameStatus.NeedMoreData)
                     {
                         break;
@@ -83,20 +93,36 @@ internal sealed class SocketConnection : IClientConnection
                         reason = "payload over 4096 bytes";
                         return;
                     }
-                    byte[] payload = buffer.AsSpan(offset + XsConstants.HeaderSize, length - XsConstants.HeaderSize).ToArray();
+                    byte[] payload = _input.AsSpan(offset + XsConstants.HeaderSize, length - XsConstants.HeaderSize).ToArray();
                     if (!_requestSlots.Wait(0))
                     {
-                        await _requestSlots.WaitAsync().ConfigureAwait(false);
+                        await _requestSlots.WaitAsync(stop).ConfigureAwait(false);
                     }
                     _loop.Post(StoreWork.Request(this, header, payload));
                     offset += length;
                 }
                 if (offset > 0)
                 {
-                    Buffer.BlockCopy(buffer, offset, buffer, 0, filled - offset);
-                    filled -= offset;
+                    Buffer.BlockCopy(_input, offset, _input, 0, _inputLength - offset);
+                    _inputLength -= offset;
                 }
+                while (Output.PendingBytes > _options.MaxPendingOutputBytes)
+                {
+                    // The client is not reading its replies: stop reading its requests until it does.
+                    await _drained.WaitAsync(TimeSpan.FromMilliseconds(100), stop).ConfigureAwait(false);
+                }
+                int received = await _socket.ReceiveAsync(_input.AsMemory(_inputLength), SocketFlags.None, stop).ConfigureAwait(false);
+                if (received == 0)
+                {
+                    break;
+                }
+                _inputLength += received;
             }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Handed over to a new daemon: the socket stays open, unparsed bytes stay in _input.
+            reason = "";
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -104,9 +130,42 @@ internal sealed class SocketConnection : IClientConnection
         }
         finally
         {
-            Close(reason);
+            if (reason.Length > 0)
+            {
+                Close(reason);
+            }
         }
     }
+
+    /// <summary>
+    /// Live update: stops reading without closing (a cancelled receive leaves unread bytes in the kernel) and
+    /// returns the bytes received but not yet parsed.
+    /// </summary>
+    public async Task<byte[]> StopReadingAsync()
+    {
+        await _stopReading.CancelAsync().ConfigureAwait(false);
+        if (_reader is not null)
+        {
+            await _reader.ConfigureAwait(false);
+        }
+        return _input.AsSpan(0, _inputLength).ToArray();
+    }
+
+    /// <summary>A live update did not happen: read again.</summary>
+    public void ResumeReading()
+    {
+        _stopReading = new CancellationTokenSource();
+        _reader = ReadLoopAsync();
+    }
+
+    /// <summary>A write to the socket is under way (its bytes cannot be carried over).</summary>
+    public bool IsWriting => Volatile.Read(ref _writing) != 0;
+
+    /// <summary>True when nothing is queued or being written.</summary>
+    public bool OutputIdle => Volatile.Read(ref _writing) == 0 && Output.PendingBytes == 0;
+
+    /// <summary>False after the connection was closed (by the peer or by the daemon).</summary>
+    public bool IsOpen => Volatile.Read(ref _closed) == 0;
 
     public void RequestCompleted() => _requestSlots.Release();
 
@@ -157,6 +216,7 @@ internal sealed class SocketConnection : IClientConnection
         {
             Log.ConnectionDropped(_logger, Id, reason);
         }
+        Closed?.Invoke(this);
         _loop.Post(StoreWork.Close(this));
         try
         {

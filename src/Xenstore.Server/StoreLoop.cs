@@ -112,6 +112,10 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         }
     }
 
+    /// <summary>Sends a reply from outside a request (the deferred answer of a live update); store thread only.</summary>
+    public void SendReply(int connectionId, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload) =>
+        ((IEngineOutput)this).Send(connectionId, type, reqId, txId, payload);
+
     private void Run()
     {
         while (!_stopping)

@@ -13,13 +13,23 @@ internal sealed class UnixSocketListener : IDisposable
     private readonly ILogger _logger;
     private readonly Func<int> _nextId;
 
-    public UnixSocketListener(string path, StoreLoop loop, ServerOptions options, ILogger logger, Func<int> nextId)
+    private CancellationTokenSource _stopAccepting = new();
+    private Task? _acceptLoop;
+    private bool _handedOver;
+
+    public UnixSocketListener(string path, StoreLoop loop, ServerOptions options, ILogger logger, Func<int> nextId, Socket? inherited = null)
     {
         _path = path;
         _loop = loop;
         _options = options;
         _logger = logger;
         _nextId = nextId;
+        if (inherited is not null)
+        {
+            // Live update: the previous daemon's listening socket, already bound and listening.
+            _listener = inherited;
+            return;
+        }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         if (File.Exists(path))
         {
@@ -31,7 +41,32 @@ internal sealed class UnixSocketListener : IDisposable
         _listener.Listen(1024);
     }
 
-    public void Start() => _ = AcceptLoopAsync();
+    public void Start() => _acceptLoop = AcceptLoopAsync();
+
+    /// <summary>The listening socket, for handing it to a new daemon.</summary>
+    public Socket Socket => _listener;
+
+    /// <summary>Stops accepting; connections not yet accepted wait in the backlog for the next daemon.</summary>
+    public async Task StopAcceptingAsync()
+    {
+        await _stopAccepting.CancelAsync().ConfigureAwait(false);
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Accepts again after a live update that did not happen.</summary>
+    public void ResumeAccepting()
+    {
+        _stopAccepting = new CancellationTokenSource();
+        Start();
+    }
+
+    /// <summary>The socket now belongs to a new daemon: disposing must neither close it nor remove its path.</summary>
+    public void MarkHandedOver() => _handedOver = true;
+
+    public SocketConnection CreateConnection(Socket socket) => new(_nextId(), socket, _loop, _options, _logger);
 
     private async Task AcceptLoopAsync()
     {
@@ -40,9 +75,9 @@ internal sealed class UnixSocketListener : IDisposable
             Socket client;
             try
             {
-                client = await _listener.AcceptAsync().ConfigureAwait(false);
+                client = await _listener.AcceptAsync(_stopAccepting.Token).ConfigureAwait(false);
             }
-            catch (ObjectDisposedException)
+            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
             {
                 return;
             }
@@ -51,13 +86,21 @@ internal sealed class UnixSocketListener : IDisposable
                 Log.AcceptFailed(_logger, e);
                 continue;
             }
-            var connection = new SocketConnection(_nextId(), client, _loop, _options, _logger);
+            SocketConnection connection = CreateConnection(client);
+            Accepted?.Invoke(connection);
             connection.Start();
         }
     }
 
+    /// <summary>Called for each new connection (the server keeps a list for live update).</summary>
+    public Action<SocketConnection>? Accepted { get; set; }
+
     public void Dispose()
     {
+        if (_handedOver)
+        {
+            return;
+        }
         _listener.Dispose();
         try
         {

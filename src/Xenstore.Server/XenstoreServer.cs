@@ -1,4 +1,9 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Xenstore.Protocol;
+using Xenstore.Server.LiveUpdate;
 
 namespace Xenstore.Server;
 
@@ -12,11 +17,17 @@ public sealed class XenstoreServer : IAsyncDisposable
     private readonly Persistence.StateStore? _state;
     private readonly ServerMetrics _metrics;
     private readonly MetricsEndpoint? _metricsEndpoint;
+    private readonly ConcurrentDictionary<int, SocketConnection> _sockets = new();
+    private readonly LiveUpdateCoordinator _liveUpdate;
+    private readonly HandoverFile? _handover;
+    private readonly string? _handoverPath;
+    private readonly ILogger _logger;
     private int _lastConnectionId;
 
     public XenstoreServer(ServerOptions options, ILoggerFactory loggerFactory)
     {
         ILogger logger = loggerFactory.CreateLogger("xenstored");
+        _logger = logger;
         _metrics = new ServerMetrics();
         _host = new ServerEngineHost(logger, options.Engine.PrivilegedDomid, _metrics);
         _loop = new StoreLoop(options.Engine, _host, _host.Trace, _metrics, logger);
@@ -35,7 +46,18 @@ public sealed class XenstoreServer : IAsyncDisposable
         {
             _metricsEndpoint = new MetricsEndpoint(port, () => _loop.InvokeAsync(_ => _metrics.Render()), logger);
         }
-        _listener = new UnixSocketListener(options.SocketPath, _loop, options, logger, NextConnectionId);
+        Socket? inherited = null;
+        if (options.LiveUpdateStatePath is not null)
+        {
+            _handoverPath = options.LiveUpdateStatePath;
+            _handover = JsonSerializer.Deserialize<HandoverFile>(File.ReadAllText(_handoverPath))
+                ?? throw new InvalidDataException("empty handover file " + _handoverPath);
+            inherited = new Socket(new SafeSocketHandle(_handover.Handover.ListenDescriptor, ownsHandle: true));
+        }
+        _listener = new UnixSocketListener(options.SocketPath, _loop, options, logger, NextConnectionId, inherited)
+        {
+            Accepted = Track,
+        };
         Hypervisor.IHypervisor? hypervisor = options.Hypervisor switch
         {
             HypervisorKind.Simulated => new Hypervisor.SimulatedHypervisor(
@@ -49,7 +71,24 @@ public sealed class XenstoreServer : IAsyncDisposable
             _host.Rings = _rings;
         }
         SocketPath = options.SocketPath;
+        _liveUpdate = new LiveUpdateCoordinator(_loop, _listener, _sockets, _rings, _state, logger);
+        _host.LiveUpdate = _liveUpdate;
     }
+
+    private void Track(SocketConnection connection)
+    {
+        _sockets[connection.Id] = connection;
+        connection.Closed = closed => _sockets.TryRemove(closed.Id, out _);
+    }
+
+    /// <summary>Starts a live update with the running binary (SIGUSR2); refused while transactions are open.</summary>
+    public void RequestLiveUpdate() => _loop.Post(StoreWork.Run(engine =>
+    {
+        if (_liveUpdate.Refusal(engine, force: false) is null)
+        {
+            _liveUpdate.Start(requester: -1, default);
+        }
+    }));
 
     public string SocketPath { get; }
 
@@ -68,10 +107,79 @@ public sealed class XenstoreServer : IAsyncDisposable
                 {
                     _host.DomainIntroduced(domain.Domid, domain.Gfn, domain.EventChannel, isNew: false);
                 }
+                // The rings' sessions are opened by now (queued during the attaches): carried-over ring state follows.
+                if (_handover is not null)
+                {
+                    AdoptRingHandover(_handover);
+                }
             }));
+        }
+        if (_handover is not null)
+        {
+            AdoptHandover(_handover);
         }
         _listener.Start();
         _metricsEndpoint?.Start();
+    }
+
+    /// <summary>Live update, successor side: guest rings get their watches and buffers back (store thread).</summary>
+    private void AdoptRingHandover(HandoverFile file)
+    {
+        _loop.Post(StoreWork.Run(engine =>
+        {
+            foreach (HandoverRing ring in file.Handover.Rings)
+            {
+                if (engine.ConnectionOf(ring.Domid) is int id)
+                {
+                    foreach (Store.WatchRecord watch in ring.Watches)
+                    {
+                        engine.RestoreWatch(id, watch);
+                    }
+                }
+            }
+        }));
+        if (_rings is not null)
+        {
+            foreach (HandoverRingBuffers buffers in file.RingBuffers)
+            {
+                _ = _rings.SeedBuffersAsync(buffers.Domid, buffers.Input, buffers.Output);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The successor's side of a live update: take over every client socket with its unparsed input, unsent
+    /// output and watches, refill the guest rings' buffers, answer the request that asked for the update, and tell
+    /// the old daemon (the ready file) that it may leave.
+    /// </summary>
+    private void AdoptHandover(HandoverFile file)
+    {
+        var adopted = new List<SocketConnection>();
+        foreach (HandoverConnection carried in file.Handover.Connections)
+        {
+            SocketConnection connection = _listener.CreateConnection(new Socket(new SafeSocketHandle(carried.Descriptor, ownsHandle: true)));
+            Track(connection);
+            connection.StartAdopted(carried.UnparsedInput, carried.UnsentOutput);
+            List<Store.WatchRecord> watches = carried.Watches;
+            _loop.Post(StoreWork.Run(engine =>
+            {
+                foreach (Store.WatchRecord watch in watches)
+                {
+                    engine.RestoreWatch(connection.Id, watch);
+                }
+            }));
+            adopted.Add(connection);
+        }
+        _loop.Post(StoreWork.Run(_ =>
+        {
+            if (file.Handover.Reply is { } reply && reply.ConnectionIndex < adopted.Count)
+            {
+                _loop.SendReply(adopted[reply.ConnectionIndex].Id, XsMessageType.Control, reply.ReqId, reply.TxId, XsConstants.Ok);
+            }
+            File.WriteAllText(_handoverPath + ".ready", "");
+            File.Delete(_handoverPath!);
+            Log.LiveUpdateAdopted(_logger, adopted.Count);
+        }));
     }
 
     /// <summary>Runs a query on the store thread (for tests and diagnostics).</summary>

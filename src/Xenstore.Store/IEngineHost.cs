@@ -18,4 +18,10 @@ public interface IEngineHost
     /// text, or null for "not a command" (EINVAL).
     /// </summary>
     string? Control(string command, IReadOnlyList<string> args) => null;
+
+    /// <summary>
+    /// Lets the host answer a CONTROL request later (a live update is answered by the new daemon). Returns true
+    /// when the host took the request over; the engine then sends no reply.
+    /// </summary>
+    bool TryDeferControl(int connectionId, Protocol.XsHeader header, string command, IReadOnlyList<string> args) => false;
 }

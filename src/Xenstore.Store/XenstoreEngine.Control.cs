@@ -31,7 +31,7 @@ public sealed partial class XenstoreEngine
     ];
 
     // "CONTROL <command>|[<parameters>|]": privileged only.
-    private XsError DoControl(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoControl(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
     {
         if (!connection.Privileged)
         {
@@ -43,6 +43,11 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         string[] args = SplitStrings(payload);
+        if (_host.TryDeferControl(connection.Id, header, args[0], args[1..]))
+        {
+            _replyDeferred = true;
+            return XsError.None;
+        }
         string? text = args[0] switch
         {
             "help" => HelpText,

@@ -148,4 +148,37 @@ public sealed partial class XenstoreEngine
     /// <summary>Domains introduced, with what their rings need, so a restarted daemon can serve them again.</summary>
     public IReadOnlyList<DomainRecord> IntroducedDomains() =>
         _domains.Values.Where(d => d.Introduced).Select(ToRecord).ToList();
+
+    /// <summary>A connection's watches, in registration order, for a live update to carry over.</summary>
+    public IReadOnlyList<WatchRecord> ExportWatches(int connectionId) =>
+        _connections.TryGetValue(connectionId, out Connection? connection)
+            ? connection.Watches.Select(w => new WatchRecord(w.Path, w.Token, w.Relative, w.Depth)).ToList()
+            : [];
+
+    /// <summary>Registers a carried-over watch again, without the initial event and without quota checks.</summary>
+    public void RestoreWatch(int connectionId, WatchRecord record)
+    {
+        if (!_connections.TryGetValue(connectionId, out Connection? connection)
+            || connection.Watches.Any(w => w.Path == record.Path && w.Token == record.Token))
+        {
+            return;
+        }
+        var watch = new Watch(connection, record.Path, record.Token, record.Relative, record.Depth, ++_watchSequence);
+        connection.Watches.Add(watch);
+        if (!_watchesByPath.TryGetValue(record.Path, out List<Watch>? list))
+        {
+            list = [];
+            _watchesByPath.Add(record.Path, list);
+        }
+        list.Add(watch);
+        DomainFor(connection.Domid).Watches++;
+        WatchCount++;
+    }
+
+    /// <summary>The connection of a guest domain (its ring session), if it has one.</summary>
+    public int? ConnectionOf(uint domid) =>
+        _connections.Values.FirstOrDefault(c => c.Domid == domid && !c.Privileged)?.Id;
 }
+
+/// <summary>A watch as a live update carries it: canonical path, token, relative flag, depth (-1 unlimited).</summary>
+public sealed record WatchRecord(string Path, string Token, bool Relative, int Depth);

@@ -24,6 +24,9 @@ public sealed partial class XenstoreEngine
     private readonly SortedDictionary<int, int> _liveSnapshots = [];
 
     private long _generation;
+
+    /// <summary>The host took the current request over and will answer it itself.</summary>
+    private bool _replyDeferred;
     private int _epochCounter;
 
     public XenstoreEngine(EngineOptions options, IEngineOutput output, IEngineHost? host = null)
@@ -74,6 +77,7 @@ public sealed partial class XenstoreEngine
         _reply.Clear();
         _pendingEvents.Clear();
         _afterReply.Clear();
+        _replyDeferred = false;
         XsError error;
         try
         {
@@ -87,6 +91,10 @@ public sealed partial class XenstoreEngine
         finally
         {
             FirePendingEvents();
+        }
+        if (_replyDeferred)
+        {
+            return;
         }
         if (error == XsError.None && _reply.Length > XsConstants.PayloadMax)
         {
@@ -150,7 +158,7 @@ public sealed partial class XenstoreEngine
             case XsMessageType.SetQuota:
                 return DoSetQuota(connection, payload);
             case XsMessageType.Control:
-                return DoControl(connection, payload);
+                return DoControl(connection, header, payload);
             default:
                 return XsError.ENOSYS;
         }

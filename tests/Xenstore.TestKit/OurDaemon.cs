@@ -53,6 +53,9 @@ public sealed class OurDaemon : IDaemonUnderTest
 
     public string SocketPath { get; }
 
+    /// <summary>The process this object started has exited (e.g. after handing over in a live update).</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>The daemon's process id (for signals and crash tests).</summary>
     public int ProcessId => _process.Id;
 
@@ -89,6 +92,34 @@ public sealed class OurDaemon : IDaemonUnderTest
         return daemon;
     }
 
+    /// <summary>
+    /// A live update leaves a new daemon process serving the same socket: any process whose command line names
+    /// this daemon's socket is stopped too.
+    /// </summary>
+    private static void KillSuccessors(string socketPath)
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture, out int pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+            try
+            {
+                string commandLine = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (commandLine.Contains("xenstored", StringComparison.Ordinal) && commandLine.Contains(socketPath, StringComparison.Ordinal))
+                {
+                    using Process process = Process.GetProcessById(pid);
+                    process.Kill();
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            {
+                // Gone meanwhile, or not ours to read.
+            }
+        }
+    }
+
     /// <summary>SIGKILL: the daemon gets no chance to clean up (crash tests).</summary>
     public async Task KillAsync()
     {
@@ -116,6 +147,7 @@ public sealed class OurDaemon : IDaemonUnderTest
             await _process.WaitForExitAsync().ConfigureAwait(false);
         }
         _process.Dispose();
+        KillSuccessors(SocketPath);
         try
         {
             Directory.Delete(_directory, recursive: true);

@@ -49,6 +49,30 @@ internal sealed class RingConnection
 
     public void Advertise(XsServerFeatures features) => _page.Write(RingLayout.ServerFeatures, (uint)features);
 
+    /// <summary>Live update: takes the bytes read but not parsed and the output not yet in the ring.</summary>
+    public (byte[] Input, byte[] Output) TakeBuffers()
+    {
+        byte[] input = _input.AsSpan(0, _inputLength).ToArray();
+        var output = new List<byte>(_output.AsSpan(_outputOffset, _outputLength - _outputOffset).ToArray());
+        if (Session is not null)
+        {
+            byte[] queued = new byte[4096];
+            int length = Session.Output.TakeAll(ref queued);
+            output.AddRange(queued.AsSpan(0, length).ToArray());
+        }
+        _inputLength = 0;
+        _outputOffset = _outputLength = 0;
+        return (input, output.ToArray());
+    }
+
+    /// <summary>Live update: buffers carried over from the previous daemon go first.</summary>
+    public void SeedBuffers(ReadOnlySpan<byte> input, ReadOnlySpan<byte> output)
+    {
+        input.CopyTo(_input.AsSpan(_inputLength));
+        _inputLength += input.Length;
+        Session?.Output.AppendRaw(output);
+    }
+
     public bool ReconnectRequested => _page.Read(RingLayout.Connection) == 1;
 
     /// <summary>Reads and dispatches requests; returns whether anything was consumed.</summary>

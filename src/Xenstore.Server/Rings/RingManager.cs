@@ -27,6 +27,7 @@ internal sealed class RingManager : IDisposable
     private readonly Thread _eventThread;
     private readonly Thread _worker;
     private volatile bool _stopping;
+    private bool _paused;
 
     public RingManager(IHypervisor hypervisor, StoreLoop loop, ILogger logger, Func<int> nextConnectionId)
     {
@@ -85,7 +86,7 @@ internal sealed class RingManager : IDisposable
                 Handle(work);
                 continue;
             }
-            foreach (RingConnection ring in _byDomid.Values)
+            foreach (RingConnection ring in _paused ? Enumerable.Empty<RingConnection>() : _byDomid.Values)
             {
                 if (ring.HasPendingOutput || ring.ReconnectRequested)
                 {
@@ -97,6 +98,16 @@ internal sealed class RingManager : IDisposable
 
     private void Handle(RingWork work)
     {
+        if (work is RingWork.Call call)
+        {
+            call.Action();
+            return;
+        }
+        if (_paused)
+        {
+            // A live update is under way: the next daemon services the rings from where they are.
+            return;
+        }
         try
         {
             switch (work)
@@ -238,6 +249,53 @@ internal sealed class RingManager : IDisposable
             }
         }
     }
+
+    /// <summary>Runs an action on the ring thread and waits for it.</summary>
+    public Task<T> InvokeAsync<T>(Func<T> action)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _work.Add(new RingWork.Call(() =>
+        {
+            try
+            {
+                done.SetResult(action());
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                done.SetException(e);
+            }
+        }));
+        return done.Task;
+    }
+
+    /// <summary>Live update: stop touching the rings (pausing), or service them again after a failed update.</summary>
+    public Task SetPausedAsync(bool paused) => InvokeAsync(() =>
+    {
+        _paused = paused;
+        foreach (RingConnection ring in _byDomid.Values)
+        {
+            if (!paused)
+            {
+                Service(ring);
+            }
+        }
+        return true;
+    });
+
+    /// <summary>Live update: every ring's unparsed input and unsent output (taken out of the rings' buffers).</summary>
+    public Task<Dictionary<uint, (byte[] Input, byte[] Output)>> TakeBuffersAsync() =>
+        InvokeAsync(() => _byDomid.ToDictionary(p => p.Key, p => p.Value.TakeBuffers()));
+
+    /// <summary>Live update: puts carried-over buffers back into a ring (new daemon, or a failed update).</summary>
+    public Task SeedBuffersAsync(uint domid, byte[] input, byte[] output) => InvokeAsync(() =>
+    {
+        if (_byDomid.TryGetValue(domid, out RingConnection? ring))
+        {
+            ring.SeedBuffers(input, output);
+            Service(ring);
+        }
+        return true;
+    });
 
     public void Dispose()
     {

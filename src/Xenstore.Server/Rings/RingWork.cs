@@ -18,4 +18,7 @@ internal abstract record RingWork
 
     /// <summary>Output was queued or a request completed: try to make progress on this ring.</summary>
     public sealed record Wake(RingConnection Ring) : RingWork;
+
+    /// <summary>Runs on the ring thread even while paused (live update).</summary>
+    public sealed record Call(Action Action) : RingWork;
 }

@@ -1,0 +1,245 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Xenstore.Protocol;
+using Xenstore.Server.Hypervisor;
+using Xenstore.Store;
+
+namespace Xenstore.Server.LiveUpdate;
+
+/// <summary>
+/// Restart without dropping clients (C xenstored's live update, over a socket): the daemon stops reading, lets the
+/// store thread finish every request already read, writes a snapshot, and starts the new binary with the
+/// listening socket and every client socket inherited, plus a handover file (unparsed input, unsent output,
+/// watches). The new daemon answers the request that asked for the update; the old one exits. Clients see a pause.
+/// If anything fails before the new daemon is ready, the old one carries on as if nothing happened.
+/// </summary>
+internal sealed class LiveUpdateCoordinator(
+    StoreLoop loop,
+    UnixSocketListener listener,
+    ConcurrentDictionary<int, SocketConnection> connections,
+    Rings.RingManager? rings,
+    Persistence.StateStore? state,
+    ILogger logger)
+{
+    private static readonly TimeSpan s_readyTimeout = TimeSpan.FromSeconds(60);
+    private int _inProgress;
+
+    /// <summary>Binary of the next daemon (<c>-f</c>); null: the running one.</summary>
+    public string? Binary { get; set; }
+
+    /// <summary>Replacement command line (<c>-c</c>); null: the running daemon's arguments.</summary>
+    public string? CommandLine { get; set; }
+
+    public bool InProgress => Volatile.Read(ref _inProgress) != 0;
+
+    /// <summary>Why a live update cannot start now, or null. Store thread.</summary>
+    public string? Refusal(XenstoreEngine engine, bool force)
+    {
+        if (state is null)
+        {
+            return "live update needs a state directory (the daemon runs with --no-persistence)";
+        }
+        if (InProgress)
+        {
+            return "BUSY";
+        }
+        return engine.TransactionCount > 0 && !force ? "BUSY" : null;
+    }
+
+    /// <summary>Starts the update; the reply to (connection, header) is sent by whichever daemon finishes.</summary>
+    public void Start(int requester, XsHeader header)
+    {
+        if (Interlocked.Exchange(ref _inProgress, 1) != 0)
+        {
+            return;
+        }
+        _ = Task.Run(() => RunAsync(requester, header));
+    }
+
+    private async Task RunAsync(int requester, XsHeader header)
+    {
+        var stopped = new List<(SocketConnection Connection, byte[] Input)>();
+        Dictionary<uint, (byte[] Input, byte[] Output)> ringBuffers = [];
+        Process? successor = null;
+        string handoverPath = "";
+        try
+        {
+            if (rings is not null)
+            {
+                await rings.SetPausedAsync(true).ConfigureAwait(false);
+            }
+            await listener.StopAcceptingAsync().ConfigureAwait(false);
+            foreach (SocketConnection connection in connections.Values.Where(c => c.IsOpen).ToArray())
+            {
+                stopped.Add((connection, await connection.StopReadingAsync().ConfigureAwait(false)));
+            }
+            // Runs after every request already read: the store is quiet from here on.
+            (List<List<WatchRecord>> watches, List<HandoverRing> ringWatches) = await loop.InvokeAsync(engine =>
+            {
+                state!.Compact(engine);
+                return (stopped.Select(s => engine.ExportWatches(s.Connection.Id).ToList()).ToList(),
+                    engine.IntroducedDomains()
+                        .Select(d => engine.ConnectionOf(d.Domid) is int id ? new HandoverRing(d.Domid, engine.ExportWatches(id).ToList()) : null)
+                        .OfType<HandoverRing>().ToList());
+            }).ConfigureAwait(false);
+            if (rings is not null)
+            {
+                ringBuffers = await rings.TakeBuffersAsync().ConfigureAwait(false);
+            }
+            var handoverConnections = new List<HandoverConnection>();
+            for (int i = 0; i < stopped.Count; i++)
+            {
+                SocketConnection connection = stopped[i].Connection;
+                await WaitForOutputAsync(connection).ConfigureAwait(false);
+                byte[] unsent = new byte[4096];
+                int length = connection.Output.TakeAll(ref unsent);
+                int descriptor = (int)connection.Socket.SafeHandle.DangerousGetHandle();
+                Inherit(descriptor);
+                handoverConnections.Add(new HandoverConnection(descriptor, stopped[i].Input, unsent[..length], watches[i]));
+            }
+            int listenDescriptor = (int)listener.Socket.SafeHandle.DangerousGetHandle();
+            Inherit(listenDescriptor);
+            int requesterIndex = stopped.FindIndex(s => s.Connection.Id == requester);
+            var handover = new Handover(listenDescriptor, handoverConnections,
+                ringWatches,
+                requesterIndex >= 0 ? new HandoverReply(requesterIndex, header.ReqId, header.TxId) : null);
+            handoverPath = Path.Combine(Path.GetTempPath(), $"xenstored-handover-{Environment.ProcessId}.json");
+            var payload = new HandoverFile(handover, ringBuffers.Select(p => new HandoverRingBuffers(p.Key, p.Value.Input, p.Value.Output)).ToList());
+            await File.WriteAllTextAsync(handoverPath, JsonSerializer.Serialize(payload)).ConfigureAwait(false);
+            successor = StartSuccessor(handoverPath);
+            if (await WaitReadyAsync(handoverPath, successor).ConfigureAwait(false))
+            {
+                Log.LiveUpdateDone(logger, successor.Id);
+                // The sockets stay open in the successor; leave without closing or unlinking anything.
+                listener.MarkHandedOver();
+                Environment.Exit(0);
+            }
+            throw new InvalidOperationException("the new daemon did not become ready");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.LiveUpdateFailed(logger, e);
+            if (successor is { HasExited: false })
+            {
+                successor.Kill();
+            }
+            await RollBackAsync(stopped, ringBuffers, requester, header, e.Message).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (handoverPath.Length > 0)
+            {
+                File.Delete(handoverPath);
+                File.Delete(handoverPath + ".ready");
+            }
+            Volatile.Write(ref _inProgress, 0);
+        }
+    }
+
+    private static async Task WaitForOutputAsync(SocketConnection connection)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        while (!connection.OutputIdle && connection.IsOpen && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5).ConfigureAwait(false);
+        }
+        if (connection.IsWriting)
+        {
+            throw new InvalidOperationException("a client is not reading: its output is still being written");
+        }
+    }
+
+    /// <summary>Clears close-on-exec so the successor inherits the descriptor.</summary>
+    private static void Inherit(int descriptor)
+    {
+        int flags = Libc.Fcntl(descriptor, Libc.FGetFd, 0);
+        if (flags < 0 || Libc.Fcntl(descriptor, Libc.FSetFd, flags & ~Libc.FdCloexec) < 0)
+        {
+            throw new IOException("cannot pass descriptor " + descriptor);
+        }
+    }
+
+    private Process StartSuccessor(string handoverPath)
+    {
+        string[] current = Environment.GetCommandLineArgs();
+        string entry = current[0];
+        string? host = Environment.ProcessPath;
+        var info = new ProcessStartInfo { UseShellExecute = false };
+        string binary = Binary ?? entry;
+        if (binary.EndsWith(".dll", StringComparison.Ordinal))
+        {
+            info.FileName = host ?? "dotnet";
+            info.ArgumentList.Add(binary);
+        }
+        else
+        {
+            info.FileName = binary;
+        }
+        IEnumerable<string> arguments = CommandLine is not null
+            ? CommandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            : current.Skip(1);
+        bool skipNext = false;
+        foreach (string argument in arguments)
+        {
+            if (skipNext)
+            {
+                skipNext = false;
+                continue;
+            }
+            if (argument == "--live-update-state")
+            {
+                skipNext = true;
+                continue;
+            }
+            info.ArgumentList.Add(argument);
+        }
+        info.ArgumentList.Add("--live-update-state");
+        info.ArgumentList.Add(handoverPath);
+        return Process.Start(info) ?? throw new InvalidOperationException("cannot start " + info.FileName);
+    }
+
+    private static async Task<bool> WaitReadyAsync(string handoverPath, Process successor)
+    {
+        var deadline = DateTime.UtcNow + s_readyTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(handoverPath + ".ready"))
+            {
+                return true;
+            }
+            if (successor.HasExited)
+            {
+                return false;
+            }
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+        return false;
+    }
+
+    private async Task RollBackAsync(List<(SocketConnection Connection, byte[] Input)> stopped,
+        Dictionary<uint, (byte[] Input, byte[] Output)> ringBuffers, int requester, XsHeader header, string reason)
+    {
+        foreach ((uint domid, (byte[] input, byte[] output)) in ringBuffers)
+        {
+            await rings!.SeedBuffersAsync(domid, input, output).ConfigureAwait(false);
+        }
+        if (rings is not null)
+        {
+            await rings.SetPausedAsync(false).ConfigureAwait(false);
+        }
+        foreach ((SocketConnection connection, _) in stopped)
+        {
+            connection.ResumeReading();
+        }
+        listener.ResumeAccepting();
+        loop.Post(StoreWork.Run(_ => loop.SendReply(requester, XsMessageType.Control, header.ReqId, header.TxId,
+            System.Text.Encoding.ASCII.GetBytes("live update failed: " + reason + "\0"))));
+    }
+}
+
+/// <summary>The handover file: connections and watches, plus the guest rings' carried-over buffers.</summary>
+internal sealed record HandoverFile(Handover Handover, List<HandoverRingBuffers> RingBuffers);
+
+internal sealed record HandoverRingBuffers(uint Domid, byte[] Input, byte[] Output);
