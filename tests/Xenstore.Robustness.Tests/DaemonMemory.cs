@@ -41,8 +41,9 @@ public sealed class DaemonMemory : IAsyncDisposable
         throw new InvalidOperationException("no VmRSS for process " + pid);
     }
 
-    /// <summary>Number of open file descriptors of a process (sockets included).</summary>
-    public static int OpenFiles(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+    /// <summary>Number of sockets a process holds open (assemblies loaded on first use would blur a plain fd count).</summary>
+    public static int OpenSockets(int pid) => Directory.GetFiles($"/proc/{pid}/fd")
+        .Count(fd => new FileInfo(fd).LinkTarget?.StartsWith("socket:", StringComparison.Ordinal) == true);
 
     /// <summary>A line for the test output: baseline and peak.</summary>
     public string Describe(string scenario) =>
