@@ -10,7 +10,11 @@ namespace Xenstore.Server.Tests;
 /// </summary>
 public sealed class GuestRingTests
 {
-    public static TheoryData<string> Kinds => new("ours", "c");
+    /// <summary>
+    /// "ours" uses the simulated hypervisor; "ours-xen" runs our real-Xen code (P/Invoke to libxenevtchn,
+    /// libxengnttab, libxenctrl) with refxs's stand-ins for those libraries preloaded; "c" is C xenstored 4.17.
+    /// </summary>
+    public static TheoryData<string> Kinds => new("ours", "ours-xen", "c");
 
     private sealed class Host : IAsyncDisposable
     {
@@ -22,7 +26,7 @@ public sealed class GuestRingTests
 
         public required RawConnection Dom0 { get; init; }
 
-        public bool IsOurs => Daemon.Kind == "ours";
+        public bool IsOurs => Daemon.Kind.StartsWith("ours", StringComparison.Ordinal);
 
         public static async Task<Host> StartAsync(string kind, params string[] extraArgs)
         {
@@ -32,6 +36,28 @@ public sealed class GuestRingTests
             {
                 ringDirectory = Directory.CreateTempSubdirectory("xs-sim-").FullName;
                 daemon = await OurDaemon.StartAsync(["--sim-dir", ringDirectory, .. extraArgs]);
+            }
+            else if (kind == "ours-xen")
+            {
+                const string shim = "/tmp/refxs/fakexen.so";
+                if (!ReferenceDaemon.Available || !File.Exists(shim))
+                {
+                    Assert.Skip("the Xen library stand-ins of ../shared/refxs are not set up");
+                }
+                ringDirectory = Directory.CreateTempSubdirectory("xs-xen-").FullName;
+                string fifo = Path.Combine(ringDirectory, "evt");
+                using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+                {
+                    await mkfifo.WaitForExitAsync();
+                }
+                daemon = await OurDaemon.StartWithEnvironmentAsync(
+                    new Dictionary<string, string>
+                    {
+                        ["LD_PRELOAD"] = shim,
+                        ["FAKEXEN_RING_DIR"] = ringDirectory,
+                        ["FAKEXEN_EVT_FIFO"] = fifo,
+                    },
+                    ["--hypervisor", "xen", .. extraArgs]);
             }
             else
             {

@@ -64,7 +64,10 @@ public sealed class OurDaemon : IDaemonUnderTest
         RepositoryPaths.Configuration, "net10.0", "xenstored.dll");
 
     /// <summary>Starts the daemon with extra command-line arguments and waits until its socket accepts.</summary>
-    public static async Task<OurDaemon> StartAsync(params string[] extraArgs)
+    public static Task<OurDaemon> StartAsync(params string[] extraArgs) => StartWithEnvironmentAsync(null, extraArgs);
+
+    /// <summary>As <see cref="StartAsync"/>, with extra environment variables for the daemon process.</summary>
+    public static async Task<OurDaemon> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
     {
         string directory = Directory.CreateTempSubdirectory("xs-ours-").FullName;
         string socket = Path.Combine(directory, "socket");
@@ -74,6 +77,10 @@ public sealed class OurDaemon : IDaemonUnderTest
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
         info.ArgumentList.Add(DaemonDll);
         info.ArgumentList.Add("--socket");
         info.ArgumentList.Add(socket);

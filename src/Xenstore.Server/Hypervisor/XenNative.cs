@@ -29,6 +29,20 @@ internal static unsafe partial class XenNative
 
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
+        // Libraries already in the process's global scope (LD_PRELOAD'ed stand-ins, as in ../shared/refxs) take
+        // precedence, as they would for a C program linked against them.
+        string probe = name switch
+        {
+            Evtchn => "xenevtchn_open",
+            Gnttab => "xengnttab_open",
+            Ctrl => "xc_interface_open",
+            _ => "",
+        };
+        IntPtr main = NativeLibrary.GetMainProgramHandle();
+        if (probe.Length > 0 && NativeLibrary.TryGetExport(main, probe, out _))
+        {
+            return main;
+        }
         string[] candidates = name switch
         {
             Evtchn => ["libxenevtchn.so.1", "libxenevtchn.so"],
