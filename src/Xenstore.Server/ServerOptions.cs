@@ -49,9 +49,9 @@ public sealed class ServerOptions
 
     /// <summary>
     /// Output bytes queued for a connection beyond which the daemon stops reading its requests.
-    /// <remarks>Defaults to 4 MiB.</remarks>
+    /// <remarks>Defaults to 1 MiB.</remarks>
     /// </summary>
-    public int MaxPendingOutputBytes { get; init; } = 4 << 20;
+    public int MaxPendingOutputBytes { get; init; } = 1 << 20;
 }
 
 /// <summary>Where guest rings come from.</summary>

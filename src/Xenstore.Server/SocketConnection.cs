@@ -93,6 +93,12 @@ internal sealed class SocketConnection : IClientConnection
                         reason = "payload over 4096 bytes";
                         return;
                     }
+                    // Checked per request, not per received chunk: one chunk of small requests can ask for far
+                    // more output than the limit, and a client that does not read must cost a bounded amount.
+                    while (Output.PendingBytes > _options.MaxPendingOutputBytes)
+                    {
+                        await _drained.WaitAsync(TimeSpan.FromMilliseconds(100), stop).ConfigureAwait(false);
+                    }
                     byte[] payload = _input.AsSpan(offset + XsConstants.HeaderSize, length - XsConstants.HeaderSize).ToArray();
                     if (!_requestSlots.Wait(0))
                     {

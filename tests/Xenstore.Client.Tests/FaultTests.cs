@@ -28,7 +28,8 @@ public sealed class FaultTests(DaemonPool pool)
         await using XenstoreClient client = await XenstoreClient.ConnectAsync(new XenstoreClientOptions
         {
             Path = proxy.SocketPath,
-            RequestTimeout = TimeSpan.FromMilliseconds(200),
+            // Long enough for the request that follows on a loaded machine, short enough to keep the test quick.
+            RequestTimeout = TimeSpan.FromMilliseconds(1000),
         });
         proxy.HoldReplies();
         var timeout = await Assert.ThrowsAsync<XenstoreTimeoutException>(() => client.ReadAsync("/"));
@@ -49,7 +50,8 @@ public sealed class FaultTests(DaemonPool pool)
         await using XenstoreClient client = await XenstoreClient.ConnectAsync(new XenstoreClientOptions
         {
             Path = proxy.SocketPath,
-            RequestTimeout = TimeSpan.FromMilliseconds(200),
+            // Long enough for the request that follows on a loaded machine, short enough to keep the test quick.
+            RequestTimeout = TimeSpan.FromMilliseconds(1000),
         });
         proxy.HoldReplies();
         await Assert.ThrowsAsync<XenstoreTimeoutException>(() => client.BeginTransactionAsync());

@@ -15,6 +15,9 @@ public sealed unsafe partial class PtyXenbusDevice : IDisposable
 {
     private const int ORdWr = 2;
     private const int ONoCtty = 0x100;
+
+    // Close-on-exec: a daemon started meanwhile by another test must not inherit the pty and keep it alive.
+    private const int OCloExec = 0x80000;
     private const int TcsaNow = 0;
 
     private readonly int _master;
@@ -27,13 +30,13 @@ public sealed unsafe partial class PtyXenbusDevice : IDisposable
 
     private PtyXenbusDevice(string daemonSocket)
     {
-        _master = PosixOpenpt(ORdWr | ONoCtty);
+        _master = PosixOpenpt(ORdWr | ONoCtty | OCloExec);
         Check(_master >= 0 && GrantPt(_master) == 0 && UnlockPt(_master) == 0, "posix_openpt");
         byte* name = stackalloc byte[128];
         Check(PtsNameR(_master, name, 128) == 0, "ptsname_r");
         DevicePath = Marshal.PtrToStringUTF8((nint)name)!;
         // Held open by the stand-in too, so the master never sees the slave's last close (EIO) between clients.
-        _slave = Open(DevicePath, ORdWr | ONoCtty);
+        _slave = Open(DevicePath, ORdWr | ONoCtty | OCloExec);
         Check(_slave >= 0, "open " + DevicePath);
         byte* termios = stackalloc byte[256];
         Check(TcGetAttr(_slave, termios) == 0, "tcgetattr");
