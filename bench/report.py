@@ -86,9 +86,10 @@ def cell(runs, key):
     median = statistics.median(values)
     flag = {"writes_per_second": "load_complete", "write_daemon_cpu_us_per_op": "load_complete",
             "daemon_rss_bytes_per_node": "load_complete", "walk_nodes_per_second": "walk_complete"}.get(key)
-    if flag and any(r.get(flag) is False for r in good):
-        loaded = statistics.median(r.get("nodes_loaded" if flag == "load_complete" else "walk_nodes", 0) for r in good)
-        partial = f"partial: {fmt(loaded)} nodes in the time limit"
+    partial_runs = [r for r in good if flag and r.get(flag) is False]
+    if partial_runs:
+        loaded = statistics.median(r.get("nodes_loaded" if flag == "load_complete" else "walk_nodes", 0) for r in partial_runs)
+        partial = f"partial in {len(partial_runs)}/{len(runs)}: {fmt(loaded)} nodes in the time limit"
         note = f"{note}; {partial}" if note else partial
     return (f"{fmt(median)} ({note})" if note else fmt(median)), median
 
