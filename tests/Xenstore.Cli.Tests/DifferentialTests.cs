@@ -149,22 +149,20 @@ public abstract class DifferentialTests
 
         public Task<IDaemonUnderTest> GetAsync(string kind)
         {
-            if (kind == "ours" && !File.Exists(OurDaemon.DaemonDll))
-            {
-                Assert.Skip("our daemon is not built yet: " + OurDaemon.DaemonDll);
-            }
             lock (_lock)
             {
                 if (!_started.TryGetValue(kind, out Task<IDaemonUnderTest>? daemon))
                 {
-                    daemon = kind == "ours"
-                        ? OurDaemon.StartAsync().ContinueWith(t => (IDaemonUnderTest)t.Result, TaskScheduler.Default)
-                        : ReferenceDaemon.StartOrSkipAsync(kind).ContinueWith(t => (IDaemonUnderTest)t.Result, TaskScheduler.Default);
+                    daemon = StartAsync(kind);
                     _started[kind] = daemon;
                 }
                 return daemon;
             }
         }
+
+        // Awaited rather than continued, so that a reference daemon's skip stays a skip (not a wrapped failure).
+        private static async Task<IDaemonUnderTest> StartAsync(string kind) =>
+            kind == "ours" ? await OurDaemon.StartAsync() : await ReferenceDaemon.StartOrSkipAsync(kind);
 
         public async ValueTask DisposeAsync()
         {
