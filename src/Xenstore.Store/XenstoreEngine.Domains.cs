@@ -189,25 +189,11 @@ public sealed partial class XenstoreEngine
 
     private void RemoveOwnedNodes(uint domid)
     {
-        var owned = new List<string>();
-        var stack = new Stack<(string Path, Node Node)>();
-        stack.Push(("/", _live.Root));
-        while (stack.Count > 0)
-        {
-            (string path, Node node) = stack.Pop();
-            foreach (Node child in node.Children.Items)
-            {
-                string childPath = path == "/" ? "/" + child.Name : path + "/" + child.Name;
-                if (child.Owner == domid)
-                {
-                    owned.Add(childPath);
-                }
-                else
-                {
-                    stack.Push((childPath, child));
-                }
-            }
-        }
+        // A node owned by the domain goes with its whole subtree, so the walk does not look below it.
+        List<string> owned = NodeWalk.PreOrder("/", _live.Root, descend: node => node == _live.Root || node.Owner != domid)
+            .Where(entry => entry.Path != "/" && entry.Node.Owner == domid)
+            .Select(entry => entry.Path)
+            .ToList();
         var live = new TreeView(_live, null);
         foreach (string path in owned)
         {
@@ -217,21 +203,10 @@ public sealed partial class XenstoreEngine
 
     private void ScrubPermissionEntries(uint domid)
     {
-        var affected = new List<string>();
-        var stack = new Stack<(string Path, Node Node)>();
-        stack.Push(("/", _live.Root));
-        while (stack.Count > 0)
-        {
-            (string path, Node node) = stack.Pop();
-            if (NamesDomainInAcl(node.Perms, domid))
-            {
-                affected.Add(path);
-            }
-            foreach (Node child in node.Children.Items)
-            {
-                stack.Push((path == "/" ? "/" + child.Name : path + "/" + child.Name, child));
-            }
-        }
+        List<string> affected = NodeWalk.PreOrder("/", _live.Root)
+            .Where(entry => NamesDomainInAcl(entry.Node.Perms, domid))
+            .Select(entry => entry.Path)
+            .ToList();
         foreach (string path in affected)
         {
             Node node = _live.GetMutable(path);

@@ -153,7 +153,7 @@ public sealed partial class XenstoreEngine
         if (view.Transaction is { } tx)
         {
             // Removing a subtree touches every node in it, as in C: a concurrent change below means EAGAIN.
-            foreach ((string descendant, Node child) in Descendants(path, node))
+            foreach ((string descendant, Node child) in NodeWalk.PreOrder(path, node).Skip(1))
             {
                 tx.Record(descendant, child);
             }
@@ -342,23 +342,6 @@ public sealed partial class XenstoreEngine
             _reply.AppendByte((byte)perm.Letter);
             _reply.AppendNumber(perm.Domid);
             _reply.AppendByte(0);
-        }
-    }
-
-    /// <summary>Every node strictly below <paramref name="path"/>, parents before children, without recursion.</summary>
-    private static IEnumerable<(string Path, Node Node)> Descendants(string path, Node node)
-    {
-        var stack = new Stack<(string, Node)>();
-        stack.Push((path, node));
-        while (stack.Count > 0)
-        {
-            (string currentPath, Node current) = stack.Pop();
-            foreach (Node child in current.Children.Items.ToArray())
-            {
-                string childPath = currentPath == "/" ? "/" + child.Name : currentPath + "/" + child.Name;
-                yield return (childPath, child);
-                stack.Push((childPath, child));
-            }
         }
     }
 }

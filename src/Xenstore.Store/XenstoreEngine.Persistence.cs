@@ -42,18 +42,10 @@ public sealed partial class XenstoreEngine
         {
             sink.NodeWritten(special, [], perms);
         }
-        var stack = new Stack<(string Path, Node Node)>();
-        stack.Push(("/", _live.Root));
-        while (stack.Count > 0)
+        // Parents before children, children in list order: restoring recreates DIRECTORY order.
+        foreach ((string path, Node node) in NodeWalk.PreOrder("/", _live.Root))
         {
-            (string path, Node node) = stack.Pop();
             sink.NodeWritten(path, node.Value, node.Perms);
-            ReadOnlySpan<Node> children = node.Children.Items;
-            // Pushed in reverse so that children are written in their list order, which restores DIRECTORY order.
-            for (int i = children.Length - 1; i >= 0; i--)
-            {
-                stack.Push((path == "/" ? "/" + children[i].Name : path + "/" + children[i].Name, children[i]));
-            }
         }
         foreach (Domain domain in _domains.Values)
         {
