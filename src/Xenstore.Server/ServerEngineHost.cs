@@ -8,7 +8,7 @@ namespace Xenstore.Server;
 /// The engine's view of the daemon: CONTROL commands that concern the process (log, print, memreport) and the
 /// transport side of domain introduction and release.
 /// </summary>
-internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid, ServerMetrics metrics) : IEngineHost
+internal sealed class ServerEngineHost(ILogger logger, ServerMetrics metrics) : IEngineHost
 {
     public StoreLoop? Loop { get; set; }
 
@@ -40,7 +40,7 @@ internal sealed class ServerEngineHost(ILogger logger, uint? privilegedDomid, Se
             return;
         }
         XenstoreEngine engine = Loop.Engine;
-        bool privileged = domid == 0 || domid == privilegedDomid;
+        bool privileged = engine.IsPrivilegedDomain(domid);
         Rings.Attach(new Rings.RingWork.Attach(
             domid, gfn, eventChannel, isNew,
             privileged ? 0 : (int)Math.Min(int.MaxValue, engine.EffectiveQuota(domid, Quota.Outstanding)),

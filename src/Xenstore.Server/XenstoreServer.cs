@@ -29,7 +29,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         ILogger logger = loggerFactory.CreateLogger("xenstored");
         _logger = logger;
         _metrics = new ServerMetrics();
-        _host = new ServerEngineHost(logger, options.Engine.PrivilegedDomid, _metrics);
+        _host = new ServerEngineHost(logger, _metrics);
         _loop = new StoreLoop(options.Engine, _host, _host.Trace, _metrics, logger);
         _metrics.Attach(() => _loop.Engine);
         _host.Loop = _loop;

@@ -318,7 +318,7 @@ public sealed partial class XenstoreEngine
         }
         if (!connection.Privileged)
         {
-            if (AccessFor(connection, node.Perms) != XsAccess.Both || !IsOwnerOrTarget(connection, node.Perms[0].Domid))
+            if (!IsOwnerOrTarget(connection, node.Perms[0].Domid))
             {
                 return XsError.EACCES;
             }

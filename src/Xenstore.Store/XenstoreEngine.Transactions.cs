@@ -191,6 +191,6 @@ public sealed partial class XenstoreEngine
         {
             _liveSnapshots[tx.SnapshotEpoch] = remaining;
         }
-        _live.FrozenUpTo = _liveSnapshots.Count == 0 ? 0 : _liveSnapshots.Keys.Last();
+        _live.FrozenUpTo = _liveSnapshots.Count == 0 ? 0 : _liveSnapshots.Keys[^1];
     }
 }

@@ -20,8 +20,11 @@ public sealed partial class XenstoreEngine
     private readonly List<PendingEvent> _pendingEvents = [];
     private readonly NodeTree _live;
 
-    /// <summary>Open snapshots by live epoch, with how many transactions use each.</summary>
-    private readonly SortedDictionary<int, int> _liveSnapshots = [];
+    /// <summary>
+    /// Open snapshots by live epoch, with how many transactions use each. Epochs only grow, so new entries go at the
+    /// end and the newest is the last key.
+    /// </summary>
+    private readonly SortedList<int, int> _liveSnapshots = [];
 
     private long _generation;
 
@@ -49,9 +52,12 @@ public sealed partial class XenstoreEngine
     /// <summary>Registers a connection. Socket connections are dom0 and privileged.</summary>
     public void OpenConnection(int connectionId, uint domid, bool privileged)
     {
-        bool isPrivileged = privileged || domid == 0 || domid == _options.PrivilegedDomid;
+        bool isPrivileged = privileged || IsPrivilegedDomain(domid);
         _connections.Add(connectionId, new Connection(connectionId, domid, isPrivileged));
     }
+
+    /// <summary>dom0 and the <c>--priv-domid</c> domain have full privileges, over any transport.</summary>
+    public bool IsPrivilegedDomain(uint domid) => domid == 0 || domid == _options.PrivilegedDomid;
 
     /// <summary>Forgets a connection: its watches and transactions are dropped, its nodes stay.</summary>
     public void CloseConnection(int connectionId)
