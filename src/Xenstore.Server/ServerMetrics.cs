@@ -129,7 +129,21 @@ internal sealed class ServerMetrics : IDisposable
             Counter(text, "xenstore_transactions_aborted_total", engine.TransactionsAborted);
             Counter(text, "xenstore_transactions_conflicts_total", engine.TransactionsConflicted);
         }
+        RenderRuntime(text);
         return text.ToString();
+    }
+
+    /// <summary>The managed heap and the time the collector stopped the daemon: what explains a latency tail.</summary>
+    private static void RenderRuntime(StringBuilder text)
+    {
+        text.Append("# TYPE dotnet_gc_collections_total counter\n");
+        for (int generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            Line(text, $"dotnet_gc_collections_total{{generation=\"{generation}\"}}", GC.CollectionCount(generation));
+        }
+        Counter(text, "dotnet_gc_pause_microseconds_total", (long)GC.GetTotalPauseDuration().TotalMicroseconds);
+        Gauge(text, "dotnet_gc_heap_bytes", GC.GetGCMemoryInfo().HeapSizeBytes);
+        Counter(text, "dotnet_allocated_bytes_total", GC.GetTotalAllocatedBytes());
     }
 
     private static void Counter(StringBuilder text, string name, long value)

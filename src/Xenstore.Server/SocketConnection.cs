@@ -5,8 +5,9 @@ using Xenstore.Protocol;
 namespace Xenstore.Server;
 
 /// <summary>
-/// A dom0 client on the Unix socket. One reader loop turns bytes into requests for the store thread; output is
-/// written by whichever thread flushes, one write per batch. A payload over 4096 bytes closes the connection,
+/// A dom0 client on the Unix socket. One reader loop turns bytes into requests and runs them as a batch (on its
+/// own thread when the store is free, else on the store thread); output is written by whichever thread flushes,
+/// one write per batch. A payload over 4096 bytes closes the connection,
 /// as C xenstored does; nothing a client sends can affect another connection.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001",
@@ -81,6 +82,7 @@ internal sealed class SocketConnection : IClientConnection
             while (true)
             {
                 int offset = 0;
+                bool queued = false;
                 while (true)
                 {
                     FrameStatus status = FrameParser.TryParse(_input.AsSpan(offset, _inputLength - offset), out XsHeader header, out int length);
@@ -97,16 +99,21 @@ internal sealed class SocketConnection : IClientConnection
                     // more output than the limit, and a client that does not read must cost a bounded amount.
                     while (Output.PendingBytes > _options.MaxPendingOutputBytes)
                     {
+                        queued = RunQueued(queued);
                         await _drained.WaitAsync(TimeSpan.FromMilliseconds(100), stop).ConfigureAwait(false);
                     }
                     byte[] payload = _input.AsSpan(offset + XsConstants.HeaderSize, length - XsConstants.HeaderSize).ToArray();
                     if (!_requestSlots.Wait(0))
                     {
+                        queued = RunQueued(queued);
                         await _requestSlots.WaitAsync(stop).ConfigureAwait(false);
                     }
-                    _loop.Post(StoreWork.Request(this, header, payload));
+                    _loop.Enqueue(StoreWork.Request(this, header, payload));
+                    queued = true;
                     offset += length;
                 }
+                // Every complete request of this chunk runs as one batch, here if the store is free.
+                RunQueued(queued);
                 if (offset > 0)
                 {
                     Buffer.BlockCopy(_input, offset, _input, 0, _inputLength - offset);
@@ -141,6 +148,16 @@ internal sealed class SocketConnection : IClientConnection
                 Close(reason);
             }
         }
+    }
+
+    /// <summary>Runs what this reader queued (before it waits, or at the end of a chunk); returns false.</summary>
+    private bool RunQueued(bool queued)
+    {
+        if (queued)
+        {
+            _loop.RunHereOrSignal();
+        }
+        return false;
     }
 
     /// <summary>

@@ -6,8 +6,11 @@ using Xenstore.Store;
 namespace Xenstore.Server;
 
 /// <summary>
-/// The single thread that owns the engine. Transports post work from any thread; the loop drains everything
-/// available, executes it in arrival order, then flushes each connection that got output once per batch.
+/// Owns the engine: work is executed by one thread at a time, in arrival order, in batches (drain everything
+/// queued, journal, then flush each connection that got output once). Transports post work from any thread. A
+/// transport that may block nothing else (the socket readers) can run the batch itself when the store is free,
+/// instead of waking the store thread: on a small machine each hand-off between threads costs more than the
+/// request. The store thread runs whatever is left.
 /// </summary>
 internal sealed class StoreLoop : IEngineOutput, IDisposable
 {
@@ -16,6 +19,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     private readonly Dictionary<int, IClientConnection> _connections = [];
     private readonly HashSet<IClientConnection> _dirty = [];
     private readonly Thread _thread;
+    private readonly Lock _gate = new();
     private readonly ILogger _logger;
     private volatile bool _stopping;
     private int _signalled;
@@ -33,7 +37,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         _thread = new Thread(Run) { Name = "xs-store", IsBackground = true };
     }
 
-    /// <summary>The engine; touch it only from the store thread (inside <see cref="StoreWork.Run"/> actions).</summary>
+    /// <summary>The engine; touch it only inside <see cref="StoreWork.Run"/> actions (one batch at a time).</summary>
     public XenstoreEngine Engine { get; }
 
     /// <summary>Requests executed since start.</summary>
@@ -50,6 +54,44 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     public void Post(StoreWork work)
     {
         _queue.Enqueue(work);
+        Signal();
+    }
+
+    /// <summary>Queues work without waking anyone: the caller follows with <see cref="RunHereOrSignal"/>.</summary>
+    public void Enqueue(StoreWork work) => _queue.Enqueue(work);
+
+    /// <summary>
+    /// Runs the queued work on the calling thread if no batch is running, else leaves it to the store thread.
+    /// Only for callers that never wait for another thread while holding up the store (not the ring thread: the
+    /// store waits for it when a domain is introduced).
+    /// </summary>
+    public void RunHereOrSignal()
+    {
+        if (_gate.IsHeldByCurrentThread)
+        {
+            // Called from inside a batch: the batch drains the queue before it ends.
+            return;
+        }
+        if (_gate.TryEnter())
+        {
+            try
+            {
+                RunBatch();
+            }
+            finally
+            {
+                _gate.Exit();
+            }
+            if (_queue.IsEmpty)
+            {
+                return;
+            }
+        }
+        Signal();
+    }
+
+    private void Signal()
+    {
         // Wake the loop only if it may be asleep: one release per batch, not per request.
         if (Interlocked.Exchange(ref _signalled, 1) == 0)
         {
@@ -112,7 +154,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         }
     }
 
-    /// <summary>Sends a reply from outside a request (the deferred answer of a live update); store thread only.</summary>
+    /// <summary>Sends a reply from outside a request (the deferred answer of a live update); inside a batch only.</summary>
     public void SendReply(int connectionId, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload) =>
         ((IEngineOutput)this).Send(connectionId, type, reqId, txId, payload);
 
@@ -122,19 +164,31 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         {
             _signal.Wait();
             Volatile.Write(ref _signalled, 0);
-            while (_queue.TryDequeue(out StoreWork work))
+            lock (_gate)
             {
-                Execute(work);
+                RunBatch();
             }
-            // The batch's changes reach the journal before any of its replies can leave.
-            BatchExecuted?.Invoke(Engine);
-            foreach (IClientConnection connection in _dirty)
-            {
-                connection.Flush();
-            }
-            _dirty.Clear();
-            Batches++;
         }
+    }
+
+    private void RunBatch()
+    {
+        if (_queue.IsEmpty)
+        {
+            return;
+        }
+        while (_queue.TryDequeue(out StoreWork work))
+        {
+            Execute(work);
+        }
+        // The batch's changes reach the journal before any of its replies can leave.
+        BatchExecuted?.Invoke(Engine);
+        foreach (IClientConnection connection in _dirty)
+        {
+            connection.Flush();
+        }
+        _dirty.Clear();
+        Batches++;
     }
 
     private void Execute(StoreWork work)
@@ -190,7 +244,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         }
     }
 
-    /// <summary>Drops the connections of a released domain (the engine already forgot them): store thread only.</summary>
+    /// <summary>Drops the connections of a released domain (the engine already forgot them): inside a batch only.</summary>
     public void ForgetConnectionsOf(uint domid)
     {
         foreach (IClientConnection connection in _connections.Values.Where(c => c.Domid == domid && !c.Privileged).ToArray())

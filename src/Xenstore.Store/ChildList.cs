@@ -2,31 +2,42 @@ namespace Xenstore.Store;
 
 /// <summary>
 /// The children of a node in insertion order (DIRECTORY lists them in that order, as C xenstored does).
-/// Small lists are scanned linearly; a name index is added once a directory grows, so a 10k-child directory
-/// stays O(1) per lookup without paying for a dictionary on every leaf.
+/// Small lists are a plain array scanned linearly. Past <see cref="SmallLimit"/> children the list becomes a
+/// chunked structure that copies in O(chunks touched) rather than O(children): a transaction that adds one domain
+/// under <c>/local/domain</c> must not copy the other thousands of entries, and neither must the live tree when it
+/// commits while other transactions still share the old list (see <see cref="ChunkedChildren"/>).
 /// </summary>
 internal sealed class ChildList
 {
-    private const int IndexThreshold = 12;
+    /// <summary>Most children kept as a plain array.</summary>
+    public const int SmallLimit = 16;
 
     private Node[] _items;
     private int _count;
-    private Dictionary<string, Node>? _index;
+    private ChunkedChildren? _chunked;
 
     public ChildList(int capacity = 2)
     {
         _items = new Node[capacity];
     }
 
-    public int Count => _count;
+    private ChildList(Node[] items, int count, ChunkedChildren? chunked)
+    {
+        _items = items;
+        _count = count;
+        _chunked = chunked;
+    }
 
-    public ReadOnlySpan<Node> Items => _items.AsSpan(0, _count);
+    public int Count => _chunked?.Count ?? _count;
+
+    /// <summary>The children in insertion order. The span stays valid until the next change to this list.</summary>
+    public ReadOnlySpan<Node> Items => _chunked is not null ? _chunked.Ordered() : _items.AsSpan(0, _count);
 
     public Node? Find(ReadOnlySpan<char> name)
     {
-        if (_index is not null)
+        if (_chunked is not null)
         {
-            return _index.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out Node? found) ? found : null;
+            return _chunked.Find(name);
         }
         for (int i = 0; i < _count; i++)
         {
@@ -40,38 +51,43 @@ internal sealed class ChildList
 
     public void Add(Node child)
     {
+        if (_chunked is not null)
+        {
+            _chunked.Add(child);
+            return;
+        }
+        if (_count == SmallLimit)
+        {
+            _chunked = new ChunkedChildren(Items);
+            _items = [];
+            _count = 0;
+            _chunked.Add(child);
+            return;
+        }
         if (_count == _items.Length)
         {
-            Array.Resize(ref _items, Math.Max(4, _items.Length * 2));
+            Array.Resize(ref _items, Math.Min(SmallLimit, Math.Max(4, _items.Length * 2)));
         }
         _items[_count++] = child;
-        if (_index is not null)
-        {
-            _index[child.Name] = child;
-        }
-        else if (_count > IndexThreshold)
-        {
-            _index = new Dictionary<string, Node>(_count * 2, StringComparer.Ordinal);
-            for (int i = 0; i < _count; i++)
-            {
-                _index[_items[i].Name] = _items[i];
-            }
-        }
     }
 
     /// <summary>Puts <paramref name="replacement"/> where the child of the same name was (copy-on-write).</summary>
     public void Replace(Node replacement)
     {
-        int i = IndexOf(replacement.Name);
-        _items[i] = replacement;
-        if (_index is not null)
+        if (_chunked is not null)
         {
-            _index[replacement.Name] = replacement;
+            _chunked.Replace(replacement);
+            return;
         }
+        _items[IndexOf(replacement.Name)] = replacement;
     }
 
     public bool Remove(string name)
     {
+        if (_chunked is not null)
+        {
+            return _chunked.Remove(name);
+        }
         int i = IndexOf(name);
         if (i < 0)
         {
@@ -80,20 +96,19 @@ internal sealed class ChildList
         Array.Copy(_items, i + 1, _items, i, _count - i - 1);
         _count--;
         _items[_count] = null!;
-        _index?.Remove(name);
         return true;
     }
 
+    /// <summary>An independent copy: changes to either side are not seen by the other.</summary>
     public ChildList Clone()
     {
-        var copy = new ChildList(Math.Max(2, _count));
-        Array.Copy(_items, copy._items, _count);
-        copy._count = _count;
-        if (_index is not null)
+        if (_chunked is not null)
         {
-            copy._index = new Dictionary<string, Node>(_index, StringComparer.Ordinal);
+            return new ChildList([], 0, _chunked.Share());
         }
-        return copy;
+        var items = new Node[Math.Max(2, _count)];
+        Array.Copy(_items, items, _count);
+        return new ChildList(items, _count, null);
     }
 
     private int IndexOf(string name)
