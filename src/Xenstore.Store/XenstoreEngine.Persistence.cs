@@ -34,27 +34,31 @@ public sealed partial class XenstoreEngine
     /// <summary>Writes the whole persistent state as records: global quotas, special paths, nodes (parents first), domains.</summary>
     public void WriteSnapshot(IStateJournal sink)
     {
-        foreach (Quota quota in QuotaNames.All)
-        {
-            sink.GlobalQuotaWritten(quota, _options.Quotas[quota]);
-        }
-        foreach ((string special, XsPermission[] perms) in _specialPerms)
-        {
-            sink.NodeWritten(special, [], perms);
-        }
-        // Parents before children, children in list order: restoring recreates DIRECTORY order.
-        foreach ((string path, Node node) in NodeWalk.PreOrder("/", _live.Root))
-        {
-            sink.NodeWritten(path, node.Value, node.Perms);
-        }
-        foreach (Domain domain in _domains.Values)
-        {
-            if (domain.Introduced || domain.Target is not null || domain.QuotaOverrides.Count > 0 || domain.FeaturesSet)
-            {
-                sink.DomainWritten(ToRecord(domain));
-            }
-        }
+        EngineSnapshot snapshot = BeginSnapshot();
+        snapshot.WriteTo(sink);
+        EndSnapshot(snapshot);
     }
+
+    /// <summary>
+    /// Freezes the persistent state as it is now, for writing with <see cref="EngineSnapshot.WriteTo"/> on any
+    /// thread while the engine goes on: the live tree copies what it changes from here on, as for a transaction.
+    /// Call <see cref="EndSnapshot"/> when written, or the live tree keeps copying.
+    /// </summary>
+    public EngineSnapshot BeginSnapshot()
+    {
+        int epoch = FreezeLive();
+        return new EngineSnapshot(
+            epoch,
+            _live.Root,
+            [.. QuotaNames.All.Select(quota => (quota, _options.Quotas[quota]))],
+            [.. _specialPerms.Select(special => (special.Key, special.Value))],
+            [.. _domains.Values
+                .Where(d => d.Introduced || d.Target is not null || d.QuotaOverrides.Count > 0 || d.FeaturesSet)
+                .Select(ToRecord)]);
+    }
+
+    /// <summary>The snapshot is written: the live tree may change its nodes in place again.</summary>
+    public void EndSnapshot(EngineSnapshot snapshot) => ReleaseFrozen(snapshot.Epoch);
 
     /// <summary>Recovery: a node gets this value and these permissions (created with missing parents if needed).</summary>
     public void RestoreNode(string path, byte[] value, XsPermission[] perms)

@@ -28,12 +28,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.ENOSPC;
         }
-        // The snapshot is the live root as it is now. From here on the live tree copies any node it changes
-        // (new epoch), so the snapshot never sees a later change.
-        int snapshotEpoch = _live.Epoch;
-        _liveSnapshots[snapshotEpoch] = _liveSnapshots.GetValueOrDefault(snapshotEpoch) + 1;
-        _live.FrozenUpTo = snapshotEpoch;
-        _live.Epoch = ++_epochCounter;
+        int snapshotEpoch = FreezeLive();
         int txEpoch = ++_epochCounter;
         var tree = new NodeTree(_live.Root, txEpoch, frozenUpTo: txEpoch - 1);
         uint id = connection.NextTransactionId();
@@ -182,14 +177,33 @@ public sealed partial class XenstoreEngine
         {
             _domains.Remove(domain.Domid);
         }
-        int remaining = _liveSnapshots[tx.SnapshotEpoch] - 1;
+        ReleaseFrozen(tx.SnapshotEpoch);
+    }
+
+    /// <summary>
+    /// Takes a snapshot of the live root as it is now and returns its epoch. From here on the live tree copies any
+    /// node it changes (new epoch), so the snapshot never sees a later change.
+    /// </summary>
+    private int FreezeLive()
+    {
+        int snapshotEpoch = _live.Epoch;
+        _liveSnapshots[snapshotEpoch] = _liveSnapshots.GetValueOrDefault(snapshotEpoch) + 1;
+        _live.FrozenUpTo = snapshotEpoch;
+        _live.Epoch = ++_epochCounter;
+        return snapshotEpoch;
+    }
+
+    /// <summary>A snapshot taken by <see cref="FreezeLive"/> is no longer used.</summary>
+    private void ReleaseFrozen(int snapshotEpoch)
+    {
+        int remaining = _liveSnapshots[snapshotEpoch] - 1;
         if (remaining == 0)
         {
-            _liveSnapshots.Remove(tx.SnapshotEpoch);
+            _liveSnapshots.Remove(snapshotEpoch);
         }
         else
         {
-            _liveSnapshots[tx.SnapshotEpoch] = remaining;
+            _liveSnapshots[snapshotEpoch] = remaining;
         }
         _live.FrozenUpTo = _liveSnapshots.Count == 0 ? 0 : _liveSnapshots.Keys[^1];
     }

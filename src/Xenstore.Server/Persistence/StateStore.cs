@@ -8,11 +8,15 @@ namespace Xenstore.Server.Persistence;
 /// since, appended once per batch before any reply of that batch is sent). A crash at any moment loses no
 /// acknowledged change: recovery loads the snapshot, replays the journal and cuts off a torn or corrupt tail.
 /// Each file carries a sequence number; a journal not newer than the snapshot is already contained in it.
+/// When the journal grows past its limit a new snapshot is written in the background, from a frozen copy-on-write
+/// view of the tree, so the store never stops for it: changes meanwhile go to <c>journal.next</c>, which replaces
+/// the journal once the snapshot is in place (recovery replays both, in sequence order, if a crash came between).
 /// </summary>
 internal sealed class StateStore : IDisposable
 {
     private const string SnapshotName = "snapshot";
     private const string JournalName = "journal";
+    private const string NextJournalName = "journal.next";
 
     private readonly string _directory;
     private readonly bool _fsync;
@@ -22,8 +26,12 @@ internal sealed class StateStore : IDisposable
     private ulong _sequence;
     private long _journalBytes;
     private long _snapshotBytes;
+    private BackgroundSnapshot? _background;
 
     private readonly long _compactionBytes;
+
+    /// <summary>A snapshot being written on the thread pool, and the engine's frozen view it is written from.</summary>
+    private sealed record BackgroundSnapshot(EngineSnapshot View, Task<long> Written);
 
     public StateStore(string directory, bool fsync, long compactionBytes, ILogger logger)
     {
@@ -81,13 +89,42 @@ internal sealed class StateStore : IDisposable
                 _journalBytes = keep;
             }
         }
-        _journal ??= CreateJournal(_sequence);
+        string nextPath = Path.Combine(_directory, NextJournalName);
+        bool interrupted = File.Exists(nextPath);
+        if (interrupted)
+        {
+            // A background snapshot was under way: the changes made meanwhile follow the journal.
+            byte[] next = File.ReadAllBytes(nextPath);
+            if (StateFileFormat.TryReadHeader(next, out ulong nextSequence) && nextSequence > snapshotSequence)
+            {
+                RecordDecoder.Apply(next.AsSpan(StateFileFormat.HeaderSize), engine, out _, out int records);
+                Log.StateLoaded(_logger, nextPath, records);
+                _sequence = Math.Max(_sequence, nextSequence);
+            }
+        }
         engine.Journal = _pending;
+        if (interrupted)
+        {
+            // Start again from one snapshot and an empty journal, then forget the chain.
+            _journal?.Dispose();
+            _journal = null;
+            Compact(engine);
+            File.Delete(nextPath);
+            return;
+        }
+        _journal ??= CreateJournal(_sequence, JournalName);
     }
 
-    /// <summary>Appends the batch's records in one write (and fsync when asked); then compacts when it is time.</summary>
+    /// <summary>
+    /// Appends the batch's records in one write (and fsync when asked); finishes a background snapshot that is
+    /// done; starts one when the journal has grown enough.
+    /// </summary>
     public void Commit(XenstoreEngine engine)
     {
+        if (_background is { Written.IsCompleted: true } && !HoldBackgroundSnapshot)
+        {
+            FinishBackground(engine);
+        }
         if (_pending.Count == 0 || _journal is null)
         {
             return;
@@ -98,47 +135,122 @@ internal sealed class StateStore : IDisposable
         _journalBytes += records.Length;
         JournalBytesWritten += records.Length;
         _pending.Clear();
-        if (_journalBytes > Math.Max(_compactionBytes, 2 * _snapshotBytes))
+        if (_background is null && _journalBytes > Math.Max(_compactionBytes, 2 * _snapshotBytes))
         {
-            Compact(engine);
+            StartBackground(engine);
         }
     }
 
-    /// <summary>Writes a new snapshot (temp file, fsync, rename), then starts an empty journal after it.</summary>
+    /// <summary>
+    /// Writes a new snapshot now (temp file, fsync, rename), then starts an empty journal after it; waits for a
+    /// background snapshot first. For live update, which needs the state complete on disk before it goes on.
+    /// </summary>
     public void Compact(XenstoreEngine engine)
     {
-        var snapshot = new RecordEncoder();
-        engine.WriteSnapshot(snapshot);
-        snapshot.End();
-        string temp = Path.Combine(_directory, SnapshotName + ".tmp");
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        if (_background is not null)
         {
-            Span<byte> header = stackalloc byte[StateFileFormat.HeaderSize];
-            StateFileFormat.WriteHeader(header, _sequence);
-            file.Write(header);
-            file.Write(snapshot.Written.Span);
-            file.Flush(flushToDisk: true);
-            _snapshotBytes = file.Length;
+            _background.Written.Wait();
+            FinishBackground(engine);
         }
-        File.Move(temp, Path.Combine(_directory, SnapshotName), overwrite: true);
+        EngineSnapshot view = engine.BeginSnapshot();
+        try
+        {
+            _snapshotBytes = WriteSnapshotFile(view, _sequence);
+        }
+        finally
+        {
+            engine.EndSnapshot(view);
+        }
+        File.Move(TempSnapshotPath, Path.Combine(_directory, SnapshotName), overwrite: true);
         _journal?.Dispose();
         _sequence++;
-        _journal = CreateJournal(_sequence);
+        _journal = CreateJournal(_sequence, JournalName);
         Log.StateCompacted(_logger, _snapshotBytes);
     }
 
-    private FileStream CreateJournal(ulong sequence)
+    private string TempSnapshotPath => Path.Combine(_directory, SnapshotName + ".tmp");
+
+    /// <summary>Tests: a finished background snapshot is not put in place (as if the daemon stopped first).</summary>
+    internal bool HoldBackgroundSnapshot { get; set; }
+
+    /// <summary>Tests: starts a background snapshot now and returns its write.</summary>
+    internal Task StartBackgroundNow(XenstoreEngine engine)
     {
-        string temp = Path.Combine(_directory, JournalName + ".tmp");
+        if (_background is not null)
+        {
+            throw new InvalidOperationException("a background snapshot is already under way");
+        }
+        StartBackground(engine);
+        return _background!.Written;
+    }
+
+    /// <summary>
+    /// Freezes the state, switches new changes to <c>journal.next</c> and writes the snapshot on the thread
+    /// pool. Until it is finished the journal and the old snapshot still hold everything before the switch.
+    /// </summary>
+    private void StartBackground(XenstoreEngine engine)
+    {
+        EngineSnapshot view = engine.BeginSnapshot();
+        ulong snapshotSequence = _sequence;
+        _journal!.Dispose();
+        _sequence++;
+        _journal = CreateJournal(_sequence, NextJournalName);
+        _background = new BackgroundSnapshot(view, Task.Run(() => WriteSnapshotFile(view, snapshotSequence)));
+    }
+
+    /// <summary>Store thread: puts the finished snapshot in place and makes <c>journal.next</c> the journal.</summary>
+    private void FinishBackground(XenstoreEngine engine)
+    {
+        BackgroundSnapshot background = _background!;
+        _background = null;
+        engine.EndSnapshot(background.View);
+        if (!background.Written.IsCompletedSuccessfully)
+        {
+            // The old snapshot and both journals still hold everything; try again when the journal grows.
+            Log.StateDamaged(_logger, TempSnapshotPath, "background snapshot failed: " + background.Written.Exception?.GetBaseException().Message);
+            return;
+        }
+        _snapshotBytes = background.Written.Result;
+        // Order matters: once the snapshot is in place the old journal is contained in it, and only then may
+        // journal.next take its name. A crash between the two leaves a chain recovery replays in order.
+        File.Move(TempSnapshotPath, Path.Combine(_directory, SnapshotName), overwrite: true);
+        File.Move(Path.Combine(_directory, NextJournalName), Path.Combine(_directory, JournalName), overwrite: true);
+        Log.StateCompacted(_logger, _snapshotBytes);
+    }
+
+    /// <summary>Writes <c>snapshot.tmp</c> from a frozen view and flushes it to disk; returns its size.</summary>
+    private long WriteSnapshotFile(EngineSnapshot view, ulong sequence)
+    {
+        var snapshot = new RecordEncoder();
+        view.WriteTo(snapshot);
+        snapshot.End();
+        using var file = new FileStream(TempSnapshotPath, FileMode.Create, FileAccess.Write);
+        Span<byte> header = stackalloc byte[StateFileFormat.HeaderSize];
+        StateFileFormat.WriteHeader(header, sequence);
+        file.Write(header);
+        file.Write(snapshot.Written.Span);
+        file.Flush(flushToDisk: true);
+        return file.Length;
+    }
+
+    /// <summary>A new journal file with its header on disk; the journal itself is replaced atomically by rename.</summary>
+    private FileStream CreateJournal(ulong sequence, string name)
+    {
+        string temp = Path.Combine(_directory, name + ".tmp");
         var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.Read);
         Span<byte> header = stackalloc byte[StateFileFormat.HeaderSize];
         StateFileFormat.WriteHeader(header, sequence);
         file.Write(header);
         file.Flush(flushToDisk: true);
-        File.Move(temp, Path.Combine(_directory, JournalName), overwrite: true);
+        File.Move(temp, Path.Combine(_directory, name), overwrite: true);
         _journalBytes = StateFileFormat.HeaderSize;
         return file;
     }
 
-    public void Dispose() => _journal?.Dispose();
+    public void Dispose()
+    {
+        // A snapshot still being written is simply abandoned: the files on disk are complete without it.
+        _background?.Written.Wait(TimeSpan.FromSeconds(30));
+        _journal?.Dispose();
+    }
 }

@@ -1,0 +1,48 @@
+using Xenstore.Protocol;
+
+namespace Xenstore.Store;
+
+/// <summary>
+/// The persistent state frozen at one moment (<see cref="XenstoreEngine.BeginSnapshot"/>). Nothing in it changes
+/// afterwards, so <see cref="WriteTo"/> may run on another thread while the engine serves requests.
+/// </summary>
+public sealed class EngineSnapshot
+{
+    private readonly Node _root;
+    private readonly (Quota Quota, long Value)[] _quotas;
+    private readonly (string Path, XsPermission[] Perms)[] _specialPerms;
+    private readonly DomainRecord[] _domains;
+
+    internal EngineSnapshot(int epoch, Node root, (Quota, long)[] quotas, (string, XsPermission[])[] specialPerms, DomainRecord[] domains)
+    {
+        Epoch = epoch;
+        _root = root;
+        _quotas = quotas;
+        _specialPerms = specialPerms;
+        _domains = domains;
+    }
+
+    internal int Epoch { get; }
+
+    /// <summary>Global quotas, special paths, nodes (parents first, children in list order), domains.</summary>
+    public void WriteTo(IStateJournal sink)
+    {
+        foreach ((Quota quota, long value) in _quotas)
+        {
+            sink.GlobalQuotaWritten(quota, value);
+        }
+        foreach ((string special, XsPermission[] perms) in _specialPerms)
+        {
+            sink.NodeWritten(special, [], perms);
+        }
+        // Parents before children, children in list order: restoring recreates DIRECTORY order.
+        foreach ((string path, Node node) in NodeWalk.PreOrder("/", _root))
+        {
+            sink.NodeWritten(path, node.Value, node.Perms);
+        }
+        foreach (DomainRecord domain in _domains)
+        {
+            sink.DomainWritten(domain);
+        }
+    }
+}
