@@ -36,12 +36,6 @@ public sealed class ServerOptions
     public EngineOptions Engine { get; init; } = new();
 
     /// <summary>
-    /// Requests a socket connection may have waiting for the store thread before the daemon stops reading it.
-    /// <remarks>Defaults to 1024; guests use the <c>outstanding</c> quota instead.</remarks>
-    /// </summary>
-    public int SocketOutstandingLimit { get; init; } = 1024;
-
-    /// <summary>
     /// Watch events queued for a socket connection that does not read them, beyond which new events are dropped.
     /// <remarks>Defaults to 65536; guests use the <c>watch-events</c> quota.</remarks>
     /// </summary>

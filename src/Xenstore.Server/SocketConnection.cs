@@ -1,43 +1,46 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
+using Xenstore.Server.Reactor;
 
 namespace Xenstore.Server;
 
 /// <summary>
-/// A dom0 client on the Unix socket. One reader loop turns bytes into requests and runs them as a batch (on its
-/// own thread when the store is free, else on the store thread); output is written by whichever thread flushes,
-/// one write per batch. A payload over 4096 bytes closes the connection,
-/// as C xenstored does; nothing a client sends can affect another connection.
+/// A dom0 client on the Unix socket, owned by the store thread: its non-blocking socket is watched by the store
+/// thread's epoll, read there, and every complete request is executed as soon as it is parsed; replies are written
+/// once per batch, after the journal. A payload over 4096 bytes closes the connection, as C xenstored does; a
+/// client that does not read its replies is not read either (beyond a bounded backlog); nothing a client sends
+/// can affect another connection.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001",
-    Justification = "The semaphores never allocate a wait handle; the store thread may still release them after close.")]
-internal sealed class SocketConnection : IClientConnection
+internal sealed class SocketConnection : IClientConnection, IPollable
 {
     private const int ReceiveBufferSize = 64 * 1024;
 
     private readonly Socket _socket;
+    private readonly int _descriptor;
     private readonly StoreLoop _loop;
     private readonly ILogger _logger;
     private readonly ServerOptions _options;
-    private readonly SemaphoreSlim _requestSlots;
-    private readonly SemaphoreSlim _drained = new(0);
     private readonly byte[] _input = new byte[ReceiveBufferSize];
-    private CancellationTokenSource _stopReading = new();
     private int _inputLength;
-    private Task? _reader;
     private byte[] _sendBuffer = new byte[4096];
-    private int _writing;
-    private int _closed;
+    private int _sendOffset;
+    private int _sendLength;
+    private uint _watched;
+    private bool _attached;
+    private bool _reading;
+    private volatile bool _closed;
 
     public SocketConnection(int id, Socket socket, StoreLoop loop, ServerOptions options, ILogger logger)
     {
         Id = id;
         _socket = socket;
+        _socket.Blocking = false;
+        _descriptor = (int)socket.SafeHandle.DangerousGetHandle();
         _loop = loop;
         _options = options;
         _logger = logger;
-        _requestSlots = new SemaphoreSlim(options.SocketOutstandingLimit);
         Output = new OutputQueue(options.SocketEventLimit);
     }
 
@@ -49,198 +52,259 @@ internal sealed class SocketConnection : IClientConnection
 
     public OutputQueue Output { get; }
 
-    public void Start()
-    {
-        _loop.Post(StoreWork.Open(this));
-        _reader = ReadLoopAsync();
-    }
-
-    /// <summary>
-    /// Starts a connection carried over from a previous daemon: bytes it had received but not yet parsed are
-    /// parsed first, and output it had not yet written is written first.
-    /// </summary>
-    public void StartAdopted(ReadOnlySpan<byte> unparsedInput, ReadOnlySpan<byte> unsentOutput)
-    {
-        unparsedInput.CopyTo(_input);
-        _inputLength = unparsedInput.Length;
-        Output.AppendRaw(unsentOutput);
-        Start();
-    }
-
     /// <summary>Called once when the connection closes.</summary>
     public Action<SocketConnection>? Closed { get; set; }
 
     /// <summary>The socket, for handing it to a new daemon.</summary>
     public Socket Socket => _socket;
 
-    private async Task ReadLoopAsync()
-    {
-        string reason = "closed by peer";
-        CancellationToken stop = _stopReading.Token;
-        try
-        {
-            while (true)
-            {
-                int offset = 0;
-                bool queued = false;
-                while (true)
-                {
-                    FrameStatus status = FrameParser.TryParse(_input.AsSpan(offset, _inputLength - offset), out XsHeader header, out int length);
-                    if (status == FrameStatus.NeedMoreData)
-                    {
-                        break;
-                    }
-                    if (status == FrameStatus.TooLarge)
-                    {
-                        reason = "payload over 4096 bytes";
-                        return;
-                    }
-                    // Checked per request, not per received chunk: one chunk of small requests can ask for far
-                    // more output than the limit, and a client that does not read must cost a bounded amount.
-                    while (Output.PendingBytes > _options.MaxPendingOutputBytes)
-                    {
-                        queued = RunQueued(queued);
-                        await _drained.WaitAsync(TimeSpan.FromMilliseconds(100), stop).ConfigureAwait(false);
-                    }
-                    byte[] payload = _input.AsSpan(offset + XsConstants.HeaderSize, length - XsConstants.HeaderSize).ToArray();
-                    if (!_requestSlots.Wait(0))
-                    {
-                        queued = RunQueued(queued);
-                        await _requestSlots.WaitAsync(stop).ConfigureAwait(false);
-                    }
-                    _loop.Enqueue(StoreWork.Request(this, header, payload));
-                    queued = true;
-                    offset += length;
-                }
-                // Every complete request of this chunk runs as one batch, here if the store is free.
-                RunQueued(queued);
-                if (offset > 0)
-                {
-                    Buffer.BlockCopy(_input, offset, _input, 0, _inputLength - offset);
-                    _inputLength -= offset;
-                }
-                while (Output.PendingBytes > _options.MaxPendingOutputBytes)
-                {
-                    // The client is not reading its replies: stop reading its requests until it does.
-                    await _drained.WaitAsync(TimeSpan.FromMilliseconds(100), stop).ConfigureAwait(false);
-                }
-                int received = await _socket.ReceiveAsync(_input.AsMemory(_inputLength), SocketFlags.None, stop).ConfigureAwait(false);
-                if (received == 0)
-                {
-                    break;
-                }
-                _inputLength += received;
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // Handed over to a new daemon: the socket stays open, unparsed bytes stay in _input.
-            reason = "";
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            reason = e.Message;
-        }
-        finally
-        {
-            if (reason.Length > 0)
-            {
-                Close(reason);
-            }
-        }
-    }
+    /// <summary>False after the connection was closed (by the peer or by the daemon).</summary>
+    public bool IsOpen => !_closed;
 
-    /// <summary>Runs what this reader queued (before it waits, or at the end of a chunk); returns false.</summary>
-    private bool RunQueued(bool queued)
+    /// <summary>Part of a reply is written and the rest waits for the client (its bytes cannot be carried over).</summary>
+    public bool IsWriting => Volatile.Read(ref _sendLength) > Volatile.Read(ref _sendOffset);
+
+    /// <summary>True when nothing is queued or being written.</summary>
+    public bool OutputIdle => !IsWriting && Output.PendingBytes == 0;
+
+    /// <summary>Store thread: the engine learns of the connection and its socket is watched.</summary>
+    public void Attach()
     {
-        if (queued)
+        _loop.Open(this);
+        _attached = true;
+        _reading = true;
+        UpdateWatch();
+        // Input carried over by a live update is parsed before anything new is read.
+        ProcessInput();
+        if (Output.PendingBytes > 0)
         {
-            _loop.RunHereOrSignal();
+            _loop.FlushAfterBatch(this);
         }
-        return false;
     }
 
     /// <summary>
-    /// Live update: stops reading without closing (a cancelled receive leaves unread bytes in the kernel) and
-    /// returns the bytes received but not yet parsed.
+    /// A connection carried over from a previous daemon: bytes it had received but not yet parsed are parsed
+    /// first, and output it had not yet written is written first. Attached on the store thread.
     /// </summary>
-    public async Task<byte[]> StopReadingAsync()
+    public void StartAdopted(ReadOnlySpan<byte> unparsedInput, ReadOnlySpan<byte> unsentOutput)
     {
-        await _stopReading.CancelAsync().ConfigureAwait(false);
-        if (_reader is not null)
-        {
-            await _reader.ConfigureAwait(false);
-        }
+        unparsedInput.CopyTo(_input);
+        _inputLength = unparsedInput.Length;
+        Output.AppendRaw(unsentOutput);
+        _loop.Post(StoreWork.Run(_ => Attach()));
+    }
+
+    /// <summary>Live update, store thread: stops reading and returns the bytes received but not yet parsed.</summary>
+    public byte[] StopReading()
+    {
+        _reading = false;
+        UpdateWatch();
         return _input.AsSpan(0, _inputLength).ToArray();
     }
 
-    /// <summary>A live update did not happen: read again.</summary>
+    /// <summary>A live update did not happen, store thread: read again.</summary>
     public void ResumeReading()
     {
-        _stopReading = new CancellationTokenSource();
-        _reader = ReadLoopAsync();
+        _reading = true;
+        UpdateWatch();
+        ProcessInput();
     }
 
-    /// <summary>A write to the socket is under way (its bytes cannot be carried over).</summary>
-    public bool IsWriting => Volatile.Read(ref _writing) != 0;
-
-    /// <summary>True when nothing is queued or being written.</summary>
-    public bool OutputIdle => Volatile.Read(ref _writing) == 0 && Output.PendingBytes == 0;
-
-    /// <summary>False after the connection was closed (by the peer or by the daemon).</summary>
-    public bool IsOpen => Volatile.Read(ref _closed) == 0;
-
-    public void RequestCompleted() => _requestSlots.Release();
-
-    public void Flush()
+    public void OnReady(uint events)
     {
-        if (Interlocked.CompareExchange(ref _writing, 1, 0) == 0)
+        if ((events & Epoll.Out) != 0)
         {
-            _ = WriteLoopAsync();
+            // Written after the journal, with the rest of the batch.
+            _loop.FlushAfterBatch(this);
         }
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        try
+        if (_closed)
         {
-            while (true)
+            return;
+        }
+        if ((events & Epoll.In) != 0 || ((events & (Epoll.HangUp | Epoll.Error)) != 0 && _reading && !OutputBacklogged))
+        {
+            Receive();
+        }
+        else if ((events & (Epoll.HangUp | Epoll.Error)) != 0)
+        {
+            // Reported even when not asked for. A backlogged client that hung up will never read its output; one
+            // stopped for a live update is left to the next daemon (which will see the hang-up itself).
+            if (_reading)
             {
-                int length = Output.TakeAll(ref _sendBuffer);
-                if (length > 0)
-                {
-                    await _socket.SendAsync(_sendBuffer.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
-                    _drained.Release();
-                }
-                Volatile.Write(ref _writing, 0);
-                // Output queued after TakeAll but before the flag was cleared would otherwise wait for the next batch.
-                if (Output.PendingBytes == 0 || Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
-                {
-                    return;
-                }
+                Close("closed by peer");
+            }
+            else
+            {
+                _loop.Unwatch(_descriptor, Id);
+                _watched = 0;
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            Volatile.Write(ref _writing, 0);
-            Close(e.Message);
-        }
     }
 
+    private void Receive()
+    {
+        if (_inputLength == _input.Length)
+        {
+            // Full of complete requests held back by a backlog (a frame is far smaller than the buffer).
+            ProcessInput();
+            return;
+        }
+        int received = _socket.Receive(_input.AsSpan(_inputLength), SocketFlags.None, out SocketError error);
+        if (error == SocketError.WouldBlock)
+        {
+            return;
+        }
+        if (error != SocketError.Success)
+        {
+            Close(error.ToString());
+            return;
+        }
+        if (received == 0)
+        {
+            Close("closed by peer");
+            return;
+        }
+        _inputLength += received;
+        ProcessInput();
+    }
+
+    /// <summary>Executes every complete request in the input, unless the client's unread output is too large.</summary>
+    private void ProcessInput()
+    {
+        int offset = 0;
+        long arrival = Stopwatch.GetTimestamp();
+        while (_reading && !_closed && !OutputBacklogged)
+        {
+            FrameStatus status = FrameParser.TryParse(_input.AsSpan(offset, _inputLength - offset), out XsHeader header, out int length);
+            if (status == FrameStatus.NeedMoreData)
+            {
+                break;
+            }
+            if (status == FrameStatus.TooLarge)
+            {
+                Close("payload over 4096 bytes");
+                return;
+            }
+            ReadOnlySpan<byte> payload = _input.AsSpan(offset + XsConstants.HeaderSize, length - XsConstants.HeaderSize);
+            offset += length;
+            if (!_loop.Execute(this, header, payload, arrival))
+            {
+                return;
+            }
+        }
+        if (offset > 0)
+        {
+            Buffer.BlockCopy(_input, offset, _input, 0, _inputLength - offset);
+            _inputLength -= offset;
+        }
+        // Not reading while backlogged: checked per request, since one chunk of small requests can ask for far
+        // more output than the limit, and a client that does not read must cost a bounded amount.
+        UpdateWatch();
+    }
+
+    private bool OutputBacklogged => Output.PendingBytes + (_sendLength - _sendOffset) > _options.MaxPendingOutputBytes;
+
+    /// <summary>Watches for input while reading and not backlogged, for output while a write is unfinished.</summary>
+    private void UpdateWatch()
+    {
+        if (!_attached || _closed)
+        {
+            return;
+        }
+        uint wanted = (_reading && !OutputBacklogged ? Epoll.In : 0) | (IsWriting ? Epoll.Out : 0);
+        if (wanted == _watched)
+        {
+            return;
+        }
+        if (_watched == 0)
+        {
+            _loop.Watch(_descriptor, wanted, Id, this);
+        }
+        else if (wanted == 0)
+        {
+            _loop.Unwatch(_descriptor, Id);
+        }
+        else
+        {
+            _loop.Rewatch(_descriptor, wanted, Id);
+        }
+        _watched = wanted;
+    }
+
+    public void RequestCompleted()
+    {
+    }
+
+    /// <summary>Store thread, after the journal: writes what is queued, as far as the socket takes it.</summary>
+    public void Flush()
+    {
+        if (_closed)
+        {
+            return;
+        }
+        bool wasBacklogged = OutputBacklogged;
+        while (true)
+        {
+            if (_sendOffset == _sendLength)
+            {
+                int taken = Output.TakeAll(ref _sendBuffer);
+                Volatile.Write(ref _sendOffset, 0);
+                Volatile.Write(ref _sendLength, taken);
+                if (taken == 0)
+                {
+                    break;
+                }
+            }
+            int sent = _socket.Send(_sendBuffer.AsSpan(_sendOffset, _sendLength - _sendOffset), SocketFlags.None, out SocketError error);
+            if (error == SocketError.WouldBlock)
+            {
+                break;
+            }
+            if (error != SocketError.Success)
+            {
+                Close(error.ToString());
+                return;
+            }
+            Volatile.Write(ref _sendOffset, _sendOffset + sent);
+        }
+        if (wasBacklogged && !OutputBacklogged && _reading)
+        {
+            // The client caught up: requests read but held back run in the next batch (this one is journalled).
+            _loop.Post(StoreWork.Run(_ =>
+            {
+                if (!_closed && _reading)
+                {
+                    ProcessInput();
+                }
+            }));
+        }
+        UpdateWatch();
+    }
+
+    /// <summary>Store thread: the store dropped this connection.</summary>
     public void Abort(string reason) => Close(reason);
 
     private void Close(string reason)
     {
-        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        if (_closed)
         {
             return;
         }
+        _closed = true;
         if (reason != "closed by peer")
         {
             Log.ConnectionDropped(_logger, Id, reason);
         }
+        if (_watched != 0)
+        {
+            _loop.Unwatch(_descriptor, Id);
+            _watched = 0;
+        }
         Closed?.Invoke(this);
-        _loop.Post(StoreWork.Close(this));
+        if (_attached)
+        {
+            _loop.Close(this);
+        }
         try
         {
             _socket.Shutdown(SocketShutdown.Both);

@@ -1,43 +1,45 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
+using Xenstore.Server.Reactor;
 using Xenstore.Store;
 
 namespace Xenstore.Server;
 
 /// <summary>
-/// Owns the engine: work is executed by one thread at a time, in arrival order, in batches (drain everything
-/// queued, journal, then flush each connection that got output once). Transports post work from any thread. A
-/// transport that may block nothing else (the socket readers) can run the batch itself when the store is free,
-/// instead of waking the store thread: on a small machine each hand-off between threads costs more than the
-/// request. The store thread runs whatever is left.
+/// The single thread that owns the engine. It waits in epoll on the Unix sockets (reading them, executing their
+/// requests as they are parsed) and on a wake-up for work posted from other threads (guest rings, actions). A
+/// batch is everything one wait returned plus everything posted: executed in order, journalled, then each
+/// connection that got output is flushed once. The sockets need no other thread: on a small machine each
+/// hand-off between threads costs more than the request itself.
 /// </summary>
 internal sealed class StoreLoop : IEngineOutput, IDisposable
 {
     private readonly ConcurrentQueue<StoreWork> _queue = new();
-    private readonly SemaphoreSlim _signal = new(0);
     private readonly Dictionary<int, IClientConnection> _connections = [];
+    private readonly Dictionary<long, IPollable> _pollables = [];
     private readonly HashSet<IClientConnection> _dirty = [];
+    private readonly List<IClientConnection> _flushing = [];
+    private readonly Epoll _epoll = new();
+    private readonly Action<long, uint> _onReady;
     private readonly Thread _thread;
-    private readonly Lock _gate = new();
     private readonly ILogger _logger;
+    private readonly TraceSwitches _trace;
+    private readonly ServerMetrics _metrics;
     private volatile bool _stopping;
     private int _signalled;
-
-    private readonly TraceSwitches _trace;
-
-    private readonly ServerMetrics _metrics;
 
     public StoreLoop(EngineOptions options, IEngineHost host, TraceSwitches trace, ServerMetrics metrics, ILogger logger)
     {
         _logger = logger;
         _trace = trace;
         _metrics = metrics;
+        _onReady = OnReady;
         Engine = new XenstoreEngine(options, this, host);
         _thread = new Thread(Run) { Name = "xs-store", IsBackground = true };
     }
 
-    /// <summary>The engine; touch it only inside <see cref="StoreWork.Run"/> actions (one batch at a time).</summary>
+    /// <summary>The engine; touch it only from the store thread (inside <see cref="StoreWork.Run"/> actions).</summary>
     public XenstoreEngine Engine { get; }
 
     /// <summary>Requests executed since start.</summary>
@@ -54,48 +56,10 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     public void Post(StoreWork work)
     {
         _queue.Enqueue(work);
-        Signal();
-    }
-
-    /// <summary>Queues work without waking anyone: the caller follows with <see cref="RunHereOrSignal"/>.</summary>
-    public void Enqueue(StoreWork work) => _queue.Enqueue(work);
-
-    /// <summary>
-    /// Runs the queued work on the calling thread if no batch is running, else leaves it to the store thread.
-    /// Only for callers that never wait for another thread while holding up the store (not the ring thread: the
-    /// store waits for it when a domain is introduced).
-    /// </summary>
-    public void RunHereOrSignal()
-    {
-        if (_gate.IsHeldByCurrentThread)
-        {
-            // Called from inside a batch: the batch drains the queue before it ends.
-            return;
-        }
-        if (_gate.TryEnter())
-        {
-            try
-            {
-                RunBatch();
-            }
-            finally
-            {
-                _gate.Exit();
-            }
-            if (_queue.IsEmpty)
-            {
-                return;
-            }
-        }
-        Signal();
-    }
-
-    private void Signal()
-    {
-        // Wake the loop only if it may be asleep: one release per batch, not per request.
+        // Wake the loop only if it may be asleep: one wake-up per batch, not per item.
         if (Interlocked.Exchange(ref _signalled, 1) == 0)
         {
-            _signal.Release();
+            _epoll.Wake();
         }
     }
 
@@ -117,10 +81,83 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         return completion.Task;
     }
 
+    /// <summary>Watches a descriptor for the store thread; events arrive at <see cref="IPollable.OnReady"/>.</summary>
+    public void Watch(int descriptor, uint events, long token, IPollable pollable)
+    {
+        _pollables[token] = pollable;
+        _epoll.Add(descriptor, events, token);
+    }
+
+    /// <summary>Changes the events watched on a descriptor (store thread).</summary>
+    public void Rewatch(int descriptor, uint events, long token) => _epoll.Modify(descriptor, events, token);
+
+    /// <summary>Stops watching a descriptor (store thread); its token is never reported again.</summary>
+    public void Unwatch(int descriptor, long token)
+    {
+        if (_pollables.Remove(token))
+        {
+            _epoll.Remove(descriptor);
+        }
+    }
+
+    /// <summary>A connection opens on the store thread (sockets): the engine learns of it now.</summary>
+    public void Open(IClientConnection connection)
+    {
+        if (_trace.Connections)
+        {
+            Log.Trace(_logger, connection.Id, connection.Domid, "CONNECT", 0, "");
+        }
+        _connections[connection.Id] = connection;
+        _metrics.ConnectionOpened();
+        Engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged);
+    }
+
+    /// <summary>A connection is gone (store thread): the engine forgets it, its watches and transactions.</summary>
+    public void Close(IClientConnection connection)
+    {
+        if (_trace.Connections)
+        {
+            Log.Trace(_logger, connection.Id, connection.Domid, "DISCONNECT", 0, "");
+        }
+        if (_connections.Remove(connection.Id))
+        {
+            _metrics.ConnectionClosed();
+        }
+        _dirty.Remove(connection);
+        Engine.CloseConnection(connection.Id);
+    }
+
+    /// <summary>Marks a connection for a flush at the end of the batch (after the journal), store thread.</summary>
+    public void FlushAfterBatch(IClientConnection connection) => _dirty.Add(connection);
+
+    /// <summary>Executes one request now (store thread); false when it failed and the connection was dropped.</summary>
+    public bool Execute(IClientConnection connection, XsHeader header, ReadOnlySpan<byte> payload, long arrival)
+    {
+        try
+        {
+            if (_trace.Io)
+            {
+                Log.Trace(_logger, connection.Id, connection.Domid, "IN " + header.Type, header.TxId, TraceText.Summarize(payload));
+            }
+            Engine.Process(connection.Id, header, payload);
+            RequestsProcessed++;
+            _metrics.RequestProcessed(header.Type, arrival);
+            connection.RequestCompleted();
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug in one request must not take the daemon down; the request's connection is dropped instead.
+            Log.StoreError(_logger, e);
+            connection.Abort("internal error");
+            return false;
+        }
+    }
+
     public void Stop()
     {
         _stopping = true;
-        _signal.Release();
+        _epoll.Wake();
         if (Thread.CurrentThread != _thread && _thread.IsAlive)
         {
             _thread.Join();
@@ -130,7 +167,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     public void Dispose()
     {
         Stop();
-        _signal.Dispose();
+        _epoll.Dispose();
     }
 
     void IEngineOutput.Send(int connectionId, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
@@ -154,7 +191,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         }
     }
 
-    /// <summary>Sends a reply from outside a request (the deferred answer of a live update); inside a batch only.</summary>
+    /// <summary>Sends a reply from outside a request (the deferred answer of a live update); store thread only.</summary>
     public void SendReply(int connectionId, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload) =>
         ((IEngineOutput)this).Send(connectionId, type, reqId, txId, payload);
 
@@ -162,89 +199,67 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     {
         while (!_stopping)
         {
-            _signal.Wait();
-            Volatile.Write(ref _signalled, 0);
-            lock (_gate)
+            _epoll.Wait(_onReady);
+            RunQueued();
+            // The batch's changes reach the journal before any of its replies can leave.
+            BatchExecuted?.Invoke(Engine);
+            // A flush may close a connection (which takes it out of _dirty), so flush from a copy.
+            _flushing.AddRange(_dirty);
+            _dirty.Clear();
+            foreach (IClientConnection connection in _flushing)
             {
-                RunBatch();
+                connection.Flush();
             }
+            _flushing.Clear();
+            Batches++;
         }
     }
 
-    private void RunBatch()
+    private void OnReady(long token, uint events)
     {
-        if (_queue.IsEmpty)
+        if (token == Epoll.WakeToken)
         {
-            return;
+            Volatile.Write(ref _signalled, 0);
         }
+        else if (_pollables.TryGetValue(token, out IPollable? pollable))
+        {
+            pollable.OnReady(events);
+        }
+    }
+
+    private void RunQueued()
+    {
         while (_queue.TryDequeue(out StoreWork work))
         {
-            Execute(work);
-        }
-        // The batch's changes reach the journal before any of its replies can leave.
-        BatchExecuted?.Invoke(Engine);
-        foreach (IClientConnection connection in _dirty)
-        {
-            connection.Flush();
-        }
-        _dirty.Clear();
-        Batches++;
-    }
-
-    private void Execute(StoreWork work)
-    {
-        try
-        {
-            switch (work.Kind)
+            if (work.Kind == StoreWorkKind.Request)
             {
-                case StoreWorkKind.Request:
-                    if (_trace.Io)
-                    {
-                        Log.Trace(_logger, work.Connection!.Id, work.Connection.Domid, "IN " + work.Header.Type, work.Header.TxId, TraceText.Summarize(work.Payload));
-                    }
-                    Engine.Process(work.Connection!.Id, work.Header, work.Payload);
-                    RequestsProcessed++;
-                    _metrics.RequestProcessed(work.Header.Type, work.Timestamp);
-                    work.Connection.RequestCompleted();
-                    break;
-                case StoreWorkKind.Open:
-                    if (_trace.Connections)
-                    {
-                        Log.Trace(_logger, work.Connection!.Id, work.Connection.Domid, "CONNECT", 0, "");
-                    }
-                    _connections[work.Connection!.Id] = work.Connection;
-                    _metrics.ConnectionOpened();
-                    Engine.OpenConnection(work.Connection.Id, work.Connection.Domid, work.Connection.Privileged);
-                    break;
-                case StoreWorkKind.Close:
-                    if (_trace.Connections)
-                    {
-                        Log.Trace(_logger, work.Connection!.Id, work.Connection.Domid, "DISCONNECT", 0, "");
-                    }
-                    if (_connections.Remove(work.Connection!.Id))
-                    {
-                        _metrics.ConnectionClosed();
-                    }
-                    _dirty.Remove(work.Connection);
-                    Engine.CloseConnection(work.Connection.Id);
-                    break;
-                case StoreWorkKind.Action:
-                    work.Action!(Engine);
-                    break;
+                Execute(work.Connection!, work.Header, work.Payload!, work.Timestamp);
+                continue;
             }
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // A bug in one request must not take the daemon down; the request's connection is dropped instead.
-            Log.StoreError(_logger, e);
-            if (work.Connection is { } connection)
+            try
             {
-                connection.Abort("internal error");
+                switch (work.Kind)
+                {
+                    case StoreWorkKind.Open:
+                        Open(work.Connection!);
+                        break;
+                    case StoreWorkKind.Close:
+                        Close(work.Connection!);
+                        break;
+                    case StoreWorkKind.Action:
+                        work.Action!(Engine);
+                        break;
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.StoreError(_logger, e);
+                work.Connection?.Abort("internal error");
             }
         }
     }
 
-    /// <summary>Drops the connections of a released domain (the engine already forgot them): inside a batch only.</summary>
+    /// <summary>Drops the connections of a released domain (the engine already forgot them): store thread only.</summary>
     public void ForgetConnectionsOf(uint domid)
     {
         foreach (IClientConnection connection in _connections.Values.Where(c => c.Domid == domid && !c.Privileged).ToArray())

@@ -1,20 +1,28 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Xenstore.Server.Reactor;
 
 namespace Xenstore.Server;
 
-/// <summary>Accepts dom0 clients on the Unix socket.</summary>
-internal sealed class UnixSocketListener : IDisposable
+/// <summary>Accepts dom0 clients on the Unix socket, on the store thread (its epoll reports new connections).</summary>
+internal sealed partial class UnixSocketListener : IPollable, IDisposable
 {
+    /// <summary>The epoll token of the listening socket (connections use their ids, which are positive).</summary>
+    private const long ListenerToken = 0;
+
+    private const int NonBlockingCloseOnExec = 0x800 | 0x80000;
+    private const int WouldBlock = 11;
+    private const int Interrupted = 4;
+
     private readonly Socket _listener;
+    private readonly int _descriptor;
     private readonly string _path;
     private readonly StoreLoop _loop;
     private readonly ServerOptions _options;
     private readonly ILogger _logger;
     private readonly Func<int> _nextId;
-
-    private CancellationTokenSource _stopAccepting = new();
-    private Task? _acceptLoop;
+    private bool _accepting;
     private bool _handedOver;
 
     public UnixSocketListener(string path, StoreLoop loop, ServerOptions options, ILogger logger, Func<int> nextId, Socket? inherited = null)
@@ -28,72 +36,88 @@ internal sealed class UnixSocketListener : IDisposable
         {
             // Live update: the previous daemon's listening socket, already bound and listening.
             _listener = inherited;
-            return;
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        if (File.Exists(path))
+        else
         {
-            // A stale socket from a previous run; a live daemon would still be bound to it.
-            File.Delete(path);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            if (File.Exists(path))
+            {
+                // A stale socket from a previous run; a live daemon would still be bound to it.
+                File.Delete(path);
+            }
+            _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            _listener.Bind(new UnixDomainSocketEndPoint(path));
+            _listener.Listen(1024);
         }
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(path));
-        _listener.Listen(1024);
+        _listener.Blocking = false;
+        _descriptor = (int)_listener.SafeHandle.DangerousGetHandle();
     }
 
-    public void Start() => _acceptLoop = AcceptLoopAsync();
+    /// <summary>Starts accepting (from any thread: the store thread does it).</summary>
+    public void Start() => _loop.Post(StoreWork.Run(_ => StartAccepting()));
 
     /// <summary>The listening socket, for handing it to a new daemon.</summary>
     public Socket Socket => _listener;
 
     /// <summary>Stops accepting; connections not yet accepted wait in the backlog for the next daemon.</summary>
-    public async Task StopAcceptingAsync()
+    public Task StopAcceptingAsync() => _loop.InvokeAsync(_ =>
     {
-        await _stopAccepting.CancelAsync().ConfigureAwait(false);
-        if (_acceptLoop is not null)
+        if (_accepting)
         {
-            await _acceptLoop.ConfigureAwait(false);
+            _loop.Unwatch(_descriptor, ListenerToken);
+            _accepting = false;
         }
-    }
+        return true;
+    });
 
     /// <summary>Accepts again after a live update that did not happen.</summary>
-    public void ResumeAccepting()
-    {
-        _stopAccepting = new CancellationTokenSource();
-        Start();
-    }
+    public void ResumeAccepting() => Start();
 
     /// <summary>The socket now belongs to a new daemon: disposing must neither close it nor remove its path.</summary>
     public void MarkHandedOver() => _handedOver = true;
 
     public SocketConnection CreateConnection(Socket socket) => new(_nextId(), socket, _loop, _options, _logger);
 
-    private async Task AcceptLoopAsync()
+    /// <summary>Called for each new connection, on the store thread (the server keeps a list for live update).</summary>
+    public Action<SocketConnection>? Accepted { get; set; }
+
+    private void StartAccepting()
     {
-        while (true)
+        if (!_accepting)
         {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stopAccepting.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
-            {
-                return;
-            }
-            catch (SocketException e)
-            {
-                Log.AcceptFailed(_logger, e);
-                continue;
-            }
-            SocketConnection connection = CreateConnection(client);
-            Accepted?.Invoke(connection);
-            connection.Start();
+            _loop.Watch(_descriptor, Epoll.In, ListenerToken, this);
+            _accepting = true;
         }
     }
 
-    /// <summary>Called for each new connection (the server keeps a list for live update).</summary>
-    public Action<SocketConnection>? Accepted { get; set; }
+    /// <summary>Takes every connection waiting in the backlog.</summary>
+    public void OnReady(uint events)
+    {
+        while (_accepting)
+        {
+            int client = Accept4(_descriptor, 0, 0, NonBlockingCloseOnExec);
+            if (client < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Interrupted)
+                {
+                    continue;
+                }
+                if (errno != WouldBlock)
+                {
+                    // Out of descriptors, say: the backlog stays readable, so pause rather than spin on it.
+                    Log.AcceptFailed(_logger, new SocketException(errno));
+                    _loop.Unwatch(_descriptor, ListenerToken);
+                    _accepting = false;
+                    _ = Task.Delay(100).ContinueWith(_ => Start(), TaskScheduler.Default);
+                }
+                return;
+            }
+            SocketConnection connection = CreateConnection(new Socket(new SafeSocketHandle(client, ownsHandle: true)));
+            Accepted?.Invoke(connection);
+            connection.Attach();
+        }
+    }
 
     public void Dispose()
     {
@@ -111,4 +135,7 @@ internal sealed class UnixSocketListener : IDisposable
             // Nothing to clean up.
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    private static partial int Accept4(int descriptor, nint address, nint addressLength, int flags);
 }

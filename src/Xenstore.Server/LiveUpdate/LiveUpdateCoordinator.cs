@@ -9,8 +9,8 @@ using Xenstore.Store;
 namespace Xenstore.Server.LiveUpdate;
 
 /// <summary>
-/// Restart without dropping clients (C xenstored's live update, over a socket): the daemon stops reading, lets the
-/// store thread finish every request already read, writes a snapshot, and starts the new binary with the
+/// Restart without dropping clients (C xenstored's live update, over a socket): the daemon stops reading (every
+/// request already read has been executed by then), writes a snapshot, and starts the new binary with the
 /// listening socket and every client socket inherited, plus a handover file (unparsed input, unsent output,
 /// watches). The new daemon answers the request that asked for the update; the old one exits. Clients see a pause.
 /// If anything fails before the new daemon is ready, the old one carries on as if nothing happened.
@@ -71,10 +71,9 @@ internal sealed class LiveUpdateCoordinator(
                 await rings.SetPausedAsync(true).ConfigureAwait(false);
             }
             await listener.StopAcceptingAsync().ConfigureAwait(false);
-            foreach (SocketConnection connection in connections.Values.Where(c => c.IsOpen).ToArray())
-            {
-                stopped.Add((connection, await connection.StopReadingAsync().ConfigureAwait(false)));
-            }
+            // Every request read so far has been executed: the store thread runs them as it parses them.
+            stopped.AddRange(await loop.InvokeAsync(_ =>
+                connections.Values.Where(c => c.IsOpen).Select(c => (c, c.StopReading())).ToList()).ConfigureAwait(false));
             // Runs after every request already read: the store is quiet from here on.
             (List<List<WatchRecord>> watches, List<HandoverRing> ringWatches) = await loop.InvokeAsync(engine =>
             {
@@ -229,10 +228,13 @@ internal sealed class LiveUpdateCoordinator(
         {
             await rings.SetPausedAsync(false).ConfigureAwait(false);
         }
-        foreach ((SocketConnection connection, _) in stopped)
+        loop.Post(StoreWork.Run(_ =>
         {
-            connection.ResumeReading();
-        }
+            foreach (SocketConnection connection in stopped.Select(s => s.Connection).Where(c => c.IsOpen))
+            {
+                connection.ResumeReading();
+            }
+        }));
         listener.ResumeAccepting();
         loop.Post(StoreWork.Run(_ => loop.SendReply(requester, XsMessageType.Control, header.ReqId, header.TxId,
             System.Text.Encoding.ASCII.GetBytes("live update failed: " + reason + "\0"))));
