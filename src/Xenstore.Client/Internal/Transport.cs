@@ -42,21 +42,34 @@ internal static class Transport
                 throw new XenstoreConnectionException($"cannot open {path}: {e.Message}", inner: e);
             }
         }
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        // A full listen backlog (a daemon busy accepting many clients at once) answers EAGAIN: wait and retry a few
+        // times rather than fail a client that would have been served a moment later.
+        for (int attempt = 0; ; attempt++)
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            throw new XenstoreConnectionException($"cannot connect to {path}: {e.Message}", inner: e);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock && attempt < BacklogRetries)
+            {
+                socket.Dispose();
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw new XenstoreConnectionException($"cannot connect to {path}: {e.Message}", inner: e);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            await Task.Delay(10 * (attempt + 1), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Retries of a connect refused by a full listen backlog (about 0.5 s in all).</summary>
+    private const int BacklogRetries = 10;
 }
