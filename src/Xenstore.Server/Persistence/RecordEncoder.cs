@@ -6,11 +6,23 @@ using Xenstore.Store;
 
 namespace Xenstore.Server.Persistence;
 
-/// <summary>Encodes engine changes as state records into a growing buffer (one batch, or a whole snapshot).</summary>
-internal sealed class RecordEncoder : IStateJournal
+/// <summary>
+/// Encodes engine changes as state records into a buffer: one batch for the journal, or a whole snapshot, which
+/// is written out to its stream every <see cref="SpillBytes"/> so that a large store is never held twice in memory.
+/// </summary>
+internal sealed class RecordEncoder(Stream? spillTo = null) : IStateJournal
 {
+    private const int SpillBytes = 256 * 1024;
+
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private readonly ArrayBufferWriter<byte> _body = new(4096);
+
+    /// <summary>Writes what is buffered to the spill stream (a snapshot's file) and empties the buffer.</summary>
+    public void Spill()
+    {
+        spillTo?.Write(_buffer.WrittenSpan);
+        _buffer.ResetWrittenCount();
+    }
 
     public ReadOnlyMemory<byte> Written => _buffer.WrittenMemory;
 
@@ -99,6 +111,10 @@ internal sealed class RecordEncoder : IStateJournal
         body.CopyTo(record[StateFileFormat.RecordHeaderSize..]);
         _buffer.Advance(total);
         Count++;
+        if (spillTo is not null && _buffer.WrittenCount >= SpillBytes)
+        {
+            Spill();
+        }
     }
 
     private void PutUInt32(uint value)

@@ -221,14 +221,14 @@ internal sealed class StateStore : IDisposable
     /// <summary>Writes <c>snapshot.tmp</c> from a frozen view and flushes it to disk; returns its size.</summary>
     private long WriteSnapshotFile(EngineSnapshot view, ulong sequence)
     {
-        var snapshot = new RecordEncoder();
-        view.WriteTo(snapshot);
-        snapshot.End();
         using var file = new FileStream(TempSnapshotPath, FileMode.Create, FileAccess.Write);
         Span<byte> header = stackalloc byte[StateFileFormat.HeaderSize];
         StateFileFormat.WriteHeader(header, sequence);
         file.Write(header);
-        file.Write(snapshot.Written.Span);
+        var snapshot = new RecordEncoder(spillTo: file);
+        view.WriteTo(snapshot);
+        snapshot.End();
+        snapshot.Spill();
         file.Flush(flushToDisk: true);
         return file.Length;
     }
