@@ -22,7 +22,7 @@ public sealed partial class XenstoreEngine
         {
             int slash = path.IndexOf('/', start);
             int end = slash < 0 ? path.Length : slash;
-            string name = path[start..end];
+            string name = _names.Get(path.AsSpan(start, end - start));
             string childPath = path[..end];
             XsPermission[] perms = InheritedPerms(parent.Perms, creator, creatorPrivileged);
             created = tree.AddChild(parent, name, end == path.Length ? value : [], perms);

@@ -31,6 +31,7 @@ public sealed partial class XenstoreEngine
     /// <summary>The host took the current request over and will answer it itself.</summary>
     private bool _replyDeferred;
     private int _epochCounter;
+    private readonly NameCache _names = new();
 
     public XenstoreEngine(EngineOptions options, IEngineOutput output, IEngineHost? host = null)
     {
