@@ -63,6 +63,10 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
         Assert.Contains("xenstore_connections 1\n", metrics, StringComparison.Ordinal);
         Assert.Matches(@"xenstore_journal_bytes_total [1-9][0-9]*\n", metrics);
         Assert.Matches(@"xenstore_request_duration_microseconds_count [5-9]\n", metrics);
+        // The runtime's figures: something was allocated, and a heap exists.
+        Assert.Matches(@"dotnet_allocated_bytes_total [1-9][0-9]*\n", metrics);
+        Assert.Matches(@"dotnet_gc_heap_bytes [0-9]+\n", metrics);
+        Assert.Matches("dotnet_gc_collections_total\\{generation=\"2\"\\} [0-9]+\n", metrics);
     }
 
     [Fact]
