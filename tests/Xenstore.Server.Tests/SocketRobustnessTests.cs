@@ -173,6 +173,58 @@ public sealed class SocketRobustnessTests : IClassFixture<SharedDaemons>
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), "other clients were stalled: " + started.Elapsed);
     }
 
+    /// <summary>
+    /// A client that pipelines far more replies than the daemon buffers and reads them only later gets every one,
+    /// whole and in order: the daemon writes what the socket takes, waits for it to drain, stops executing the
+    /// client's requests while its output is over the limit, and goes on where it stopped.
+    /// </summary>
+    [Fact]
+    public async Task SlowReader_GetsEveryReplyInOrder_AfterTheBacklogDrains()
+    {
+        IDaemonUnderTest daemon = await OursAsync();
+        string path = SharedDaemons.UniquePath("slow");
+        string value = new('v', 2000);
+        await using (RawConnection setup = await RawConnection.ConnectAsync(daemon))
+        {
+            Assert.False((await setup.WriteAsync(path, value)).IsError);
+        }
+        const int Requests = 12000;
+        using var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        await client.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(daemon.SocketPath));
+        byte[] payload = RawPayload.Strings(path);
+        var requests = new byte[Requests * (16 + payload.Length)];
+        for (int i = 0; i < Requests; i++)
+        {
+            FrameParser.Write(requests.AsSpan(i * (16 + payload.Length)), XsMessageType.Read, (uint)i + 1, 0, payload);
+        }
+        // About 24 MB of replies: far over the daemon's 1 MiB per-connection limit and the socket buffers.
+        Task send = client.SendAsync(requests, System.Net.Sockets.SocketFlags.None);
+        await Task.Delay(1000);
+
+        var buffer = new byte[1 << 20];
+        int length = 0;
+        int next = 1;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (next <= Requests)
+        {
+            int received = await client.ReceiveAsync(buffer.AsMemory(length), System.Net.Sockets.SocketFlags.None, deadline.Token);
+            Assert.True(received > 0, $"the daemon closed the connection after {next - 1} replies");
+            length += received;
+            int offset = 0;
+            while (FrameParser.TryParse(buffer.AsSpan(offset, length - offset), out XsHeader header, out int frame) == FrameStatus.Complete)
+            {
+                Assert.Equal(XsMessageType.Read, header.Type);
+                Assert.Equal((uint)next, header.ReqId);
+                Assert.True(buffer.AsSpan(offset + 16, frame - 16).SequenceEqual(System.Text.Encoding.ASCII.GetBytes(value)), $"reply {next} was damaged");
+                next++;
+                offset += frame;
+            }
+            buffer.AsSpan(offset, length - offset).CopyTo(buffer);
+            length -= offset;
+        }
+        await send;
+    }
+
     private static byte[] Frame(XsMessageType type, uint reqId, byte[] payload)
     {
         var frame = new byte[16 + payload.Length];
