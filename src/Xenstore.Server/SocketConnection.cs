@@ -15,14 +15,19 @@ namespace Xenstore.Server;
 /// </summary>
 internal sealed class SocketConnection : IClientConnection, IPollable
 {
-    private const int ReceiveBufferSize = 64 * 1024;
+    /// <summary>
+    /// The input buffer starts small (one whole frame fits) and grows to <see cref="MaxReceiveBufferSize"/> for a
+    /// client that pipelines: thousands of idle connections must not hold 64 KiB each.
+    /// </summary>
+    private const int InitialReceiveBufferSize = 8 * 1024;
+    private const int MaxReceiveBufferSize = 64 * 1024;
 
     private readonly Socket _socket;
     private readonly int _descriptor;
     private readonly StoreLoop _loop;
     private readonly ILogger _logger;
     private readonly ServerOptions _options;
-    private readonly byte[] _input = new byte[ReceiveBufferSize];
+    private byte[] _input = new byte[InitialReceiveBufferSize];
     private int _inputLength;
     private byte[] _sendBuffer = new byte[4096];
     private int _sendOffset;
@@ -88,6 +93,10 @@ internal sealed class SocketConnection : IClientConnection, IPollable
     /// </summary>
     public void StartAdopted(ReadOnlySpan<byte> unparsedInput, ReadOnlySpan<byte> unsentOutput)
     {
+        if (unparsedInput.Length > _input.Length)
+        {
+            _input = new byte[MaxReceiveBufferSize];
+        }
         unparsedInput.CopyTo(_input);
         _inputLength = unparsedInput.Length;
         Output.AppendRaw(unsentOutput);
@@ -165,6 +174,11 @@ internal sealed class SocketConnection : IClientConnection, IPollable
             return;
         }
         _inputLength += received;
+        if (_inputLength == _input.Length && _input.Length < MaxReceiveBufferSize)
+        {
+            // A full read: this client pipelines, give it room for larger batches.
+            Array.Resize(ref _input, MaxReceiveBufferSize);
+        }
         ProcessInput();
     }
 

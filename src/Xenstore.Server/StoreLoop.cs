@@ -208,7 +208,15 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
             _dirty.Clear();
             foreach (IClientConnection connection in _flushing)
             {
-                connection.Flush();
+                try
+                {
+                    connection.Flush();
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    Log.StoreError(_logger, e);
+                    connection.Abort("internal error");
+                }
             }
             _flushing.Clear();
             Batches++;
@@ -223,7 +231,16 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         }
         else if (_pollables.TryGetValue(token, out IPollable? pollable))
         {
-            pollable.OnReady(events);
+            try
+            {
+                pollable.OnReady(events);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // One socket's failure (a descriptor gone under us, say) must not stop the store thread.
+                Log.StoreError(_logger, e);
+                (pollable as IClientConnection)?.Abort("internal error");
+            }
         }
     }
 

@@ -12,6 +12,7 @@ internal sealed partial class UnixSocketListener : IPollable, IDisposable
     private const long ListenerToken = 0;
 
     private const int NonBlockingCloseOnExec = 0x800 | 0x80000;
+    private const int AcceptsPerWakeUp = 16;
     private const int WouldBlock = 11;
     private const int Interrupted = 4;
 
@@ -90,10 +91,14 @@ internal sealed partial class UnixSocketListener : IPollable, IDisposable
         }
     }
 
-    /// <summary>Takes every connection waiting in the backlog.</summary>
+    /// <summary>
+    /// Takes up to <see cref="AcceptsPerWakeUp"/> connections from the backlog. Bounded, so that clients connecting
+    /// without pause cannot keep the store thread accepting while everybody else waits; the rest are reported
+    /// again on the next wake-up (the listener is level-triggered).
+    /// </summary>
     public void OnReady(uint events)
     {
-        while (_accepting)
+        for (int accepted = 0; _accepting && accepted < AcceptsPerWakeUp; accepted++)
         {
             int client = Accept4(_descriptor, 0, 0, NonBlockingCloseOnExec);
             if (client < 0)
@@ -101,6 +106,7 @@ internal sealed partial class UnixSocketListener : IPollable, IDisposable
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno == Interrupted)
                 {
+                    accepted--;
                     continue;
                 }
                 if (errno != WouldBlock)

@@ -173,9 +173,10 @@ internal sealed class Connection : IAsyncDisposable
                 }
                 if (count > 0)
                 {
+                    // Counted before the write: a reply can complete its caller before the write call returns.
+                    Interlocked.Add(ref _counters.RequestsSent, count);
                     await _stream.WriteAsync(batch.WrittenMemory, _shutdown.Token).ConfigureAwait(false);
                     await _stream.FlushAsync(_shutdown.Token).ConfigureAwait(false);
-                    Interlocked.Add(ref _counters.RequestsSent, count);
                 }
             }
         }

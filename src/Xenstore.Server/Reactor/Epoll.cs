@@ -52,8 +52,11 @@ internal sealed partial class Epoll : IDisposable
 
     public void Modify(int descriptor, uint events, long token) => Control(CtlMod, descriptor, events, token);
 
-    /// <summary>Stops watching a descriptor (closing it does that too, unless another process shares it).</summary>
-    public void Remove(int descriptor) => Control(CtlDel, descriptor, 0, 0);
+    /// <summary>
+    /// Stops watching a descriptor (closing it does that too, unless another process shares it). Never fails: a
+    /// descriptor that is already gone is not watched either.
+    /// </summary>
+    public void Remove(int descriptor) => TryControl(CtlDel, descriptor, 0, 0);
 
     /// <summary>Makes a waiter return (from any thread).</summary>
     public unsafe void Wake()
@@ -93,16 +96,21 @@ internal sealed partial class Epoll : IDisposable
         }
     }
 
-    private unsafe void Control(int operation, int descriptor, uint events, long token)
+    private void Control(int operation, int descriptor, uint events, long token)
+    {
+        if (!TryControl(operation, descriptor, events, token))
+        {
+            throw new IOException($"epoll_ctl({operation}) on descriptor {descriptor} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    private unsafe bool TryControl(int operation, int descriptor, uint events, long token)
     {
         byte* entry = stackalloc byte[16];
         new Span<byte>(entry, 16).Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(entry, 4), events);
         BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(entry + s_dataOffset, 8), token);
-        if (EpollCtl(_epoll, operation, descriptor, entry) < 0)
-        {
-            throw new IOException($"epoll_ctl({operation}) on descriptor {descriptor} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
+        return EpollCtl(_epoll, operation, descriptor, entry) >= 0;
     }
 
     public void Dispose()
