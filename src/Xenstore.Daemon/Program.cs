@@ -4,11 +4,6 @@ using Xenstore.Daemon;
 using Xenstore.Server;
 using Xenstore.Store;
 
-// Socket completions run on the epoll thread instead of hopping to the thread pool: one thread switch less per
-// request (the store thread does the real work; the completion only frames bytes and queues them). Read once, when
-// the socket engine starts, so it must be set before the first socket exists.
-Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-
 DaemonSettings? settings = CommandLine.Parse(args, out string? error);
 if (settings is null)
 {

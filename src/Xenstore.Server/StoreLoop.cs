@@ -42,12 +42,6 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     /// <summary>The engine; touch it only from the store thread (inside <see cref="StoreWork.Run"/> actions).</summary>
     public XenstoreEngine Engine { get; }
 
-    /// <summary>Requests executed since start.</summary>
-    public long RequestsProcessed { get; private set; }
-
-    /// <summary>Batches executed since start.</summary>
-    public long Batches { get; private set; }
-
     /// <summary>Runs on the store thread after each batch, before the batch's output is flushed.</summary>
     public Action<XenstoreEngine>? BatchExecuted { get; set; }
 
@@ -140,7 +134,6 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
                 Log.Trace(_logger, connection.Id, connection.Domid, "IN " + header.Type, header.TxId, TraceText.Summarize(payload));
             }
             Engine.Process(connection.Id, header, payload);
-            RequestsProcessed++;
             _metrics.RequestProcessed(header.Type, arrival);
             connection.RequestCompleted();
             return true;
@@ -219,7 +212,6 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
                 }
             }
             _flushing.Clear();
-            Batches++;
         }
     }
 

@@ -6,12 +6,12 @@ using Xenstore.Server.Reactor;
 namespace Xenstore.Server;
 
 /// <summary>Accepts dom0 clients on the Unix socket, on the store thread (its epoll reports new connections).</summary>
-internal sealed partial class UnixSocketListener : IPollable, IDisposable
+internal sealed class UnixSocketListener : IPollable, IDisposable
 {
     /// <summary>The epoll token of the listening socket (connections use their ids, which are positive).</summary>
     private const long ListenerToken = 0;
 
-    private const int NonBlockingCloseOnExec = 0x800 | 0x80000;
+    private const int NonBlockingCloseOnExec = Libc.SockNonBlock | Libc.SockCloseOnExec;
     private const int AcceptsPerWakeUp = 16;
     private const int WouldBlock = 11;
     private const int Interrupted = 4;
@@ -100,7 +100,7 @@ internal sealed partial class UnixSocketListener : IPollable, IDisposable
     {
         for (int accepted = 0; _accepting && accepted < AcceptsPerWakeUp; accepted++)
         {
-            int client = Accept4(_descriptor, 0, 0, NonBlockingCloseOnExec);
+            int client = Libc.Accept4(_descriptor, 0, 0, NonBlockingCloseOnExec);
             if (client < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
@@ -141,7 +141,4 @@ internal sealed partial class UnixSocketListener : IPollable, IDisposable
             // Nothing to clean up.
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
-    private static partial int Accept4(int descriptor, nint address, nint addressLength, int flags);
 }

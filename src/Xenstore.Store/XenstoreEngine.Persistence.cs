@@ -31,14 +31,6 @@ public sealed partial class XenstoreEngine
         domain.Domid, domain.Introduced, domain.Gfn, domain.EventChannel, domain.Shutdown, domain.Target,
         domain.Features, new Dictionary<Quota, long>(domain.QuotaOverrides));
 
-    /// <summary>Writes the whole persistent state as records: global quotas, special paths, nodes (parents first), domains.</summary>
-    public void WriteSnapshot(IStateJournal sink)
-    {
-        EngineSnapshot snapshot = BeginSnapshot();
-        snapshot.WriteTo(sink);
-        EndSnapshot(snapshot);
-    }
-
     /// <summary>
     /// Freezes the persistent state as it is now, for writing with <see cref="EngineSnapshot.WriteTo"/> on any
     /// thread while the engine goes on: the live tree copies what it changes from here on, as for a transaction.

@@ -12,7 +12,7 @@ namespace Xenstore.Client.Internal;
 /// of its own. Reads return reply and event bytes as the kernel queues them; they wait in poll() with a short
 /// timeout, so a read never outlives the stream's cancellation or disposal.
 /// </summary>
-internal sealed unsafe class DeviceStream : Stream
+internal sealed unsafe class DeviceStream : DuplexStream
 {
     private const int PollMilliseconds = 100;
 
@@ -52,20 +52,6 @@ internal sealed unsafe class DeviceStream : Stream
             yield return new Range(start, start + length);
             start += length;
         }
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
@@ -167,16 +153,6 @@ internal sealed unsafe class DeviceStream : Stream
             WriteWhole(data[message]);
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

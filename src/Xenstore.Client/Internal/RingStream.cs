@@ -9,7 +9,7 @@ namespace Xenstore.Client.Internal;
 /// stream; opening performs the RECONNECTION handshake when the daemon advertises it, so every connection starts
 /// with empty rings and no watches or transactions left from an earlier user of the page.
 /// </summary>
-internal sealed class RingStream : Stream
+internal sealed class RingStream : DuplexStream
 {
     /// <summary><c>XENSTORE_SERVER_FEATURE_RECONNECTION</c>.</summary>
     public const uint FeatureReconnection = 1;
@@ -93,20 +93,6 @@ internal sealed class RingStream : Stream
             }
             await SimulatedEventChannel.WaitAsync(signal, TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -217,16 +203,6 @@ internal sealed class RingStream : Stream
 
     public override void Write(byte[] buffer, int offset, int count) =>
         WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

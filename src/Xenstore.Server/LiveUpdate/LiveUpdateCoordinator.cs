@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
-using Xenstore.Server.Hypervisor;
 using Xenstore.Store;
 
 namespace Xenstore.Server.LiveUpdate;

@@ -20,8 +20,8 @@ internal sealed partial class Epoll : IDisposable
     private const int CtlAdd = 1;
     private const int CtlDel = 2;
     private const int CtlMod = 3;
-    private const int CloseOnExec = 0x80000;
-    private const int EventFdNonBlock = 0x800;
+    private const int CloseOnExec = Libc.SockCloseOnExec;
+    private const int EventFdNonBlock = Libc.SockNonBlock;
     private const int Interrupted = 4;
 
     // struct epoll_event is packed on x86-64 (12 bytes) and naturally aligned elsewhere (16 bytes).
@@ -62,7 +62,7 @@ internal sealed partial class Epoll : IDisposable
     public unsafe void Wake()
     {
         ulong one = 1;
-        _ = Write(_wake, (byte*)&one, sizeof(ulong));
+        _ = Libc.Write(_wake, (byte*)&one, sizeof(ulong));
     }
 
     /// <summary>Waits for events and calls <paramref name="ready"/> for each (the wake-up one included).</summary>
@@ -90,7 +90,7 @@ internal sealed partial class Epoll : IDisposable
             if (token == WakeToken)
             {
                 ulong counter;
-                _ = Read(_wake, (byte*)&counter, sizeof(ulong));
+                _ = Libc.Read(_wake, (byte*)&counter, sizeof(ulong));
             }
             ready(token, events);
         }
@@ -115,8 +115,8 @@ internal sealed partial class Epoll : IDisposable
 
     public void Dispose()
     {
-        _ = CloseDescriptor(_wake);
-        _ = CloseDescriptor(_epoll);
+        _ = Libc.Close(_wake);
+        _ = Libc.Close(_epoll);
     }
 
     [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
@@ -130,13 +130,4 @@ internal sealed partial class Epoll : IDisposable
 
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     private static partial int EventFd(uint initial, int flags);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint Read(int descriptor, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static unsafe partial nint Write(int descriptor, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int CloseDescriptor(int descriptor);
 }

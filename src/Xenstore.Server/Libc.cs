@@ -1,8 +1,11 @@
 using System.Runtime.InteropServices;
 
-namespace Xenstore.Server.Hypervisor;
+namespace Xenstore.Server;
 
-/// <summary>The few libc calls .NET has no managed form of: non-blocking FIFO writes and raw reads.</summary>
+/// <summary>
+/// The few libc calls .NET has no managed form of: non-blocking FIFO writes and raw reads (the simulated
+/// hypervisor), descriptor flags (live update), accept4 and eventfd reads and writes (the store thread's epoll loop).
+/// </summary>
 internal static partial class Libc
 {
     public const int ORdOnly = 0;
@@ -31,4 +34,11 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    public const int SockNonBlock = 0x800;
+    public const int SockCloseOnExec = 0x80000;
+
+    /// <summary>Takes a connection from a listening socket's backlog; without an address, with the given flags.</summary>
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(int descriptor, nint address, nint addressLength, int flags);
 }
