@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Server.Reactor;
 
 namespace Xenstore.Server;
 
@@ -6,12 +7,12 @@ namespace Xenstore.Server;
 /// Messages waiting to be written to one connection. The store thread appends whole messages (header and payload
 /// together, so each reaches the wire in one piece); the connection's writer takes everything queued at once.
 /// Watch events are bounded: past the limit, new events are dropped and counted rather than letting one slow
-/// reader grow the daemon's memory without end.
+/// reader grow the daemon's memory without end. Its buffers are pinned: a socket's writer hands them to the kernel.
 /// </summary>
 internal sealed class OutputQueue(int eventLimit)
 {
     private readonly Lock _lock = new();
-    private byte[] _buffer = new byte[4096];
+    private byte[] _buffer = PinnedBuffer.Allocate(4096);
     private int _length;
     private int _queuedEvents;
 
@@ -49,7 +50,7 @@ internal sealed class OutputQueue(int eventLimit)
             int needed = _length + XsConstants.HeaderSize + payload.Length;
             if (needed > _buffer.Length)
             {
-                Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
+                PinnedBuffer.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
             }
             _length += FrameParser.Write(_buffer.AsSpan(_length), type, reqId, txId, payload);
             return true;
@@ -63,7 +64,7 @@ internal sealed class OutputQueue(int eventLimit)
         {
             if (_length + framed.Length > _buffer.Length)
             {
-                Array.Resize(ref _buffer, Math.Max(_length + framed.Length, _buffer.Length * 2));
+                PinnedBuffer.Resize(ref _buffer, Math.Max(_length + framed.Length, _buffer.Length * 2));
             }
             framed.CopyTo(_buffer.AsSpan(_length));
             _length += framed.Length;

@@ -46,6 +46,13 @@ public sealed class ServerOptions
     /// <remarks>Defaults to 1 MiB.</remarks>
     /// </summary>
     public int MaxPendingOutputBytes { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// Whether the sends and receives of many sockets go to the kernel in one io_uring submission. Where io_uring
+    /// is missing or forbidden the daemon falls back to one system call each on its own.
+    /// <remarks>Defaults to true.</remarks>
+    /// </summary>
+    public bool UseIoUring { get; init; } = true;
 }
 
 /// <summary>Where guest rings come from.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
 using Xenstore.Server.Reactor;
@@ -11,9 +12,10 @@ namespace Xenstore.Server;
 /// thread's epoll, read there, and every complete request is executed as soon as it is parsed; replies are written
 /// once per batch, after the journal. A payload over 4096 bytes closes the connection, as C xenstored does; a
 /// client that does not read its replies is not read either (beyond a bounded backlog); nothing a client sends
-/// can affect another connection.
+/// can affect another connection. Its sends and receives go through the loop's <see cref="SocketIoBatch"/>, with
+/// every other ready socket's.
 /// </summary>
-internal sealed class SocketConnection : IClientConnection, IPollable
+internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIoTarget
 {
     /// <summary>
     /// The input buffer starts small (one whole frame fits) and grows to <see cref="MaxReceiveBufferSize"/> for a
@@ -27,14 +29,15 @@ internal sealed class SocketConnection : IClientConnection, IPollable
     private readonly StoreLoop _loop;
     private readonly ILogger _logger;
     private readonly ServerOptions _options;
-    private byte[] _input = new byte[InitialReceiveBufferSize];
+    private byte[] _input = PinnedBuffer.Allocate(InitialReceiveBufferSize);
     private int _inputLength;
-    private byte[] _sendBuffer = new byte[4096];
+    private byte[] _sendBuffer = PinnedBuffer.Allocate(4096);
     private int _sendOffset;
     private int _sendLength;
     private uint _watched;
     private bool _attached;
     private bool _reading;
+    private bool _backloggedBeforeSend;
     private volatile bool _closed;
 
     public SocketConnection(int id, Socket socket, StoreLoop loop, ServerOptions options, ILogger logger)
@@ -95,7 +98,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable
     {
         if (unparsedInput.Length > _input.Length)
         {
-            _input = new byte[MaxReceiveBufferSize];
+            _input = PinnedBuffer.Allocate(MaxReceiveBufferSize);
         }
         unparsedInput.CopyTo(_input);
         _inputLength = unparsedInput.Length;
@@ -158,26 +161,30 @@ internal sealed class SocketConnection : IClientConnection, IPollable
             ProcessInput();
             return;
         }
-        int received = _socket.Receive(_input.AsSpan(_inputLength), SocketFlags.None, out SocketError error);
-        if (error == SocketError.WouldBlock)
+        _loop.Io.Receive(this, _descriptor, _input, _inputLength, _input.Length - _inputLength);
+    }
+
+    public void ReceiveCompleted(int result)
+    {
+        if (result == -Libc.EAgain)
         {
             return;
         }
-        if (error != SocketError.Success)
+        if (result < 0)
         {
-            Close(error.ToString());
+            Close(Marshal.GetPInvokeErrorMessage(-result));
             return;
         }
-        if (received == 0)
+        if (result == 0)
         {
             Close("closed by peer");
             return;
         }
-        _inputLength += received;
+        _inputLength += result;
         if (_inputLength == _input.Length && _input.Length < MaxReceiveBufferSize)
         {
             // A full read: this client pipelines, give it room for larger batches.
-            Array.Resize(ref _input, MaxReceiveBufferSize);
+            PinnedBuffer.Resize(ref _input, MaxReceiveBufferSize);
         }
         ProcessInput();
     }
@@ -249,39 +256,53 @@ internal sealed class SocketConnection : IClientConnection, IPollable
     {
     }
 
-    /// <summary>Store thread, after the journal: writes what is queued, as far as the socket takes it.</summary>
+    /// <summary>
+    /// Store thread, after the journal: queues a send of what is waiting (the loop's batch carries it out with the
+    /// other connections' sends and reports to <see cref="SendCompleted"/>).
+    /// </summary>
     public void Flush()
     {
         if (_closed)
         {
             return;
         }
-        bool wasBacklogged = OutputBacklogged;
-        while (true)
+        _backloggedBeforeSend = OutputBacklogged;
+        if (_sendOffset == _sendLength)
         {
-            if (_sendOffset == _sendLength)
-            {
-                int taken = Output.TakeAll(ref _sendBuffer);
-                Volatile.Write(ref _sendOffset, 0);
-                Volatile.Write(ref _sendLength, taken);
-                if (taken == 0)
-                {
-                    break;
-                }
-            }
-            int sent = _socket.Send(_sendBuffer.AsSpan(_sendOffset, _sendLength - _sendOffset), SocketFlags.None, out SocketError error);
-            if (error == SocketError.WouldBlock)
-            {
-                break;
-            }
-            if (error != SocketError.Success)
-            {
-                Close(error.ToString());
-                return;
-            }
-            Volatile.Write(ref _sendOffset, _sendOffset + sent);
+            int taken = Output.TakeAll(ref _sendBuffer);
+            Volatile.Write(ref _sendOffset, 0);
+            Volatile.Write(ref _sendLength, taken);
         }
-        if (wasBacklogged && !OutputBacklogged && _reading)
+        if (_sendOffset == _sendLength)
+        {
+            AfterSend();
+            return;
+        }
+        _loop.Io.Send(this, _descriptor, _sendBuffer, _sendOffset, _sendLength - _sendOffset);
+    }
+
+    public void SendCompleted(int result)
+    {
+        if (result < 0 && result != -Libc.EAgain)
+        {
+            Close(Marshal.GetPInvokeErrorMessage(-result));
+            return;
+        }
+        if (result > 0)
+        {
+            Volatile.Write(ref _sendOffset, _sendOffset + result);
+        }
+        if (!IsWriting && Output.PendingBytes > 0)
+        {
+            // Output queued after this send was taken: another round of the same flush writes it.
+            _loop.FlushAfterBatch(this);
+        }
+        AfterSend();
+    }
+
+    private void AfterSend()
+    {
+        if (_backloggedBeforeSend && !OutputBacklogged && _reading)
         {
             // The client caught up: requests read but held back run in the next batch (this one is journalled).
             _loop.Post(StoreWork.Run(_ =>
@@ -292,6 +313,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable
                 }
             }));
         }
+        // A partial send (the socket's buffer is full) waits for EPOLLOUT.
         UpdateWatch();
     }
 

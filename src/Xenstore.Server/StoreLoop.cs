@@ -10,7 +10,8 @@ namespace Xenstore.Server;
 /// The single thread that owns the engine. It waits in epoll on the Unix sockets (reading them, executing their
 /// requests as they are parsed) and on a wake-up for work posted from other threads (guest rings, actions). A
 /// batch is everything one wait returned plus everything posted: executed in order, journalled, then each
-/// connection that got output is flushed once. The sockets need no other thread: on a small machine each
+/// connection that got output is flushed once. The ready sockets' receives, and later their sends, go to the kernel
+/// together (<see cref="SocketIoBatch"/>). The sockets need no other thread: on a small machine each
 /// hand-off between threads costs more than the request itself.
 /// </summary>
 internal sealed class StoreLoop : IEngineOutput, IDisposable
@@ -29,9 +30,14 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     private volatile bool _stopping;
     private int _signalled;
 
-    public StoreLoop(EngineOptions options, IEngineHost host, TraceSwitches trace, ServerMetrics metrics, ILogger logger)
+    public StoreLoop(EngineOptions options, bool useIoUring, IEngineHost host, TraceSwitches trace, ServerMetrics metrics, ILogger logger)
     {
         _logger = logger;
+        Io = new SocketIoBatch(useIoUring, (target, e) =>
+        {
+            Log.StoreError(_logger, e);
+            (target as IClientConnection)?.Abort("internal error");
+        });
         _trace = trace;
         _metrics = metrics;
         _onReady = OnReady;
@@ -41,6 +47,9 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
 
     /// <summary>The engine; touch it only from the store thread (inside <see cref="StoreWork.Run"/> actions).</summary>
     public XenstoreEngine Engine { get; }
+
+    /// <summary>The sends and receives of the sockets ready in this step of the loop (store thread).</summary>
+    public SocketIoBatch Io { get; }
 
     /// <summary>Runs on the store thread after each batch, before the batch's output is flushed.</summary>
     public Action<XenstoreEngine>? BatchExecuted { get; set; }
@@ -161,6 +170,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
     {
         Stop();
         _epoll.Dispose();
+        Io.Dispose();
     }
 
     void IEngineOutput.Send(int connectionId, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
@@ -193,9 +203,20 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
         while (!_stopping)
         {
             _epoll.Wait(_onReady);
+            // Every ready socket is read at once; each request executes as its connection's input is parsed.
+            Io.Complete();
             RunQueued();
             // The batch's changes reach the journal before any of its replies can leave.
             BatchExecuted?.Invoke(Engine);
+            FlushDirty();
+        }
+    }
+
+    /// <summary>Writes every connection that has output, all sockets' sends together; again for output left over.</summary>
+    private void FlushDirty()
+    {
+        while (_dirty.Count > 0)
+        {
             // A flush may close a connection (which takes it out of _dirty), so flush from a copy.
             _flushing.AddRange(_dirty);
             _dirty.Clear();
@@ -212,6 +233,7 @@ internal sealed class StoreLoop : IEngineOutput, IDisposable
                 }
             }
             _flushing.Clear();
+            Io.Complete();
         }
     }
 

@@ -30,7 +30,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         _logger = logger;
         _metrics = new ServerMetrics();
         _host = new ServerEngineHost(logger, _metrics);
-        _loop = new StoreLoop(options.Engine, _host, _host.Trace, _metrics, logger);
+        _loop = new StoreLoop(options.Engine, options.UseIoUring, _host, _host.Trace, _metrics, logger);
         _metrics.Attach(() => _loop.Engine);
         _host.Loop = _loop;
         if (options.StateDirectory is not null)
