@@ -26,6 +26,7 @@ internal static class CommandLine
           --no-persistence         keep the state in memory only (lost when the daemon stops)
           --snapshot-after BYTES   write a snapshot once the journal passes this size (default 8 MiB)
           --fsync                  fsync the journal after every batch (for state on a disk, not tmpfs)
+          --no-io-uring            one system call per socket send and receive instead of io_uring batches
           --metrics-port PORT      serve Prometheus text on http://127.0.0.1:PORT/metrics (off by default)
           --sim-dir DIR            serve guests through the simulated hypervisor in DIR (ring.N, evt, dying.N)
           --hypervisor KIND        none, sim or xen (default: xen when /dev/xen/evtchn exists, else none)
@@ -112,6 +113,9 @@ internal static class CommandLine
                     break;
                 case "--fsync":
                     settings.Fsync = true;
+                    break;
+                case "--no-io-uring":
+                    settings.NoIoUring = true;
                     break;
                 case "--sim-dir":
                     settings.SimulationDirectory = Value();

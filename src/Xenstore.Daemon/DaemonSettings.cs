@@ -22,6 +22,8 @@ internal sealed class DaemonSettings
 
     public bool Fsync { get; set; }
 
+    public bool NoIoUring { get; set; }
+
     public int? MetricsPort { get; set; }
 
     /// <summary>Internal: set by a daemon that hands over to this one in a live update.</summary>

@@ -39,6 +39,7 @@ var options = new ServerOptions
     SimulationDirectory = settings.SimulationDirectory,
     StateDirectory = settings.NoPersistence ? null : settings.StateDirectory ?? socketPath + ".state",
     Fsync = settings.Fsync,
+    UseIoUring = !settings.NoIoUring,
     SnapshotAfterBytes = settings.SnapshotAfterBytes,
     MetricsPort = settings.MetricsPort,
     LiveUpdateStatePath = settings.LiveUpdateState,

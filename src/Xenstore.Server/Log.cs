@@ -7,6 +7,9 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Error, "Store thread: a request failed")]
     public static partial void StoreError(ILogger logger, Exception exception);
 
+    [LoggerMessage(17, LogLevel.Information, "Sockets: {How}")]
+    public static partial void SocketIo(ILogger logger, string how);
+
     [LoggerMessage(2, LogLevel.Information, "Listening on {Path}")]
     public static partial void Listening(ILogger logger, string path);
 

@@ -96,6 +96,9 @@ public sealed class XenstoreServer : IAsyncDisposable
 
     public void Start()
     {
+        Log.SocketIo(_logger, _loop.Io.UsesIoUring
+            ? "io_uring, one submission for the sends or receives of all ready sockets"
+            : "one system call per send and receive (io_uring off or unavailable)");
         _loop.Start();
         _rings?.Start();
         if (_rings is not null)

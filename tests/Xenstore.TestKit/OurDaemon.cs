@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Xenstore.TestKit;
@@ -7,15 +8,20 @@ public sealed class OurDaemon : IDaemonUnderTest
 {
     private readonly Process _process;
     private readonly string _directory;
+    private readonly ConcurrentQueue<string> _log;
 
-    private OurDaemon(Process process, string directory, string socketPath)
+    private OurDaemon(Process process, string directory, string socketPath, ConcurrentQueue<string> log)
     {
         _process = process;
         _directory = directory;
+        _log = log;
         SocketPath = socketPath;
     }
 
     public string Kind => "ours";
+
+    /// <summary>The lines the daemon wrote to stderr (its log) so far.</summary>
+    public IReadOnlyCollection<string> LogLines => _log.ToArray();
 
     private static readonly List<Process> s_running = [];
 
@@ -91,10 +97,17 @@ public sealed class OurDaemon : IDaemonUnderTest
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start xenstored");
         TrackForExit(process);
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var log = new ConcurrentQueue<string>();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                log.Enqueue(e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var daemon = new OurDaemon(process, directory, socket);
+        var daemon = new OurDaemon(process, directory, socket, log);
         await SocketWait.UntilAcceptingAsync(socket, TimeSpan.FromSeconds(30), () => process.HasExited).ConfigureAwait(false);
         return daemon;
     }

@@ -59,8 +59,13 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
         {
             Assert.Skip($"refxs could not start {kind}: {stderr.Trim()}");
         }
-        KillAtExit(lines[^1].Trim());
-        return new ReferenceDaemon(kind, lines[0].Trim(), lines[^1].Trim(), home);
+        string socketPath = lines[0].Trim();
+        string pid = lines[^1].Trim();
+        KillAtExit(pid);
+        // refxs returns once the socket file exists, which is at bind(), before listen(): a connect in between is
+        // refused.
+        await SocketWait.UntilAcceptingAsync(socketPath, TimeSpan.FromSeconds(10), () => !Directory.Exists("/proc/" + pid)).ConfigureAwait(false);
+        return new ReferenceDaemon(kind, socketPath, pid, home);
     }
 
     /// <summary>
