@@ -38,6 +38,9 @@ internal sealed class ChildList
 
     public int Count => _chunked?.Count ?? _count;
 
+    /// <summary>Global generation of the last change to this set of children (DIRECTORY_PART's generation).</summary>
+    public long Generation { get; set; }
+
     /// <summary>The children in insertion order. The span stays valid until the next change to this list.</summary>
     public ReadOnlySpan<Node> Items => _chunked is not null ? _chunked.Ordered() : _items.AsSpan(0, _count);
 
@@ -159,7 +162,7 @@ internal sealed class ChildList
     {
         if (_chunked is not null)
         {
-            return new ChildList([], 0, null, _chunked.Share());
+            return new ChildList([], 0, null, _chunked.Share()) { Generation = Generation };
         }
         var items = new Node[Math.Max(2, _count)];
         Array.Copy(_items, items, _count);
@@ -169,7 +172,7 @@ internal sealed class ChildList
             sorted = new ushort[items.Length];
             Array.Copy(_sorted, sorted, _count);
         }
-        return new ChildList(items, _count, sorted, null);
+        return new ChildList(items, _count, sorted, null) { Generation = Generation };
     }
 
     private int IndexOf(ReadOnlySpan<char> name)

@@ -68,7 +68,7 @@ public sealed partial class XenstoreEngine
     private void ApplySetValue(TreeView view, string path, byte[] value)
     {
         Node node = view.Tree.GetMutable(path);
-        node.Value = value;
+        node.SetValue(value);
         if (view.IsLive)
         {
             node.Generation = ++_generation;

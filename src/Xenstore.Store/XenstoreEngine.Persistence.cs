@@ -75,7 +75,7 @@ public sealed partial class XenstoreEngine
         }
         else
         {
-            _live.GetMutable(path).Value = value;
+            _live.GetMutable(path).SetValue(value);
         }
         if (!existing.Perms.AsSpan().SequenceEqual(perms))
         {
