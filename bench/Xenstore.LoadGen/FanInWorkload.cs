@@ -124,7 +124,7 @@ internal static class FanInWorkload
         TimeSpan self0 = default, self1 = default;
         long switches0 = 0, switches1 = 0;
         // Phase changes happen between readiness waits, on the reactor's own thread: no races with the clients.
-        Reactor.Run(clients, () =>
+        Reactor.Run(clients, batched: true, stop: () =>
         {
             long now = Stopwatch.GetTimestamp();
             if (phase == 0 && now >= warmupEnd)

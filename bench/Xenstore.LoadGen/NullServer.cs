@@ -1,16 +1,40 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Xenstore.Protocol;
+using Xenstore.Server.Reactor;
 
 namespace Xenstore.LoadGen;
 
 /// <summary>
 /// A server that does nothing: every request gets a reply of its own type with payload <c>OK\0</c>, served from
-/// one epoll thread like the C daemon. Running a workload against it (with --no-payload-checks) shows the load
-/// generator's own ceiling.
+/// one epoll thread, the receives of all ready sockets in one io_uring submission and their replies in another
+/// (as our daemon does; plain calls where io_uring is unavailable). Running a workload against it (with
+/// --no-payload-checks) shows the load generator's own ceiling.
 /// </summary>
-internal static class NullServer
+internal static partial class NullServer
 {
+    private const int MsgDontWait = 0x40;
+    private const int MsgNoSignal = 0x4000;
+
+    /// <summary>One accepted client: pinned buffers, for the kernel to fill and read.</summary>
+    private sealed class Client(Socket socket)
+    {
+        public Socket Socket { get; } = socket;
+
+        public int Fd { get; } = (int)socket.SafeHandle.DangerousGetHandle();
+
+        public byte[] Rx { get; } = GC.AllocateUninitializedArray<byte>(256 * 1024, pinned: true);
+
+        public int Filled { get; set; }
+
+        public byte[] Tx { get; } = GC.AllocateUninitializedArray<byte>(512 * 1024, pinned: true);
+
+        public int TxLength { get; set; }
+
+        public int Result { get; set; }
+    }
+
     public static Task RunAsync(string path)
     {
         File.Delete(path);
@@ -27,42 +51,103 @@ internal static class NullServer
         }) { IsBackground = true };
         acceptor.Start();
         Console.WriteLine($"xs-loadgen: null server listening on {path}");
-        var buffers = new ConcurrentDictionary<int, (byte[] Rx, int Filled)>();
-        var tx = new byte[512 * 1024];
-        Reactor.Serve(accepted, (socket, id) =>
+        var clients = new Dictionary<int, Client>();
+        using IoUring? ring = IoUring.TryCreate(256);
+        var batch = new List<Client>();
+        Reactor.Serve(accepted, ready =>
         {
-            (byte[] rx, int filled) = buffers.GetOrAdd(id, _ => (new byte[256 * 1024], 0));
-            int n;
-            try
+            batch.Clear();
+            foreach ((Socket socket, int id) in ready)
             {
-                n = socket.Receive(rx.AsSpan(filled));
+                if (!clients.TryGetValue(id, out Client? client))
+                {
+                    clients[id] = client = new Client(socket);
+                }
+                batch.Add(client);
             }
-            catch (SocketException)
+            Run(ring, batch, IoUring.OpRecv);
+            foreach (Client client in batch)
             {
-                n = 0;
+                if (client.Result <= 0)
+                {
+                    if (client.Result != -11)
+                    {
+                        client.Socket.Dispose();
+                        clients.Remove(clients.First(pair => pair.Value == client).Key);
+                    }
+                    client.TxLength = 0;
+                    continue;
+                }
+                client.Filled += client.Result;
+                Answer(client);
             }
-            if (n == 0)
+            batch.RemoveAll(c => c.TxLength == 0);
+            Run(ring, batch, IoUring.OpSend);
+            foreach (Client client in batch)
             {
-                socket.Dispose();
-                buffers.TryRemove(id, out _);
-                return;
-            }
-            filled += n;
-            int consumed = 0;
-            int txLength = 0;
-            while (FrameParser.TryParse(rx.AsSpan(consumed, filled - consumed), out XsHeader header, out int length) == FrameStatus.Complete)
-            {
-                txLength += FrameParser.Write(tx.AsSpan(txLength), header.Type, header.ReqId, header.TxId, XsConstants.Ok);
-                consumed += length;
-            }
-            rx.AsSpan(consumed, filled - consumed).CopyTo(rx);
-            buffers[id] = (rx, filled - consumed);
-            int sent = 0;
-            while (sent < txLength)
-            {
-                sent += socket.Send(tx.AsSpan(sent, txLength - sent));
+                // A partial send (the client's socket buffer is full): the rest, blocking.
+                int sent = Math.Max(0, client.Result);
+                while (sent < client.TxLength)
+                {
+                    sent += client.Socket.Send(client.Tx.AsSpan(sent, client.TxLength - sent));
+                }
             }
         });
         return Task.CompletedTask;
     }
+
+    /// <summary>Replies to every complete request in the client's input; keeps a partial one for later.</summary>
+    private static void Answer(Client client)
+    {
+        int consumed = 0;
+        int txLength = 0;
+        while (FrameParser.TryParse(client.Rx.AsSpan(consumed, client.Filled - consumed), out XsHeader header, out int length) == FrameStatus.Complete)
+        {
+            txLength += FrameParser.Write(client.Tx.AsSpan(txLength), header.Type, header.ReqId, header.TxId, XsConstants.Ok);
+            consumed += length;
+        }
+        client.Rx.AsSpan(consumed, client.Filled - consumed).CopyTo(client.Rx);
+        client.Filled -= consumed;
+        client.TxLength = txLength;
+    }
+
+    /// <summary>One receive (into the free end of Rx) or one send (of Tx) per client, as one submission if possible.</summary>
+    private static unsafe void Run(IoUring? ring, List<Client> batch, byte opcode)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        for (int i = 0; i < batch.Count; i++)
+        {
+            Client client = batch[i];
+            byte* address = opcode == IoUring.OpRecv
+                ? (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(client.Rx, client.Filled)
+                : (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(client.Tx, 0);
+            int count = opcode == IoUring.OpRecv ? client.Rx.Length - client.Filled : client.TxLength;
+            int flags = opcode == IoUring.OpRecv ? MsgDontWait : MsgDontWait | MsgNoSignal;
+            if (ring is null)
+            {
+                nint result = opcode == IoUring.OpRecv ? recv(client.Fd, address, count, flags) : send(client.Fd, address, count, flags);
+                client.Result = result < 0 ? -Marshal.GetLastPInvokeError() : (int)result;
+                continue;
+            }
+            ring.Prepare(opcode, client.Fd, address, count, flags, (ulong)i);
+        }
+        if (ring is null)
+        {
+            return;
+        }
+        ring.SubmitAndWait(batch.Count);
+        while (ring.TryReap(out ulong index, out int result))
+        {
+            batch[(int)index].Result = result;
+        }
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint recv(int fd, byte* buffer, nint length, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint send(int fd, byte* buffer, nint length, int flags);
 }

@@ -15,11 +15,13 @@ internal sealed class XsConnection : IDisposable
     private const int BufferSize = 256 * 1024;
 
     private readonly Socket _socket;
-    private readonly byte[] _rx = new byte[BufferSize];
-    private readonly byte[] _tx = new byte[BufferSize];
+    // Pinned: a batching reactor hands them to the kernel (io_uring) while the collector may run.
+    private readonly byte[] _rx = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
+    private readonly byte[] _tx = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
     private int _rxStart;
     private int _rxEnd;
     private int _txLength;
+    private bool _delivered;
     private uint _nextReqId = 1;
 
     private XsConnection(Socket socket) => _socket = socket;
@@ -45,12 +47,61 @@ internal sealed class XsConnection : IDisposable
     /// <summary>Bytes queued and not yet sent.</summary>
     public int PendingSend => _txLength;
 
+    /// <summary>
+    /// Set by a reactor that batches the sends of all its connections: <see cref="Flush"/> then leaves the bytes
+    /// queued for it (<see cref="SendTarget"/>, <see cref="Sent"/>).
+    /// </summary>
+    public bool SendsBatched { get; set; }
+
+    /// <summary>Where a batched receive should put its bytes (the free end of the receive buffer).</summary>
+    public (byte[] Buffer, int Offset, int Count) ReceiveTarget()
+    {
+        Compact();
+        return (_rx, _rxEnd, _rx.Length - _rxEnd);
+    }
+
+    /// <summary>
+    /// A batched receive finished with <paramref name="result"/> (bytes, or a negated errno): the next
+    /// <see cref="Receive"/> takes these bytes instead of calling the kernel. False when nothing arrived (EAGAIN).
+    /// </summary>
+    public bool Deliver(int result)
+    {
+        if (result == -11)
+        {
+            return false;
+        }
+        if (result == 0)
+        {
+            throw new ProtocolException("daemon closed the connection");
+        }
+        if (result < 0)
+        {
+            throw new ProtocolException($"receive failed: errno {-result}");
+        }
+        _rxEnd += result;
+        _delivered = true;
+        return true;
+    }
+
+    /// <summary>The queued bytes, for a batched send.</summary>
+    public (byte[] Buffer, int Count) SendTarget() => (_tx, _txLength);
+
+    /// <summary>A batched send finished: what it did not take is sent now, blocking.</summary>
+    public void Sent(int result)
+    {
+        if (result < 0 && result != -11)
+        {
+            throw new ProtocolException($"send failed: errno {-result}");
+        }
+        SendFrom(Math.Max(0, result));
+    }
+
     /// <summary>Appends one request to the send buffer and returns its req_id (never 0: events use 0).</summary>
     public uint Enqueue(XsMessageType type, uint txId, ReadOnlySpan<byte> payload)
     {
         if (_txLength + XsConstants.HeaderSize + payload.Length > _tx.Length)
         {
-            Flush();
+            SendAll();
         }
         uint reqId = _nextReqId++;
         if (_nextReqId == 0)
@@ -77,7 +128,16 @@ internal sealed class XsConnection : IDisposable
 
     public void Flush()
     {
-        int sent = 0;
+        if (!SendsBatched)
+        {
+            SendAll();
+        }
+    }
+
+    private void SendAll() => SendFrom(0);
+
+    private void SendFrom(int sent)
+    {
         while (sent < _txLength)
         {
             sent += _socket.Send(_tx.AsSpan(sent, _txLength - sent));
@@ -118,6 +178,11 @@ internal sealed class XsConnection : IDisposable
     /// <summary>Blocks until more bytes arrive. Invalidates the payloads of frames taken before.</summary>
     public void Receive()
     {
+        if (_delivered)
+        {
+            _delivered = false;
+            return;
+        }
         Compact();
         int n = _socket.Receive(_rx.AsSpan(_rxEnd));
         if (n == 0)

@@ -96,7 +96,7 @@ internal sealed unsafe partial class IoUring : IDisposable
         }
         catch (IOException)
         {
-            _ = Libc.Close((int)descriptor);
+            _ = Close((int)descriptor);
             return null;
         }
     }
@@ -178,8 +178,12 @@ internal sealed unsafe partial class IoUring : IDisposable
             _ = MemoryUnmap((nint)_completionRing, _completionRingSize);
         }
         _ = MemoryUnmap((nint)_submissionRing, _submissionRingSize);
-        _ = Libc.Close(_descriptor);
+        _ = Close(_descriptor);
     }
+
+    // Its own imports, not Libc's: the load generator compiles this file in as well.
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int descriptor);
 
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, nint a1, nint a2, nint a3, nint a4, nint a5, nint a6);

@@ -13,8 +13,10 @@ namespace Xenstore.Server.Reactor;
 internal sealed unsafe class SocketIoBatch : IDisposable
 {
     private const uint RingEntries = 256;
+    private const int EIo = 5;
+    private const int NoResult = int.MinValue;
 
-    private readonly IoUring? _ring;
+    private IoUring? _ring;
     private readonly Action<ISocketIoTarget, Exception> _failed;
     private Operation[] _operations = new Operation[64];
     private Operation[] _reporting = new Operation[64];
@@ -82,7 +84,28 @@ internal sealed unsafe class SocketIoBatch : IDisposable
 
     private void RunOnRing(Operation[] operations, int count)
     {
-        IoUring ring = _ring!;
+        try
+        {
+            SubmitOnRing(_ring!, operations, count);
+        }
+        catch (IOException)
+        {
+            // io_uring_enter failed (EINTR is retried; the completion queue cannot overflow): whatever did not
+            // complete fails its connection, and the batches go on as plain system calls.
+            for (int i = 0; i < count; i++)
+            {
+                if (operations[i].Result == NoResult)
+                {
+                    operations[i].Result = -EIo;
+                }
+            }
+            _ring!.Dispose();
+            _ring = null;
+        }
+    }
+
+    private static void SubmitOnRing(IoUring ring, Operation[] operations, int count)
+    {
         for (int start = 0; start < count; start += (int)ring.Capacity)
         {
             int end = Math.Min(count, start + (int)ring.Capacity);
@@ -92,8 +115,10 @@ internal sealed unsafe class SocketIoBatch : IDisposable
                 ref Operation operation = ref operations[i];
                 if (!operation.Target.IsOpen)
                 {
+                    operation.Result = 0;
                     continue;
                 }
+                operation.Result = NoResult;
                 ring.Prepare(operation.Opcode, operation.Descriptor, Address(operation), operation.Length,
                     Flags(operation.Opcode), (ulong)i);
                 prepared++;
