@@ -101,7 +101,8 @@ internal static partial class NullServer
     {
         int consumed = 0;
         int txLength = 0;
-        while (FrameParser.TryParse(client.Rx.AsSpan(consumed, client.Filled - consumed), out XsHeader header, out int length) == FrameStatus.Complete)
+        while (FrameParser.TryParse(client.Rx.AsSpan(consumed, client.Filled - consumed), out XsHeader header, out int length)
+            == FrameStatus.Complete)
         {
             txLength += FrameParser.Write(client.Tx.AsSpan(txLength), header.Type, header.ReqId, header.TxId, XsConstants.Ok);
             consumed += length;

@@ -21,7 +21,8 @@ public sealed class LoadGeneratorTests
     public async Task Workload_AgainstOurDaemon_VerifiesEveryReply(string workload, string[] extra)
     {
         await using OurDaemon daemon = await OurDaemon.StartAsync("--no-persistence");
-        JsonElement result = await RunAsync(daemon.SocketPath, ["--workload", workload, "--daemon-pid", daemon.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra]);
+        string pid = daemon.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        JsonElement result = await RunAsync(daemon.SocketPath, ["--workload", workload, "--daemon-pid", pid, .. extra]);
         Assert.True(result.GetProperty("ok").GetBoolean());
         if (workload == "fanin")
         {
