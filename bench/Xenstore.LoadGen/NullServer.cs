@@ -12,11 +12,8 @@ namespace Xenstore.LoadGen;
 /// (as our daemon does; plain calls where io_uring is unavailable). Running a workload against it (with
 /// --no-payload-checks) shows the load generator's own ceiling.
 /// </summary>
-internal static partial class NullServer
+internal static class NullServer
 {
-    private const int MsgDontWait = 0x40;
-    private const int MsgNoSignal = 0x4000;
-
     /// <summary>One accepted client: pinned buffers, for the kernel to fill and read.</summary>
     private sealed class Client(Socket socket)
     {
@@ -112,43 +109,27 @@ internal static partial class NullServer
         client.TxLength = txLength;
     }
 
-    /// <summary>One receive (into the free end of Rx) or one send (of Tx) per client, as one submission if possible.</summary>
-    private static unsafe void Run(IoUring? ring, List<Client> batch, byte opcode)
+    // Reused by every batch (the reactor reports at most 256 sockets per wait); one server thread uses them.
+    private static readonly SocketOperation[] s_operations = new SocketOperation[256];
+    private static readonly int[] s_results = new int[256];
+
+    /// <summary>One receive (into the free end of Rx) or one send (of Tx) per client, together.</summary>
+    private static void Run(IoUring? ring, List<Client> batch, byte opcode)
     {
-        if (batch.Count == 0)
-        {
-            return;
-        }
+        Span<SocketOperation> operations = s_operations.AsSpan(0, batch.Count);
+        Span<int> results = s_results.AsSpan(0, batch.Count);
         for (int i = 0; i < batch.Count; i++)
         {
             Client client = batch[i];
-            byte* address = opcode == IoUring.OpRecv
-                ? (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(client.Rx, client.Filled)
-                : (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(client.Tx, 0);
-            int count = opcode == IoUring.OpRecv ? client.Rx.Length - client.Filled : client.TxLength;
-            int flags = opcode == IoUring.OpRecv ? MsgDontWait : MsgDontWait | MsgNoSignal;
-            if (ring is null)
-            {
-                nint result = opcode == IoUring.OpRecv ? recv(client.Fd, address, count, flags) : send(client.Fd, address, count, flags);
-                client.Result = result < 0 ? -Marshal.GetLastPInvokeError() : (int)result;
-                continue;
-            }
-            ring.Prepare(opcode, client.Fd, address, count, flags, (ulong)i);
+            operations[i] = opcode == IoUring.OpRecv
+                ? new SocketOperation(opcode, client.Fd, Marshal.UnsafeAddrOfPinnedArrayElement(client.Rx, client.Filled),
+                    client.Rx.Length - client.Filled)
+                : new SocketOperation(opcode, client.Fd, Marshal.UnsafeAddrOfPinnedArrayElement(client.Tx, 0), client.TxLength);
         }
-        if (ring is null)
+        SocketOperations.Run(ring, operations, results);
+        for (int i = 0; i < batch.Count; i++)
         {
-            return;
-        }
-        ring.SubmitAndWait(batch.Count);
-        while (ring.TryReap(out ulong index, out int result))
-        {
-            batch[(int)index].Result = result;
+            batch[i].Result = results[i];
         }
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint recv(int fd, byte* buffer, nint length, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint send(int fd, byte* buffer, nint length, int flags);
 }

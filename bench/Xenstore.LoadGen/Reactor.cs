@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Xenstore.Server.Reactor;
 
 namespace Xenstore.LoadGen;
 
@@ -99,8 +100,9 @@ internal static partial class Reactor
     /// </summary>
     public static unsafe void Run(IReactorClient[] clients, Func<bool> stop, bool batched = false)
     {
-        using Xenstore.Server.Reactor.IoUring? ring = batched ? Xenstore.Server.Reactor.IoUring.TryCreate(256) : null;
+        using IoUring? ring = batched ? IoUring.TryCreate(256) : null;
         var ready = new List<IReactorClient>();
+        var batch = new Batch(clients.Length);
         int epfd = epoll_create1(0);
         if (epfd < 0)
         {
@@ -123,7 +125,7 @@ internal static partial class Reactor
             }
             if (ring is not null)
             {
-                SendBatch(ring, clients);
+                SendBatch(ring, batch, clients);
             }
             var events = new EpollEvent[clients.Length];
             int active = clients.Count(c => c.Active);
@@ -152,7 +154,7 @@ internal static partial class Reactor
                     }
                     if (ring is not null)
                     {
-                        ReceiveBatch(ring, ready);
+                        ReceiveBatch(ring, batch, ready);
                     }
                     foreach (IReactorClient client in ready)
                     {
@@ -164,7 +166,7 @@ internal static partial class Reactor
                     }
                     if (ring is not null)
                     {
-                        SendBatch(ring, ready);
+                        SendBatch(ring, batch, ready);
                     }
                 }
             }
@@ -175,61 +177,57 @@ internal static partial class Reactor
         }
     }
 
-    private const int MsgDontWait = 0x40;
-    private const int MsgNoSignal = 0x4000;
+    /// <summary>Reused buffers of one reactor's batches (at most one entry per connection).</summary>
+    private sealed class Batch(int connections)
+    {
+        public SocketOperation[] Operations { get; } = new SocketOperation[connections];
 
-    /// <summary>One receive per ready connection, all in one submission; each connection's next Receive takes them.</summary>
-    private static unsafe void ReceiveBatch(Xenstore.Server.Reactor.IoUring ring, List<IReactorClient> ready)
+        public int[] Results { get; } = new int[connections];
+
+        public List<IReactorClient> Sending { get; } = new(connections);
+    }
+
+    /// <summary>One receive per ready connection, all together; each connection's next Receive takes them.</summary>
+    private static void ReceiveBatch(IoUring ring, Batch batch, List<IReactorClient> ready)
     {
         for (int i = 0; i < ready.Count; i++)
         {
             (byte[] buffer, int offset, int count) = ready[i].Connection.ReceiveTarget();
-            ring.Prepare(Xenstore.Server.Reactor.IoUring.OpRecv, ready[i].Connection.Fd,
-                (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(buffer, offset), count, MsgDontWait, (ulong)i);
+            batch.Operations[i] = new(IoUring.OpRecv, ready[i].Connection.Fd,
+                Marshal.UnsafeAddrOfPinnedArrayElement(buffer, offset), count);
         }
-        if (ready.Count == 0)
+        SocketOperations.Run(ring, batch.Operations.AsSpan(0, ready.Count), batch.Results);
+        // A connection that got nothing after all (EAGAIN) has no reply to handle, and a Receive now would block.
+        int kept = 0;
+        for (int i = 0; i < ready.Count; i++)
         {
-            return;
-        }
-        ring.SubmitAndWait(ready.Count);
-        var nothing = new HashSet<IReactorClient>();
-        while (ring.TryReap(out ulong index, out int result))
-        {
-            if (!ready[(int)index].Connection.Deliver(result))
+            if (ready[i].Connection.Deliver(batch.Results[i]))
             {
-                nothing.Add(ready[(int)index]);
+                ready[kept++] = ready[i];
             }
         }
-        // Nothing arrived after all (EAGAIN): no reply to handle, and a Receive now would block.
-        if (nothing.Count > 0)
-        {
-            ready.RemoveAll(nothing.Contains);
-        }
+        ready.RemoveRange(kept, ready.Count - kept);
     }
 
-    /// <summary>The queued requests of every connection that has any, in one submission.</summary>
-    private static unsafe void SendBatch(Xenstore.Server.Reactor.IoUring ring, IReadOnlyList<IReactorClient> clients)
+    /// <summary>The queued requests of every connection that has any, all together.</summary>
+    private static void SendBatch(IoUring ring, Batch batch, IReadOnlyList<IReactorClient> clients)
     {
-        int prepared = 0;
-        for (int i = 0; i < clients.Count; i++)
+        List<IReactorClient> sending = batch.Sending;
+        sending.Clear();
+        foreach (IReactorClient client in clients)
         {
-            (byte[] buffer, int count) = clients[i].Connection.SendTarget();
-            if (count == 0)
+            if (client.Connection.PendingSend > 0)
             {
-                continue;
+                (byte[] buffer, int count) = client.Connection.SendTarget();
+                batch.Operations[sending.Count] = new(IoUring.OpSend, client.Connection.Fd,
+                    Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0), count);
+                sending.Add(client);
             }
-            ring.Prepare(Xenstore.Server.Reactor.IoUring.OpSend, clients[i].Connection.Fd,
-                (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0), count, MsgDontWait | MsgNoSignal, (ulong)i);
-            prepared++;
         }
-        if (prepared == 0)
+        SocketOperations.Run(ring, batch.Operations.AsSpan(0, sending.Count), batch.Results);
+        for (int i = 0; i < sending.Count; i++)
         {
-            return;
-        }
-        ring.SubmitAndWait(prepared);
-        while (ring.TryReap(out ulong index, out int result))
-        {
-            clients[(int)index].Connection.Sent(result);
+            sending[i].Connection.Sent(batch.Results[i]);
         }
     }
 }

@@ -4,8 +4,7 @@ namespace Xenstore.Server;
 
 /// <summary>
 /// The few libc calls .NET has no managed form of: non-blocking FIFO writes and raw reads (the simulated
-/// hypervisor), descriptor flags (live update), accept4, socket sends and receives without the runtime's socket
-/// layer, and eventfd reads and writes (the store thread's epoll loop).
+/// hypervisor), descriptor flags (live update), accept4 and eventfd reads and writes (the store thread's epoll loop).
 /// </summary>
 internal static partial class Libc
 {
@@ -43,13 +42,5 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
     public static partial int Accept4(int descriptor, nint address, nint addressLength, int flags);
 
-    public const int MsgDontWait = 0x40;
-    public const int MsgNoSignal = 0x4000;
     public const int EAgain = 11;
-
-    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
-    public static unsafe partial nint Receive(int descriptor, byte* buffer, nint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    public static unsafe partial nint Send(int descriptor, byte* buffer, nint length, int flags);
 }

@@ -1,26 +1,28 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Xenstore.Server.Reactor;
 
 /// <summary>
 /// The sends and receives of one step of the store thread's loop: queued per connection, then carried out together
-/// by <see cref="Complete"/> — through one io_uring submission when the kernel offers it and there is more than one,
-/// otherwise one non-blocking system call each — and reported to their connections in the order they were queued.
-/// Buffers must be pinned arrays (<see cref="PinnedBuffer"/>): the kernel reads and writes them while the runtime
-/// may be collecting garbage on another thread.
+/// by <see cref="Complete"/> (<see cref="SocketOperations"/>: one io_uring submission when the kernel offers it,
+/// plain non-blocking calls otherwise) and reported to their connections in the order they were queued. Buffers
+/// must be pinned arrays (<see cref="PinnedBuffer"/>): the kernel reads and writes them while the runtime may be
+/// collecting garbage on another thread.
 /// </summary>
-internal sealed unsafe class SocketIoBatch : IDisposable
+internal sealed class SocketIoBatch : IDisposable
 {
     private const uint RingEntries = 256;
     private const int EIo = 5;
     private const int NoResult = int.MinValue;
 
-    private IoUring? _ring;
     private readonly Action<ISocketIoTarget, Exception> _failed;
-    private Operation[] _operations = new Operation[64];
-    private Operation[] _reporting = new Operation[64];
+    private IoUring? _ring;
+    private Queued[] _queued = new Queued[64];
+    private Queued[] _reporting = new Queued[64];
     private int _count;
+    private SocketOperation[] _operations = new SocketOperation[64];
+    private int[] _results = new int[64];
+    private int[] _owners = new int[64];
 
     public SocketIoBatch(bool useIoUring, Action<ISocketIoTarget, Exception> failed)
     {
@@ -32,10 +34,10 @@ internal sealed unsafe class SocketIoBatch : IDisposable
     public bool UsesIoUring => _ring is not null;
 
     public void Receive(ISocketIoTarget target, int descriptor, byte[] buffer, int offset, int length) =>
-        Add(new Operation(target, IoUring.OpRecv, descriptor, buffer, offset, length));
+        Add(new Queued(target, new SocketOperation(IoUring.OpRecv, descriptor, Address(buffer, offset), length)));
 
     public void Send(ISocketIoTarget target, int descriptor, byte[] buffer, int offset, int length) =>
-        Add(new Operation(target, IoUring.OpSend, descriptor, buffer, offset, length));
+        Add(new Queued(target, new SocketOperation(IoUring.OpSend, descriptor, Address(buffer, offset), length)));
 
     /// <summary>Carries out everything queued and reports each result to its connection.</summary>
     public void Complete()
@@ -45,137 +47,98 @@ internal sealed unsafe class SocketIoBatch : IDisposable
             return;
         }
         // Reports may queue operations for a later batch: they go into the other array.
-        Operation[] operations = _operations;
+        Queued[] queued = _queued;
         int count = _count;
-        (_operations, _reporting) = (_reporting, _operations);
+        (_queued, _reporting) = (_reporting, _queued);
         _count = 0;
         try
         {
-            if (_ring is null || count == 1)
-            {
-                for (int i = 0; i < count; i++)
-                {
-                    operations[i].Result = operations[i].Target.IsOpen ? Direct(operations[i]) : 0;
-                }
-            }
-            else
-            {
-                RunOnRing(operations, count);
-            }
+            Run(queued, count);
             for (int i = 0; i < count; i++)
             {
-                Report(operations[i]);
+                Report(queued[i]);
             }
         }
         finally
         {
-            Array.Clear(operations, 0, count);
+            Array.Clear(queued, 0, count);
         }
     }
 
-    private void Add(Operation operation)
+    private void Add(Queued queued)
     {
-        if (_count == _operations.Length)
+        if (_count == _queued.Length)
         {
-            Array.Resize(ref _operations, _count * 2);
+            Array.Resize(ref _queued, _count * 2);
         }
-        _operations[_count++] = operation;
+        _queued[_count++] = queued;
     }
 
-    private void RunOnRing(Operation[] operations, int count)
+    /// <summary>The operations of connections still open (a closed one's descriptor may already be reused).</summary>
+    private void Run(Queued[] queued, int count)
     {
+        if (_operations.Length < count)
+        {
+            _operations = new SocketOperation[queued.Length];
+            _results = new int[queued.Length];
+            _owners = new int[queued.Length];
+        }
+        int submitted = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (queued[i].Target.IsOpen)
+            {
+                _operations[submitted] = queued[i].Operation;
+                _results[submitted] = NoResult;
+                _owners[submitted++] = i;
+            }
+        }
         try
         {
-            SubmitOnRing(_ring!, operations, count);
+            SocketOperations.Run(_ring, _operations.AsSpan(0, submitted), _results.AsSpan(0, submitted));
         }
         catch (IOException)
         {
             // io_uring_enter failed (EINTR is retried; the completion queue cannot overflow): whatever did not
             // complete fails its connection, and the batches go on as plain system calls.
-            for (int i = 0; i < count; i++)
-            {
-                if (operations[i].Result == NoResult)
-                {
-                    operations[i].Result = -EIo;
-                }
-            }
-            _ring!.Dispose();
+            _results.AsSpan(0, submitted).Replace(NoResult, -EIo);
+            _ring?.Dispose();
             _ring = null;
         }
-    }
-
-    private static void SubmitOnRing(IoUring ring, Operation[] operations, int count)
-    {
-        for (int start = 0; start < count; start += (int)ring.Capacity)
+        for (int k = 0; k < submitted; k++)
         {
-            int end = Math.Min(count, start + (int)ring.Capacity);
-            int prepared = 0;
-            for (int i = start; i < end; i++)
-            {
-                ref Operation operation = ref operations[i];
-                if (!operation.Target.IsOpen)
-                {
-                    operation.Result = 0;
-                    continue;
-                }
-                operation.Result = NoResult;
-                ring.Prepare(operation.Opcode, operation.Descriptor, Address(operation), operation.Length,
-                    Flags(operation.Opcode), (ulong)i);
-                prepared++;
-            }
-            if (prepared == 0)
-            {
-                continue;
-            }
-            ring.SubmitAndWait(prepared);
-            while (ring.TryReap(out ulong index, out int result))
-            {
-                operations[(int)index].Result = result;
-            }
+            queued[_owners[k]].Result = _results[k];
         }
     }
 
-    private void Report(in Operation operation)
+    private void Report(in Queued queued)
     {
-        if (!operation.Target.IsOpen)
+        if (!queued.Target.IsOpen)
         {
             return;
         }
         try
         {
-            if (operation.Opcode == IoUring.OpRecv)
+            if (queued.Operation.Opcode == IoUring.OpRecv)
             {
-                operation.Target.ReceiveCompleted(operation.Result);
+                queued.Target.ReceiveCompleted(queued.Result);
             }
             else
             {
-                operation.Target.SendCompleted(operation.Result);
+                queued.Target.SendCompleted(queued.Result);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _failed(operation.Target, e);
+            _failed(queued.Target, e);
         }
     }
 
-    private static int Direct(in Operation operation)
-    {
-        nint result = operation.Opcode == IoUring.OpRecv
-            ? Libc.Receive(operation.Descriptor, Address(operation), operation.Length, Flags(operation.Opcode))
-            : Libc.Send(operation.Descriptor, Address(operation), operation.Length, Flags(operation.Opcode));
-        return result < 0 ? -Marshal.GetLastPInvokeError() : (int)result;
-    }
-
-    // Never block (epoll said the socket was ready; a full socket buffer is EAGAIN, not a wait) and never raise
-    // SIGPIPE for a client that went away.
-    private static int Flags(byte opcode) => opcode == IoUring.OpRecv ? Libc.MsgDontWait : Libc.MsgDontWait | Libc.MsgNoSignal;
-
-    private static byte* Address(in Operation operation) =>
-        (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(operation.Buffer)) + operation.Offset;
+    private static nint Address(byte[] pinned, int offset) => Marshal.UnsafeAddrOfPinnedArrayElement(pinned, offset);
 
     public void Dispose() => _ring?.Dispose();
 
-    private record struct Operation(ISocketIoTarget Target, byte Opcode, int Descriptor, byte[] Buffer, int Offset, int Length)
+    private record struct Queued(ISocketIoTarget Target, SocketOperation Operation)
     {
         public int Result { get; set; }
     }
