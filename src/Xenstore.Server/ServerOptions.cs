@@ -5,8 +5,8 @@ namespace Xenstore.Server;
 /// <summary>Settings of the server around the engine.</summary>
 public sealed class ServerOptions
 {
-    /// <summary>Unix socket path for dom0 clients.</summary>
-    public required string SocketPath { get; init; }
+    /// <summary>Unix socket path for dom0 clients; null for none (an embedded server with in-memory connections only).</summary>
+    public string? SocketPath { get; init; }
 
     /// <summary>Which hypervisor serves guest rings; none means the socket only.</summary>
     public HypervisorKind Hypervisor { get; init; } = HypervisorKind.None;

@@ -2,7 +2,8 @@ namespace Xenstore.TestKit;
 
 /// <summary>
 /// Starts the daemon a differential or interoperability test runs against, by kind: "c" (the reference C
-/// xenstored, which every such test must pass), "ours", and "ocaml" where a test wants it.
+/// xenstored, which every such test must pass), "ours" (our daemon as a process), "embedded" (our server in the
+/// test's process, over in-memory connections), and "ocaml" where a test wants it.
 /// </summary>
 public static class DaemonKinds
 {
@@ -18,6 +19,10 @@ public static class DaemonKinds
     /// </summary>
     public static async Task<IDaemonUnderTest> StartAsync(string kind)
     {
+        if (kind == "embedded")
+        {
+            return await EmbeddedDaemon.StartAsync().ConfigureAwait(false);
+        }
         if (kind == "ours")
         {
             if (!OursBuilt)
