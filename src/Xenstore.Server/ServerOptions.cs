@@ -3,7 +3,7 @@ using Xenstore.Store;
 namespace Xenstore.Server;
 
 /// <summary>Settings of the server around the engine.</summary>
-public sealed class ServerOptions
+public sealed record ServerOptions
 {
     /// <summary>Unix socket path for dom0 clients; null for none (an embedded server with in-memory connections only).</summary>
     public string? SocketPath { get; init; }

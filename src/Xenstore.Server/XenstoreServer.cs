@@ -106,7 +106,6 @@ public sealed class XenstoreServer : IAsyncDisposable
         // Recovered before the store thread starts, so nothing else touches the engine yet.
         _state?.Recover(_engine);
         Socket? inherited = _handover?.Load();
-        _listener?.Open(inherited);
         Log.SocketIo(_logger, _io.UsesIoUring
             ? "io_uring, one submission for the sends or receives of all ready sockets"
             : "one system call per send and receive (io_uring off or unavailable)");
@@ -129,6 +128,8 @@ public sealed class XenstoreServer : IAsyncDisposable
         }
         if (_listener is not null)
         {
+            // Bound last: a client that connects the moment the socket accepts finds everything else running.
+            _listener.Open(inherited);
             _handover?.AdoptSockets(_listener);
             _listener.Start();
         }

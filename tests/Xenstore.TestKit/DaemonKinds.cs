@@ -10,6 +10,9 @@ public static class DaemonKinds
     /// <summary>The kinds every differential test runs against, for <c>[MemberData]</c>.</summary>
     public static TheoryData<string> Differential => new("c", "ours");
 
+    /// <summary>Whether a kind is our server (as a process or embedded): it shares our documented differences.</summary>
+    public static bool IsOurs(string kind) => kind is "ours" or "embedded";
+
     /// <summary>True when our daemon has been built in the configuration the tests use.</summary>
     public static bool OursBuilt => File.Exists(OurDaemon.DaemonDll);
 
