@@ -16,6 +16,9 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
     private readonly string _directory;
     private readonly int _eventFd;
     private volatile bool _closed;
+    private readonly byte[] _events = new byte[4096];
+    private int _eventsOffset;
+    private int _eventsLength;
 
     public SimulatedHypervisor(string directory)
     {
@@ -79,30 +82,40 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
         Libc.Close(fd);
     }
 
+    /// <summary>
+    /// The next notification. The FIFO is drained in bulk (whatever is there, up to the buffer) and the ports are
+    /// handed out from the buffer, so a storm of notifications costs one read per buffer, not one per port.
+    /// </summary>
     public uint? WaitForEvent()
     {
-        Span<byte> buffer = stackalloc byte[4];
-        int filled = 0;
         while (!_closed)
         {
-            fixed (byte* p = buffer)
+            if (_eventsLength - _eventsOffset >= 4)
             {
-                nint n = Libc.Read(_eventFd, p + filled, 4 - filled);
-                if (n <= 0)
+                uint port = BinaryPrimitives.ReadUInt32LittleEndian(_events.AsSpan(_eventsOffset));
+                _eventsOffset += 4;
+                return port;
+            }
+            // A partial port stays at the front for the rest of it.
+            int rest = _eventsLength - _eventsOffset;
+            _events.AsSpan(_eventsOffset, rest).CopyTo(_events);
+            _eventsOffset = 0;
+            _eventsLength = rest;
+            nint n;
+            fixed (byte* p = _events)
+            {
+                n = Libc.Read(_eventFd, p + _eventsLength, _events.Length - _eventsLength);
+            }
+            if (n <= 0)
+            {
+                if (_closed)
                 {
-                    if (_closed)
-                    {
-                        return null;
-                    }
-                    Thread.Sleep(1);
-                    continue;
+                    return null;
                 }
-                filled += (int)n;
+                Thread.Sleep(1);
+                continue;
             }
-            if (filled == 4)
-            {
-                return BinaryPrimitives.ReadUInt32LittleEndian(buffer);
-            }
+            _eventsLength += (int)n;
         }
         return null;
     }
