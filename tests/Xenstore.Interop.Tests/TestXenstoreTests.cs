@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Xenstore.TestKit;
 
@@ -55,20 +54,5 @@ public sealed partial class TestXenstoreTests(SharedDaemons daemons) : IClassFix
         Match m = TimingLine().Match(line);
         Assert.True(m.Success, "test-xenstore reported: " + line);
         Assert.Equal(test, m.Groups["name"].Value.TrimEnd());
-    }
-
-    /// <summary>Parses a full run into test name → average ns; fails on any line that is not a timing.</summary>
-    internal static Dictionary<string, long> ParseTimings(ProcessResult run)
-    {
-        Assert.True(run.ExitCode == 0 && run.StdErr.Length == 0, run.ToString());
-        var result = new Dictionary<string, long>();
-        foreach (string line in run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            Match m = TimingLine().Match(line);
-            Assert.True(m.Success, "test-xenstore reported: " + line);
-            result[m.Groups["name"].Value.TrimEnd()] = long.Parse(m.Groups["avg"].Value, CultureInfo.InvariantCulture);
-        }
-        Assert.Equal(AllTests, result.Keys);
-        return result;
     }
 }
