@@ -9,24 +9,11 @@ public static class DaemonKinds
     /// <summary>The kinds every differential test runs against, for <c>[MemberData]</c>.</summary>
     public static TheoryData<string> Differential => new("c", "ours");
 
-    /// <summary>True when our daemon has been built in the configuration the tests use.</summary>
-    public static bool OursBuilt => File.Exists(OurDaemon.DaemonDll);
-
     /// <summary>
     /// Starts a daemon of <paramref name="kind"/> with a socket of its own. Skips the test when a reference daemon
-    /// cannot run here.
+    /// cannot run here; fails it when ours is not built (<see cref="OurDaemon.RequireBuilt"/>).
     /// </summary>
-    public static async Task<IDaemonUnderTest> StartAsync(string kind)
-    {
-        if (kind == "ours")
-        {
-            if (!OursBuilt)
-            {
-                // The test kit builds the daemon first; a missing daemon is a failure, never a skip.
-                throw new FileNotFoundException("our daemon is not built", OurDaemon.DaemonDll);
-            }
-            return await OurDaemon.StartAsync().ConfigureAwait(false);
-        }
-        return await ReferenceDaemon.StartOrSkipAsync(kind).ConfigureAwait(false);
-    }
+    public static async Task<IDaemonUnderTest> StartAsync(string kind) => kind == "ours"
+        ? await OurDaemon.StartAsync().ConfigureAwait(false)
+        : await ReferenceDaemon.StartOrSkipAsync(kind).ConfigureAwait(false);
 }

@@ -69,12 +69,25 @@ public sealed class OurDaemon : IDaemonUnderTest
     public static string DaemonDll => Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Daemon", "bin",
         RepositoryPaths.Configuration, "net10.0", "xenstored.dll");
 
+    /// <summary>
+    /// Fails the calling test when the daemon is not built in the tests' configuration: every test project builds
+    /// it first (through the test kit), so a missing daemon is a broken build, never a reason to skip.
+    /// </summary>
+    public static void RequireBuilt()
+    {
+        if (!File.Exists(DaemonDll))
+        {
+            throw new FileNotFoundException($"our daemon is not built ({RepositoryPaths.Configuration}); build the test project or the solution", DaemonDll);
+        }
+    }
+
     /// <summary>Starts the daemon with extra command-line arguments and waits until its socket accepts.</summary>
     public static Task<OurDaemon> StartAsync(params string[] extraArgs) => StartWithEnvironmentAsync(null, extraArgs);
 
     /// <summary>As <see cref="StartAsync"/>, with extra environment variables for the daemon process.</summary>
     public static async Task<OurDaemon> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
     {
+        RequireBuilt();
         string directory = Directory.CreateTempSubdirectory("xs-ours-").FullName;
         string socket = Path.Combine(directory, "socket");
         var info = new ProcessStartInfo("dotnet")
