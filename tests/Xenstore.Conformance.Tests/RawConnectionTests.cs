@@ -31,7 +31,7 @@ public sealed class RawConnectionTests
     }
 
     [Fact]
-    public async Task Request_reply_and_own_watch_event_come_in_order()
+    public async Task RequestReplyAndOwnWatchEvent_ComeInOrder()
     {
         await using var daemon = await ReferenceDaemon.StartOrSkipAsync("c");
         await using var conn = await RawConnection.ConnectAsync(daemon);
@@ -56,7 +56,7 @@ public sealed class RawConnectionTests
     }
 
     [Fact]
-    public async Task Oversized_header_closes_the_connection()
+    public async Task OversizedHeader_ClosesTheConnection()
     {
         await using var daemon = await ReferenceDaemon.StartOrSkipAsync("c");
         await using var conn = await RawConnection.ConnectAsync(daemon);

@@ -33,7 +33,7 @@ public sealed partial class TestXenstoreTests(SharedDaemons daemons) : IClassFix
     private static partial Regex TimingLine();
 
     [Fact]
-    public async Task Lists_the_expected_tests()
+    public async Task TestList_IsTheExpectedOne()
     {
         DebianClients.SkipUnlessPresent(DebianClients.TestXenstore);
         ProcessResult list = await ExternalProcess.RunAsync(DebianClients.TestXenstore, ["-l"], "/nonexistent");
@@ -44,7 +44,7 @@ public sealed partial class TestXenstoreTests(SharedDaemons daemons) : IClassFix
 
     [Theory]
     [MemberData(nameof(KindAndTest))]
-    public async Task Test_passes(string kind, string test)
+    public async Task Test_Passes(string kind, string test)
     {
         DebianClients.SkipUnlessPresent(DebianClients.TestXenstore);
         IDaemonUnderTest d = await daemons.GetAsync(kind);
