@@ -2,18 +2,25 @@ namespace Xenstore.TestKit;
 
 /// <summary>
 /// Starts the daemon a differential or interoperability test runs against, by kind: "c" (the reference C
-/// xenstored, which every such test must pass), "ours", and "ocaml" where a test wants it.
+/// xenstored, which every such test must pass), "ours" (our daemon as a process), "embedded" (our server in the
+/// test's process, over in-memory connections), and "ocaml" where a test wants it.
 /// </summary>
 public static class DaemonKinds
 {
     /// <summary>The kinds every differential test runs against, for <c>[MemberData]</c>.</summary>
     public static TheoryData<string> Differential => new("c", "ours");
 
+    /// <summary>Whether a kind is our server (as a process or embedded): it shares our documented differences.</summary>
+    public static bool IsOurs(string kind) => kind is "ours" or "embedded";
+
     /// <summary>
     /// Starts a daemon of <paramref name="kind"/> with a socket of its own. Skips the test when a reference daemon
     /// cannot run here; fails it when ours is not built (<see cref="OurDaemon.RequireBuilt"/>).
     /// </summary>
-    public static async Task<IDaemonUnderTest> StartAsync(string kind) => kind == "ours"
-        ? await OurDaemon.StartAsync().ConfigureAwait(false)
-        : await ReferenceDaemon.StartOrSkipAsync(kind).ConfigureAwait(false);
+    public static async Task<IDaemonUnderTest> StartAsync(string kind) => kind switch
+    {
+        "embedded" => await EmbeddedDaemon.StartAsync().ConfigureAwait(false),
+        "ours" => await OurDaemon.StartAsync().ConfigureAwait(false),
+        _ => await ReferenceDaemon.StartOrSkipAsync(kind).ConfigureAwait(false),
+    };
 }
