@@ -38,6 +38,31 @@ public sealed class XenstoreDomainTests
     }
 
     [Fact]
+    public async Task Dom0_IsServedOverItsRingThroughTheXenLibraries()
+    {
+        // Our real-Xen code (grant mapping of the reserved grant, the --event port) with refxs's stand-ins for the
+        // Xen libraries, which map ring.N of a directory and bind port 100+N.
+        const string shim = "/tmp/refxs/fakexen.so";
+        if (!ReferenceDaemon.Available || !File.Exists(shim))
+        {
+            Assert.Skip("the Xen library stand-ins of ../shared/refxs are not set up");
+        }
+        string rings = NewSimulation();
+        string fifo = Path.Combine(rings, "evt");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        using SimulatedGuest dom0 = SimulatedGuest.Create(rings, 0);
+        await using OurDaemon daemon = await OurDaemon.StartXenstoreDomainWithEnvironmentAsync(
+            new Dictionary<string, string> { ["LD_PRELOAD"] = shim, ["FAKEXEN_RING_DIR"] = rings, ["FAKEXEN_EVT_FIFO"] = fifo },
+            "--hypervisor", "xen", "--event", "9");
+        Assert.Equal("OK", dom0.Request(XsMessageType.Write, RawPayload.Write("/tool/xen", RawPayload.Bytes("1"))).Text);
+        Assert.Equal("1", dom0.Request(XsMessageType.Read, "/tool/xen").Text);
+        Directory.Delete(rings, recursive: true);
+    }
+
+    [Fact]
     public async Task DomainsThatExistAtStart_AreIntroduced_AndTheirReconnectRequestIsAnswered()
     {
         string simulation = NewSimulation();

@@ -96,6 +96,13 @@ public sealed class OurDaemon : IDaemonUnderTest
     public static Task<OurDaemon> StartXenstoreDomainAsync(string simulationDirectory, params string[] extraArgs) =>
         StartProcessAsync(null, withSocket: false, ["--xenstore-domain", "--sim-dir", simulationDirectory, .. extraArgs]);
 
+    /// <summary>
+    /// Starts the daemon as the Xenstore domain with the given environment and arguments (the hypervisor among
+    /// them), without a socket; returns once it says it serves dom0's ring.
+    /// </summary>
+    public static Task<OurDaemon> StartXenstoreDomainWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] extraArgs) =>
+        StartProcessAsync(environment, withSocket: false, ["--xenstore-domain", .. extraArgs]);
+
     private static async Task<OurDaemon> StartProcessAsync(IReadOnlyDictionary<string, string>? environment, bool withSocket, string[] extraArgs)
     {
         RequireBuilt();
