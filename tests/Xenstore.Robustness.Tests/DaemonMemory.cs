@@ -26,8 +26,6 @@ public sealed class DaemonMemory : IAsyncDisposable
     /// <summary>The largest RSS seen so far.</summary>
     public long PeakKiB => Interlocked.Read(ref _peakKiB);
 
-    public long PeakMiB => PeakKiB / 1024;
-
     /// <summary>The current RSS of a process, in KiB.</summary>
     public static long RssKiB(int pid) => TestKit.ProcessMemory.RssKiB(pid);
 

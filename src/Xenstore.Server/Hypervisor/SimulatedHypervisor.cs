@@ -4,11 +4,11 @@ using System.IO.MemoryMappedFiles;
 namespace Xenstore.Server.Hypervisor;
 
 /// <summary>
-/// A hypervisor made of files, the layout ../shared/refxs gives the reference daemons, so one guest-side driver
-/// tests all three: guest N's page is the 4096-byte file <c>DIR/ring.N</c>; a guest notifies the daemon by writing
-/// the little-endian u32 <c>100+N</c> into the FIFO <c>DIR/evt</c>; domain N is dying while <c>DIR/dying.N</c>
-/// exists (and port 1, VIRQ_DOM_EXC, is written). The daemon notifies guest N by writing its local port to the
-/// FIFO <c>DIR/notify.N</c> when that FIFO exists and someone reads it.
+/// A hypervisor made of files, the same layout the C reference daemons see through a preloaded stand-in for the Xen
+/// libraries, so one guest-side driver tests all three: guest N's page is the 4096-byte file <c>DIR/ring.N</c>; a
+/// guest notifies the daemon by writing the little-endian u32 <c>100+N</c> into the FIFO <c>DIR/evt</c>; domain N
+/// is dying while <c>DIR/dying.N</c> exists (and port 1, VIRQ_DOM_EXC, is written). The daemon notifies guest N by
+/// writing its local port to the FIFO <c>DIR/notify.N</c> when that FIFO exists and someone reads it.
 /// </summary>
 internal sealed unsafe class SimulatedHypervisor : IHypervisor
 {

@@ -5,7 +5,8 @@ namespace Xenstore.Server.Hypervisor;
 /// <summary>
 /// Real Xen, as a dom0 daemon sees it: the guest page is grant reference 1 (GNTTAB_RESERVED_XENSTORE), mapped
 /// with libxengnttab; event channels come from libxenevtchn, with VIRQ_DOM_EXC for domain state changes; domain
-/// state comes from libxenctrl. Tested here with the library stand-ins of ../shared/refxs (fakexen.so).
+/// state comes from libxenctrl. Without Xen it is tested against stand-ins for these libraries, loaded with
+/// LD_PRELOAD, that serve the layout of <see cref="SimulatedHypervisor"/>.
 /// </summary>
 internal sealed unsafe class XenHypervisor : IHypervisor
 {
