@@ -55,6 +55,10 @@ internal static class Errno
         _ => EINVAL,
     };
 
-    /// <summary>glibc's <c>strerror</c> text for <paramref name="number"/>, as the C tools print it.</summary>
+    /// <summary>
+    /// glibc's <c>strerror</c> text for <paramref name="number"/>, as the C tools print it: the runtime leaves the
+    /// C locale at "C" whatever LANG says (it never calls <c>setlocale(LC_ALL, "")</c>), so the text is never a
+    /// translation, and neither is theirs.
+    /// </summary>
     public static string Text(int number) => Marshal.GetPInvokeErrorMessage(number);
 }
