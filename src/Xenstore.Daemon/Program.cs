@@ -45,18 +45,7 @@ var options = new ServerOptions
     LiveUpdateStatePath = settings.LiveUpdateState,
 };
 
-XenstoreServer server;
-try
-{
-    server = new XenstoreServer(options, loggerFactory);
-}
-catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or DllNotFoundException or EntryPointNotFoundException or System.Net.HttpListenerException)
-{
-    Console.Error.WriteLine($"xenstored: cannot listen on {socketPath}: {e.Message}");
-    return 1;
-}
-
-await using (server)
+await using (var server = new XenstoreServer(options, loggerFactory))
 {
     var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
@@ -77,14 +66,23 @@ await using (server)
     });
     try
     {
-        server.Start();
+        await server.StartAsync().ConfigureAwait(false);
     }
     catch (System.Net.HttpListenerException e)
     {
         Console.Error.WriteLine($"xenstored: cannot serve metrics on port {settings.MetricsPort}: {e.Message}");
         return 1;
     }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or DllNotFoundException or EntryPointNotFoundException)
+    {
+        Console.Error.WriteLine($"xenstored: cannot listen on {socketPath}: {e.Message}");
+        return 1;
+    }
     Console.WriteLine($"xenstored: listening on {socketPath}");
-    await stop.Task.ConfigureAwait(false);
+    if (await Task.WhenAny(stop.Task, server.HandedOver).ConfigureAwait(false) == server.HandedOver)
+    {
+        // A successor serves every client now and owns the sockets: leave at once, closing nothing.
+        Environment.Exit(0);
+    }
 }
 return 0;

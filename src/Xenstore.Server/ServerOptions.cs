@@ -3,10 +3,10 @@ using Xenstore.Store;
 namespace Xenstore.Server;
 
 /// <summary>Settings of the server around the engine.</summary>
-public sealed class ServerOptions
+public sealed record ServerOptions
 {
-    /// <summary>Unix socket path for dom0 clients.</summary>
-    public required string SocketPath { get; init; }
+    /// <summary>Unix socket path for dom0 clients; null for none (an embedded server with in-memory connections only).</summary>
+    public string? SocketPath { get; init; }
 
     /// <summary>Which hypervisor serves guest rings; none means the socket only.</summary>
     public HypervisorKind Hypervisor { get; init; } = HypervisorKind.None;

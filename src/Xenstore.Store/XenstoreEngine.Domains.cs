@@ -66,8 +66,18 @@ public sealed partial class XenstoreEngine
             FireSpecial(XsPath.IntroduceDomain, domid);
         }
         JournalDomain(domain);
-        _host.DomainIntroduced(domid, gfn, (uint)port, isNew);
+        _host.DomainIntroduced(IntroductionOf(domid, gfn, (uint)port, isNew));
         return Ok();
+    }
+
+    /// <summary>A domain's ring and the limits and features in force for it now, for its transport.</summary>
+    public DomainIntroduction IntroductionOf(uint domid, ulong gfn, uint eventChannel, bool isNew)
+    {
+        bool privileged = IsPrivilegedDomain(domid);
+        return new DomainIntroduction(domid, gfn, eventChannel, isNew, privileged,
+            privileged ? 0 : (int)Math.Min(int.MaxValue, EffectiveQuota(domid, Quota.Outstanding)),
+            privileged ? 0 : (int)Math.Min(int.MaxValue, EffectiveQuota(domid, Quota.WatchEvents)),
+            FeaturesOf(domid));
     }
 
     // "RELEASE <domid>|": the domain is gone for the store: connection, watches, transactions and owned nodes.

@@ -53,7 +53,7 @@ public sealed class BackgroundSnapshotTests : IDisposable
         for (int i = from; i < from + count; i++)
         {
             Write(engine, output, $"/data/n{i}", "value-" + i);
-            state.Commit(engine);
+            state.Append(engine);
         }
     }
 
