@@ -254,6 +254,9 @@ internal sealed class RingManager : IDisposable
         }
     }
 
+    /// <summary>The domains the hypervisor knows now (the Xenstore domain introduces them at start).</summary>
+    public IReadOnlyList<uint> ExistingDomains() => _hypervisor.ExistingDomains();
+
     /// <summary>Runs an action on the ring thread and waits for it.</summary>
     public Task<T> InvokeAsync<T>(Func<T> action)
     {
