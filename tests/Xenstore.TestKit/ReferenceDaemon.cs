@@ -69,6 +69,27 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
     }
 
     /// <summary>
+    /// The root of Debian's extracted Xen packages (xen-utils-4.17, xen-utils-common: Xen's start scripts among
+    /// them), set up through refxs; skips the calling test when refxs is absent.
+    /// </summary>
+    public static async Task<string> XenPackagesRootOrSkipAsync()
+    {
+        string? script = RepositoryPaths.RefxsScript;
+        if (script is null)
+        {
+            Assert.Skip("../shared/refxs is not present");
+        }
+        string home = await PrepareHomeAsync(script).ConfigureAwait(false);
+        Directory.Delete(home, recursive: true);
+        string root = Path.Combine(SharedHome, "root");
+        if (!File.Exists(Path.Combine(root, "etc/xen/scripts/launch-xenstore")))
+        {
+            Assert.Skip("refxs did not extract xen-utils-common");
+        }
+        return root;
+    }
+
+    /// <summary>
     /// Sets refxs up once in its default home, then gives this instance a home of its own (own sockets and rings)
     /// that links to the extracted packages, so no instance downloads them again.
     /// </summary>

@@ -10,9 +10,10 @@ internal static class SelfCommand
         string host = Environment.ProcessPath ?? "dotnet";
         string entry = Environment.GetCommandLineArgs()[0];
         var info = new ProcessStartInfo(host) { UseShellExecute = false };
-        if (entry.EndsWith(".dll", StringComparison.Ordinal))
+        if (Path.GetFileName(host) == "dotnet" && entry.EndsWith(".dll", StringComparison.Ordinal))
         {
-            // Run by the dotnet host: the assembly comes first.
+            // Run by the dotnet host: the assembly comes first. (The executable next to it reports the assembly
+            // as its first argument too, but takes none.)
             info.ArgumentList.Add(entry);
         }
         foreach (string arg in args)

@@ -161,13 +161,15 @@ internal sealed class LiveUpdateCoordinator(
     private Process StartSuccessor(string handoverPath)
     {
         string[] current = Environment.GetCommandLineArgs();
-        string entry = current[0];
-        string? host = Environment.ProcessPath;
+        string host = Environment.ProcessPath ?? "dotnet";
+        bool runByDotnet = Path.GetFileName(host) == "dotnet";
         var info = new ProcessStartInfo { UseShellExecute = false };
-        string binary = requests.Binary ?? entry;
+        // The running program is the native executable, or an assembly the dotnet host runs (whose executable next
+        // to it also reports the assembly as its first argument).
+        string binary = requests.Binary ?? (runByDotnet ? current[0] : host);
         if (binary.EndsWith(".dll", StringComparison.Ordinal))
         {
-            info.FileName = host ?? "dotnet";
+            info.FileName = runByDotnet ? host : "dotnet";
             info.ArgumentList.Add(binary);
         }
         else
