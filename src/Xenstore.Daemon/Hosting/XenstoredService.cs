@@ -48,7 +48,8 @@ internal sealed partial class XenstoredService(
         }
         Console.Out.Flush();
         readiness?.Signal();
-        Notify($"STATUS=serving {options.SocketPath ?? "the privileged domain's ring"}");
+        // In the background (a unit whose ExecStart is Xen's launch-xenstore) systemd learns which process to follow.
+        Notify((readiness is null ? "" : $"MAINPID={Environment.ProcessId}\n") + $"STATUS=serving {options.SocketPath ?? "the privileged domain's ring"}");
         // SIGUSR2 (12 on Linux): live update with the running binary, as CONTROL live-update does.
         _onUsr2 = PosixSignalRegistration.Create((PosixSignal)12, context =>
         {
