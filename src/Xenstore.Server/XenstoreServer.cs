@@ -159,7 +159,14 @@ public sealed class XenstoreServer : IAsyncDisposable
             _listener.Start();
         }
         _liveUpdate?.Start();
-        _metricsEndpoint?.Start();
+        if (_handover is null)
+        {
+            _metricsEndpoint?.Start();
+        }
+        else
+        {
+            _ = _metricsEndpoint?.StartWhenFreeAsync(TimeSpan.FromSeconds(60));
+        }
         return Task.CompletedTask;
     }
 

@@ -21,7 +21,7 @@ internal sealed class HandoverReceiver(string handoverPath, WorkQueue queue, Eng
     /// <summary>Reads the handover file and returns the inherited listening socket.</summary>
     public Socket Load()
     {
-        _file = JsonSerializer.Deserialize<HandoverFile>(File.ReadAllText(handoverPath))
+        _file = JsonSerializer.Deserialize(File.ReadAllBytes(handoverPath), HandoverJson.Default.HandoverFile)
             ?? throw new InvalidDataException("empty handover file " + handoverPath);
         return new Socket(new SafeSocketHandle(_file.Handover.ListenDescriptor, ownsHandle: true));
     }

@@ -27,6 +27,9 @@ internal sealed class LiveUpdateCoordinator(
     ILogger logger)
 {
     private static readonly TimeSpan s_readyTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The handover file's name in the state directory.</summary>
+    public const string HandoverFileName = "live-update-handover.json";
     private readonly TaskCompletionSource<int> _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _running;
 
@@ -101,9 +104,15 @@ internal sealed class LiveUpdateCoordinator(
             var handover = new Handover(listenDescriptor, handoverConnections,
                 ringWatches,
                 requesterIndex >= 0 ? new HandoverReply(requesterIndex, header.ReqId, header.TxId) : null);
-            handoverPath = Path.Combine(Path.GetTempPath(), $"xenstored-handover-{Environment.ProcessId}.json");
+            // In the state directory, private to the daemon: it holds clients' unread requests and unsent replies.
+            handoverPath = Path.Combine(state!.DirectoryPath, HandoverFileName);
             var payload = new HandoverFile(handover, ringBuffers.Select(p => new HandoverRingBuffers(p.Key, p.Value.Input, p.Value.Output)).ToList());
-            await File.WriteAllTextAsync(handoverPath, JsonSerializer.Serialize(payload)).ConfigureAwait(false);
+            File.Delete(handoverPath);
+            File.Delete(handoverPath + ".ready");
+            await using (var file = new FileStream(handoverPath, PrivateFiles.Options(FileMode.CreateNew, FileAccess.Write, FileShare.None)))
+            {
+                await JsonSerializer.SerializeAsync(file, payload, HandoverJson.Default.HandoverFile).ConfigureAwait(false);
+            }
             successor = StartSuccessor(handoverPath);
             if (await WaitReadyAsync(handoverPath, successor).ConfigureAwait(false))
             {

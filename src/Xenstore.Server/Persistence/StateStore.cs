@@ -48,7 +48,8 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     /// <summary>Loads the snapshot and the journal into a fresh engine, then opens the journal for appending.</summary>
     public void Recover(XenstoreEngine engine)
     {
-        Directory.CreateDirectory(_directory);
+        // A copy of the whole store: the daemon's alone (an older version created it readable by everyone).
+        PrivateFiles.CreateDirectory(_directory);
         ulong snapshotSequence = 0;
         string snapshotPath = Path.Combine(_directory, SnapshotName);
         if (File.Exists(snapshotPath))
@@ -169,6 +170,9 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         Log.StateCompacted(_logger, _snapshotBytes);
     }
 
+    /// <summary>The state directory (where a live update's handover goes too).</summary>
+    public string DirectoryPath => _directory;
+
     private string TempSnapshotPath => Path.Combine(_directory, SnapshotName + ".tmp");
 
     /// <summary>Tests: a finished background snapshot is not put in place (as if the daemon stopped first).</summary>
@@ -225,7 +229,7 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     /// <summary>Writes <c>snapshot.tmp</c> from a frozen view and flushes it to disk; returns its size.</summary>
     private long WriteSnapshotFile(EngineSnapshot view, ulong sequence)
     {
-        using var file = new FileStream(TempSnapshotPath, FileMode.Create, FileAccess.Write);
+        using var file = new FileStream(TempSnapshotPath, PrivateFiles.Options(FileMode.Create, FileAccess.Write, FileShare.None));
         Span<byte> header = stackalloc byte[StateFileFormat.HeaderSize];
         StateFileFormat.WriteHeader(header, sequence);
         file.Write(header);
@@ -241,7 +245,7 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     private FileStream CreateJournal(ulong sequence, string name)
     {
         string temp = Path.Combine(_directory, name + ".tmp");
-        var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.Read);
+        var file = new FileStream(temp, PrivateFiles.Options(FileMode.Create, FileAccess.Write));
         Span<byte> header = stackalloc byte[StateFileFormat.HeaderSize];
         StateFileFormat.WriteHeader(header, sequence);
         file.Write(header);

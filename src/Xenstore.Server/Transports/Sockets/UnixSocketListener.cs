@@ -50,6 +50,11 @@ internal sealed class UnixSocketListener : IPollable, IDisposable
             }
             listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             listener.Bind(new UnixDomainSocketEndPoint(_path));
+            // C xenstored's mode: only the daemon's user (root) may connect; every socket client is privileged.
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(_path, PrivateFiles.FileMode);
+            }
             listener.Listen(1024);
         }
         listener.Blocking = false;

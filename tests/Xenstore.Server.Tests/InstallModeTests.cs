@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Xenstore.Protocol;
+using Xenstore.TestKit;
+
+namespace Xenstore.Server.Tests;
+
+/// <summary>
+/// What the daemon leaves on disk is private: the state directory 0700 and every file in it 0600 (a copy of the
+/// whole store), the socket 0600 as C's (every socket client is privileged), the trace file 0600, the live-update
+/// handover (clients' bytes) in the state directory and 0600, never in /tmp; the metrics port on loopback only.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class InstallModeTests
+{
+    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode PrivateDirectory = Private | UnixFileMode.UserExecute;
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (int i = 0; i < 600 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+        Assert.True(condition());
+    }
+
+    [Fact]
+    public async Task StateSocketTraceAndHandover_ArePrivate_MetricsOnLoopback()
+    {
+        string dir = Directory.CreateTempSubdirectory("xs-modes-").FullName;
+        // A state directory an older version created readable by everyone, with a file in it.
+        string state = Path.Combine(dir, "state");
+        Directory.CreateDirectory(state, PrivateDirectory | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
+        File.WriteAllText(Path.Combine(state, "left-over"), "");
+        File.SetUnixFileMode(Path.Combine(state, "left-over"), (UnixFileMode)0b110_100_100);
+        string trace = Path.Combine(dir, "trace");
+        int metricsPort = FreeTcpPort();
+        await using OurDaemon daemon = await OurDaemon.StartAsync("--state-dir", state, "--snapshot-after", "1", "-T", trace,
+            "--metrics-port", metricsPort.ToString(CultureInfo.InvariantCulture));
+        await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.False((await client.WriteAsync($"/secret/{i}", "value")).IsError);
+        }
+        await WaitUntilAsync(() => File.Exists(Path.Combine(state, "snapshot")));
+
+        Assert.Equal(PrivateDirectory, File.GetUnixFileMode(state));
+        string[] files = Directory.GetFiles(state);
+        Assert.Contains(Path.Combine(state, "journal"), files);
+        Assert.Contains(Path.Combine(state, "left-over"), files);
+        Assert.All(files, f => Assert.Equal(Private, File.GetUnixFileMode(f)));
+        Assert.Equal(Private, File.GetUnixFileMode(daemon.SocketPath));
+        Assert.Equal(Private, File.GetUnixFileMode(trace));
+        Assert.Equal(["0100007F"], ListeningAddresses(metricsPort));
+
+        // The handover of a live update: watched for while the successor starts.
+        string handover = Path.Combine(state, LiveUpdate.LiveUpdateCoordinator.HandoverFileName);
+        UnixFileMode? handoverMode = null;
+        using var stop = new CancellationTokenSource();
+        Task watch = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested && handoverMode is null)
+            {
+                try
+                {
+                    handoverMode = File.GetUnixFileMode(handover);
+                }
+                catch (FileNotFoundException)
+                {
+                    await Task.Delay(2);
+                }
+            }
+        });
+        Assert.Equal("OK", (await client.RequestAsync(XsMessageType.Control, RawPayload.Strings("live-update", "-f", OurDaemon.DaemonDll), timeout: TimeSpan.FromSeconds(60))).Text);
+        Assert.Equal("OK", (await client.RequestAsync(XsMessageType.Control, RawPayload.Strings("live-update", "-s", "-t", "30"), timeout: TimeSpan.FromSeconds(60))).Text);
+        await WaitUntilAsync(() => daemon.HasExited);
+        await stop.CancelAsync();
+        await watch;
+        Assert.Equal(Private, handoverMode);
+        Assert.False(File.Exists(handover));
+        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"xenstored-handover-{daemon.ProcessId}*"));
+        Assert.Equal("value", (await client.ReadAsync("/secret/0")).Text);
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>The local addresses (hex, as /proc/net/tcp shows them) listening on the port.</summary>
+    private static List<string> ListeningAddresses(int port)
+    {
+        string portHex = port.ToString("X4", CultureInfo.InvariantCulture);
+        return File.ReadLines("/proc/net/tcp").Concat(File.ReadLines("/proc/net/tcp6")).Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length > 3 && f[1].EndsWith(":" + portHex, StringComparison.Ordinal) && f[3] == "0A")
+            .Select(f => f[1].Split(':')[0])
+            .ToList();
+    }
+}
