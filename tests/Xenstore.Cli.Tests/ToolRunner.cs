@@ -31,14 +31,15 @@ public sealed class ToolRunner : IDisposable
     }
 
     /// <summary>
-    /// Our CLI's apphost, built with this project (it references the CLI). Missing means a broken build: the
-    /// calling test fails, it is never skipped.
+    /// Our CLI's apphost, built with this project (it references the CLI), or the native executable named by
+    /// <c>XENSTORE_CLI_UNDER_TEST</c> (scripts/test-native). Missing means a broken build: the calling test fails,
+    /// it is never skipped.
     /// </summary>
     public static string OurAppHost
     {
         get
         {
-            string path = Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Cli", "bin", RepositoryPaths.Configuration, "net10.0", "xenstore");
+            string path = Environment.GetEnvironmentVariable("XENSTORE_CLI_UNDER_TEST") is { Length: > 0 } native ? native : Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Cli", "bin", RepositoryPaths.Configuration, "net10.0", "xenstore");
             return File.Exists(path) ? path : throw new FileNotFoundException($"our CLI is not built ({RepositoryPaths.Configuration})", path);
         }
     }

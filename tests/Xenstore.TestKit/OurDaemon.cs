@@ -65,6 +65,12 @@ public sealed class OurDaemon : IDaemonUnderTest
     /// <summary>The daemon's process id (for signals and crash tests).</summary>
     public int ProcessId => _process.Id;
 
+    /// <summary>
+    /// The native (AOT) daemon to test instead of the built assembly, from <c>XENSTORED_UNDER_TEST</c>
+    /// (scripts/test-native); null runs the assembly.
+    /// </summary>
+    public static string? NativeDaemon => Environment.GetEnvironmentVariable("XENSTORED_UNDER_TEST") is { Length: > 0 } path ? path : null;
+
     /// <summary>Path of the built daemon assembly.</summary>
     public static string DaemonDll => Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Daemon", "bin",
         RepositoryPaths.Configuration, "net10.0", "xenstored.dll");
@@ -108,7 +114,7 @@ public sealed class OurDaemon : IDaemonUnderTest
         RequireBuilt();
         string directory = Directory.CreateTempSubdirectory("xs-ours-").FullName;
         string socket = Path.Combine(directory, "socket");
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(NativeDaemon ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -118,7 +124,10 @@ public sealed class OurDaemon : IDaemonUnderTest
         {
             info.Environment[key] = value;
         }
-        info.ArgumentList.Add(DaemonDll);
+        if (NativeDaemon is null)
+        {
+            info.ArgumentList.Add(DaemonDll);
+        }
         // In the foreground, as under systemd: the test owns the process and reads its output.
         info.ArgumentList.Add("--no-fork");
         if (withSocket)
