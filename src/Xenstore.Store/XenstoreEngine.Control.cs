@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Xenstore.Protocol;
+using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
 
@@ -31,7 +32,7 @@ public sealed partial class XenstoreEngine
     ];
 
     // "CONTROL <command>|[<parameters>|]": privileged only.
-    private XsError DoControl(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
+    private XsError DoControl(RequestContext request, Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
     {
         if (!connection.Privileged)
         {
@@ -45,7 +46,7 @@ public sealed partial class XenstoreEngine
         string[] args = SplitStrings(payload);
         if (_host.TryDeferControl(connection.Id, header, args[0], args[1..]))
         {
-            _replyDeferred = true;
+            request.Deferred = true;
             return XsError.None;
         }
         string? text = args[0] switch
@@ -60,8 +61,8 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        _reply.AppendAscii(text);
-        _reply.AppendByte(0);
+        request.Reply.AppendAscii(text);
+        request.Reply.AppendByte(0);
         return XsError.None;
     }
 
@@ -101,7 +102,7 @@ public sealed partial class XenstoreEngine
     }
 
     // "GET_FEATURE [<domid>|]": the server's features, or a domain's (privileged).
-    private XsError DoGetFeature(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoGetFeature(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         XsServerFeatures features;
         if (payload.IsEmpty)
@@ -120,13 +121,13 @@ public sealed partial class XenstoreEngine
             }
             features = _domains.TryGetValue(domid, out Domain? domain) ? domain.Features : _options.ServerFeatures;
         }
-        _reply.AppendNumber((uint)features);
-        _reply.AppendByte(0);
+        request.Reply.AppendNumber((uint)features);
+        request.Reply.AppendByte(0);
         return XsError.None;
     }
 
     // "SET_FEATURE <domid>|<value>|": before INTRODUCE only (EBUSY after), only bits the server offers.
-    private XsError DoSetFeature(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoSetFeature(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         if (!connection.Privileged)
         {
@@ -151,7 +152,7 @@ public sealed partial class XenstoreEngine
         domain.Features = (XsServerFeatures)value;
         domain.FeaturesSet = true;
         JournalDomain(domain);
-        return Ok();
+        return request.Ok();
     }
 
     /// <summary>The features a domain's ring advertises (its SET_FEATURE value, else the server's).</summary>
@@ -159,7 +160,7 @@ public sealed partial class XenstoreEngine
         _domains.TryGetValue(domid, out Domain? domain) ? domain.Features : _options.ServerFeatures;
 
     // "GET_QUOTA": names; "<quota>|": global value; "<domid>|<quota>|": a domain's value.
-    private XsError DoGetQuota(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoGetQuota(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         if (!connection.Privileged)
         {
@@ -168,8 +169,8 @@ public sealed partial class XenstoreEngine
         string[] args = SplitStrings(payload);
         if (args.Length == 0)
         {
-            _reply.AppendAscii(string.Join(' ', QuotaNames.All.Select(QuotaNames.Name)));
-            _reply.AppendByte(0);
+            request.Reply.AppendAscii(string.Join(' ', QuotaNames.All.Select(QuotaNames.Name)));
+            request.Reply.AppendByte(0);
             return XsError.None;
         }
         long value;
@@ -186,13 +187,13 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        _reply.AppendNumber(value);
-        _reply.AppendByte(0);
+        request.Reply.AppendNumber(value);
+        request.Reply.AppendByte(0);
         return XsError.None;
     }
 
     // "SET_QUOTA <quota>|<value>|" or "<domid>|<quota>|<value>|": 0 means unlimited.
-    private XsError DoSetQuota(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoSetQuota(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         if (!connection.Privileged)
         {
@@ -209,7 +210,7 @@ public sealed partial class XenstoreEngine
         {
             _options.Quotas[quota] = value;
             Journal?.GlobalQuotaWritten(quota, value);
-            return Ok();
+            return request.Ok();
         }
         if (!uint.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
         {
@@ -217,7 +218,7 @@ public sealed partial class XenstoreEngine
         }
         DomainFor(domid).QuotaOverrides[quota] = value;
         JournalDomain(DomainFor(domid));
-        return Ok();
+        return request.Ok();
     }
 
     /// <summary>The quota that applies to a domain (its override, else the global value).</summary>

@@ -1,23 +1,24 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
 
 public sealed partial class XenstoreEngine
 {
     // "GET_DOMAIN_PATH <domid>|": pure formatting with C's lenient number parsing ("abc" is 0, "-1" wraps).
-    private XsError DoGetDomainPath(ReadOnlySpan<byte> payload)
+    private static XsError DoGetDomainPath(RequestContext request, ReadOnlySpan<byte> payload)
     {
         if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg))
         {
             return XsError.EINVAL;
         }
-        _reply.AppendAscii(XsPath.DomainPath(CNumbers.AtoiAsDomid(arg)));
-        _reply.AppendByte(0);
+        request.Reply.AppendAscii(XsPath.DomainPath(CNumbers.AtoiAsDomid(arg)));
+        request.Reply.AppendByte(0);
         return XsError.None;
     }
 
     // "IS_DOMAIN_INTRODUCED <domid>|": T or F; dom0 and DOMID_SELF are always introduced.
-    private XsError DoIsDomainIntroduced(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoIsDomainIntroduced(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         if (!connection.Privileged)
         {
@@ -29,7 +30,7 @@ public sealed partial class XenstoreEngine
         }
         uint domid = CNumbers.AtoiAsDomid(arg);
         bool introduced = domid == 0 || domid == XsConstants.DomidSelf || IsIntroduced(domid);
-        _reply.Append(introduced ? "T\0"u8 : "F\0"u8);
+        request.Reply.Append(introduced ? "T\0"u8 : "F\0"u8);
         return XsError.None;
     }
 
@@ -37,7 +38,7 @@ public sealed partial class XenstoreEngine
     public bool IsIntroduced(uint domid) => _domains.TryGetValue(domid, out Domain? d) && d.Introduced;
 
     // "INTRODUCE <domid>|<gfn>|<evtchn>|": a new domain fires @introduceDomain; re-introduction rebinds only.
-    private XsError DoIntroduce(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoIntroduce(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         if (!connection.Privileged)
         {
@@ -67,11 +68,11 @@ public sealed partial class XenstoreEngine
         }
         JournalDomain(domain);
         _host.DomainIntroduced(domid, gfn, (uint)port, isNew);
-        return Ok();
+        return request.Ok();
     }
 
     // "RELEASE <domid>|": the domain is gone for the store: connection, watches, transactions and owned nodes.
-    private XsError DoRelease(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoRelease(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         XsError error = GetIntroducedDomainArgument(connection, payload, out uint domid);
         if (error != XsError.None)
@@ -79,11 +80,11 @@ public sealed partial class XenstoreEngine
             return error;
         }
         ReleaseDomain(domid);
-        return Ok();
+        return request.Ok();
     }
 
     // "RESUME <domid>|": clears the shutdown state so a later shutdown fires @releaseDomain again.
-    private XsError DoResume(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoResume(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         XsError error = GetIntroducedDomainArgument(connection, payload, out uint domid);
         if (error != XsError.None)
@@ -92,7 +93,7 @@ public sealed partial class XenstoreEngine
         }
         _domains[domid].Shutdown = false;
         JournalDomain(_domains[domid]);
-        return Ok();
+        return request.Ok();
     }
 
     private XsError GetIntroducedDomainArgument(Connection connection, ReadOnlySpan<byte> payload, out uint domid)
@@ -115,7 +116,7 @@ public sealed partial class XenstoreEngine
     }
 
     // "SET_TARGET <domid>|<tdomid>|": domid acts with tdomid's permissions too; both must be introduced.
-    private XsError DoSetTarget(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoSetTarget(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         if (!connection.Privileged)
         {
@@ -135,7 +136,7 @@ public sealed partial class XenstoreEngine
         }
         DomainFor(domid).Target = target;
         JournalDomain(DomainFor(domid));
-        return Ok();
+        return request.Ok();
     }
 
     /// <summary>

@@ -1,11 +1,12 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
 
 public sealed partial class XenstoreEngine
 {
     // docs/misc/xenstore.txt "READ <path>|": the value, without a trailing NUL.
-    private XsError DoRead(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    private XsError DoRead(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         XsError error = ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
@@ -21,12 +22,12 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EACCES;
         }
-        _reply.Append(node.Value);
+        request.Reply.Append(node.Value);
         return XsError.None;
     }
 
     // "WRITE <path>|<value|>": creates missing parents; the value is every byte after the first NUL.
-    private XsError DoWrite(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    private XsError DoWrite(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         int nul = payload.IndexOf((byte)0);
         if (nul < 0)
@@ -57,7 +58,7 @@ public sealed partial class XenstoreEngine
             byte[] copy = value.ToArray();
             ApplySetValue(view, path, copy);
             view.Transaction?.Effects.Add(new WriteEffect(path, copy));
-            return Ok();
+            return request.Ok();
         }
         error = CheckCreate(connection, view, path);
         if (error != XsError.None)
@@ -67,11 +68,11 @@ public sealed partial class XenstoreEngine
         byte[] newValue = value.ToArray();
         ApplyCreatePath(view.Tree, view.Transaction, path, newValue, connection.Domid, connection.Privileged);
         view.Transaction?.Effects.Add(new WriteEffect(path, newValue));
-        return Ok();
+        return request.Ok();
     }
 
     // "MKDIR <path>|": an existing node is left alone, with no event.
-    private XsError DoMkdir(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    private XsError DoMkdir(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         XsError error = ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
@@ -81,7 +82,7 @@ public sealed partial class XenstoreEngine
         Node? node = view.Get(path);
         if (node is not null)
         {
-            return Has(connection, node.Perms, XsAccess.Write) ? Ok() : XsError.EACCES;
+            return Has(connection, node.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
         }
         error = CheckCreate(connection, view, path);
         if (error != XsError.None)
@@ -90,7 +91,7 @@ public sealed partial class XenstoreEngine
         }
         ApplyCreatePath(view.Tree, view.Transaction, path, [], connection.Domid, connection.Privileged);
         view.Transaction?.Effects.Add(new MkdirEffect(path));
-        return Ok();
+        return request.Ok();
     }
 
     /// <summary>
@@ -125,7 +126,7 @@ public sealed partial class XenstoreEngine
     }
 
     // "RM <path>|": removes the subtree. A missing node under an existing parent is not an error.
-    private XsError DoRm(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    private XsError DoRm(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         XsError error = ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
@@ -144,7 +145,7 @@ public sealed partial class XenstoreEngine
             {
                 return Hide(connection, view, path, XsAccess.Write, XsError.ENOENT);
             }
-            return Has(connection, parent.Perms, XsAccess.Write) ? Ok() : XsError.EACCES;
+            return Has(connection, parent.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
         }
         if (!Has(connection, node.Perms, XsAccess.Write))
         {
@@ -160,11 +161,11 @@ public sealed partial class XenstoreEngine
         }
         ApplyRemove(view, path);
         view.Transaction?.Effects.Add(new RemoveEffect(path));
-        return Ok();
+        return request.Ok();
     }
 
     // "DIRECTORY <path>|": child names, each NUL-terminated, in insertion order.
-    private XsError DoDirectory(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    private XsError DoDirectory(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         XsError error = ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
@@ -178,15 +179,15 @@ public sealed partial class XenstoreEngine
         }
         foreach (Node child in node!.Children.Items)
         {
-            _reply.AppendAscii(child.Name);
-            _reply.AppendByte(0);
+            request.Reply.AppendAscii(child.Name);
+            request.Reply.AppendByte(0);
         }
         return XsError.None;
     }
 
     // "DIRECTORY_PART <path>|<offset>|": <generation>| then as many whole names from the byte offset as fit,
     // and one more NUL when the list ends in this chunk. The generation changes whenever the children change.
-    private XsError DoDirectoryPart(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    private XsError DoDirectoryPart(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         Span<Range> args = stackalloc Range[2];
         if (!PayloadArgs.TrySplitExact(payload, args, 2))
@@ -207,8 +208,8 @@ public sealed partial class XenstoreEngine
         {
             return error;
         }
-        _reply.AppendNumber(node!.ChildrenGeneration);
-        _reply.AppendByte(0);
+        request.Reply.AppendNumber(node!.ChildrenGeneration);
+        request.Reply.AppendByte(0);
         long position = 0;
         bool complete = true;
         foreach (Node child in node.Children.Items)
@@ -219,19 +220,19 @@ public sealed partial class XenstoreEngine
             {
                 int skip = (int)Math.Max(0, offset - position);
                 // Keep one byte for the final NUL that marks the end of the list.
-                if (_reply.Length + entryLength - skip + 1 > XsConstants.PayloadMax)
+                if (request.Reply.Length + entryLength - skip + 1 > XsConstants.PayloadMax)
                 {
                     complete = false;
                     break;
                 }
-                _reply.AppendAscii(child.Name[Math.Min(skip, child.Name.Length)..]);
-                _reply.AppendByte(0);
+                request.Reply.AppendAscii(child.Name[Math.Min(skip, child.Name.Length)..]);
+                request.Reply.AppendByte(0);
             }
             position = entryEnd;
         }
         if (complete)
         {
-            _reply.AppendByte(0);
+            request.Reply.AppendByte(0);
         }
         return XsError.None;
     }
@@ -249,7 +250,7 @@ public sealed partial class XenstoreEngine
     }
 
     // "GET_PERMS <path>|": the owner entry first. Special paths have permissions too.
-    private XsError DoGetPerms(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    private XsError DoGetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
         {
@@ -281,12 +282,12 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EACCES;
         }
-        AppendPerms(perms);
+        AppendPerms(request, perms);
         return XsError.None;
     }
 
     // "SET_PERMS <path>|<perm-as-string>|+": owner or privileged only; only the privileged may change the owner.
-    private XsError DoSetPerms(Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    private XsError DoSetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         int nul = payload.IndexOf((byte)0);
         if (nul < 0)
@@ -309,7 +310,7 @@ public sealed partial class XenstoreEngine
         }
         if (kind == XsPathKind.Special)
         {
-            return SetSpecialPerms(connection, path, perms);
+            return SetSpecialPerms(request, connection, path, perms);
         }
         Node? node = view.Get(path);
         if (node is null)
@@ -329,19 +330,19 @@ public sealed partial class XenstoreEngine
         }
         ApplySetPerms(view, path, perms);
         view.Transaction?.Effects.Add(new SetPermsEffect(path, perms));
-        return Ok();
+        return request.Ok();
     }
 
     private bool IsOwnerOrTarget(Connection connection, uint owner) =>
         owner == connection.Domid || (_domains.TryGetValue(connection.Domid, out Domain? d) && d.Target == owner);
 
-    private void AppendPerms(XsPermission[] perms)
+    private static void AppendPerms(RequestContext request, XsPermission[] perms)
     {
         foreach (XsPermission perm in perms)
         {
-            _reply.AppendByte((byte)perm.Letter);
-            _reply.AppendNumber(perm.Domid);
-            _reply.AppendByte(0);
+            request.Reply.AppendByte((byte)perm.Letter);
+            request.Reply.AppendNumber(perm.Domid);
+            request.Reply.AppendByte(0);
         }
     }
 }

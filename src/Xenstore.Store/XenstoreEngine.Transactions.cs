@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
 
@@ -17,7 +18,7 @@ public sealed partial class XenstoreEngine
     public long TransactionsConflicted { get; private set; }
 
     // "TRANSACTION_START |": the payload is ignored; the header's tx_id must be 0 (no nesting).
-    private XsError DoTransactionStart(Connection connection, XsHeader header)
+    private XsError DoTransactionStart(RequestContext request, Connection connection, XsHeader header)
     {
         if (header.TxId != 0)
         {
@@ -35,13 +36,13 @@ public sealed partial class XenstoreEngine
         connection.Transactions.Add(id, new Transaction(id, connection, tree, snapshotEpoch, TransactionNodeLimit(connection)));
         domain.Transactions++;
         TransactionCount++;
-        _reply.AppendNumber(id);
-        _reply.AppendByte(0);
+        request.Reply.AppendNumber(id);
+        request.Reply.AppendByte(0);
         return XsError.None;
     }
 
     // "TRANSACTION_END T|" commits, "F|" aborts; anything else is EINVAL and leaves the transaction open.
-    private XsError DoTransactionEnd(Connection connection, Transaction tx, ReadOnlySpan<byte> payload)
+    private XsError DoTransactionEnd(RequestContext request, Connection connection, Transaction tx, ReadOnlySpan<byte> payload)
     {
         bool commit;
         if (payload.SequenceEqual("T\0"u8))
@@ -60,7 +61,7 @@ public sealed partial class XenstoreEngine
         if (!commit)
         {
             TransactionsAborted++;
-            return Ok();
+            return request.Ok();
         }
         if (HasConflict(tx))
         {
@@ -74,7 +75,7 @@ public sealed partial class XenstoreEngine
         }
         ApplyCommit(tx);
         TransactionsCommitted++;
-        return Ok();
+        return request.Ok();
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using Xenstore.Protocol;
+using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
 
@@ -13,9 +14,6 @@ public sealed partial class XenstoreEngine
         [XsPath.IntroduceDomain] = [new(XsAccess.None, 0)],
         [XsPath.ReleaseDomain] = [new(XsAccess.None, 0)],
     };
-
-    /// <summary>Messages to send after the reply (the initial event of a new watch follows its OK).</summary>
-    private readonly List<(int ConnectionId, byte[] Payload)> _afterReply = [];
 
     private long _watchSequence;
 
@@ -136,7 +134,7 @@ public sealed partial class XenstoreEngine
         return _specialPerms.TryGetValue(special, out perms!);
     }
 
-    private XsError SetSpecialPerms(Connection connection, string path, XsPermission[] perms)
+    private XsError SetSpecialPerms(RequestContext request, Connection connection, string path, XsPermission[] perms)
     {
         if (!_specialPerms.TryGetValue(path, out XsPermission[]? current))
         {
@@ -148,11 +146,11 @@ public sealed partial class XenstoreEngine
         }
         _specialPerms[path] = perms;
         Journal?.NodeWritten(path, [], perms);
-        return Ok();
+        return request.Ok();
     }
 
     // "WATCH <wpath>|<token>|[<depth>|]": replies OK, then fires once at once so the watcher can read state.
-    private XsError DoWatch(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoWatch(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         int count = PayloadArgs.Count(payload);
         Span<Range> args = stackalloc Range[3];
@@ -202,9 +200,9 @@ public sealed partial class XenstoreEngine
         byte[]? initial = EventPayload(Encoding.Latin1.GetString(rawPath), token);
         if (initial is not null)
         {
-            _afterReply.Add((connection.Id, initial));
+            request.AfterReply.Add((connection.Id, initial));
         }
-        return Ok();
+        return request.Ok();
     }
 
     private bool WatchDepthEnabled(Connection connection) =>
@@ -212,7 +210,7 @@ public sealed partial class XenstoreEngine
         || (DomainFor(connection.Domid).Features & XsServerFeatures.WatchDepth) != 0;
 
     // "UNWATCH <wpath>|<token>|": the exact pair registered.
-    private XsError DoUnwatch(Connection connection, ReadOnlySpan<byte> payload)
+    private XsError DoUnwatch(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         Span<Range> args = stackalloc Range[2];
         if (!PayloadArgs.TrySplitExact(payload, args, 2))
@@ -232,7 +230,7 @@ public sealed partial class XenstoreEngine
         }
         RemoveWatch(watch);
         connection.Watches.Remove(watch);
-        return Ok();
+        return request.Ok();
     }
 
     private void RemoveWatch(Watch watch)

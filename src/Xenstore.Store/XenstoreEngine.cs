@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
 
@@ -16,7 +17,7 @@ public sealed partial class XenstoreEngine
     private readonly IEngineHost _host;
     private readonly Dictionary<int, Connection> _connections = [];
     private readonly Dictionary<uint, Domain> _domains = [];
-    private readonly ReplyBuffer _reply = new();
+    private readonly RequestContext _request = new();
     private readonly List<PendingEvent> _pendingEvents = [];
     private readonly NodeTree _live;
 
@@ -28,8 +29,6 @@ public sealed partial class XenstoreEngine
 
     private long _generation;
 
-    /// <summary>The host took the current request over and will answer it itself.</summary>
-    private bool _replyDeferred;
     private int _epochCounter;
     private readonly NameCache _names = new();
 
@@ -81,29 +80,28 @@ public sealed partial class XenstoreEngine
         {
             return;
         }
-        _reply.Clear();
+        RequestContext request = _request;
+        request.Reset();
         _pendingEvents.Clear();
-        _afterReply.Clear();
-        _replyDeferred = false;
         XsError error;
         try
         {
-            error = Dispatch(connection, header, payload);
+            error = Dispatch(request, connection, header, payload);
         }
         catch (TransactionNodesExceededException)
         {
-            _reply.Clear();
+            request.Reply.Clear();
             error = XsError.ENOSPC;
         }
         finally
         {
             FirePendingEvents();
         }
-        if (_replyDeferred)
+        if (request.Deferred)
         {
             return;
         }
-        if (error == XsError.None && _reply.Length > XsConstants.PayloadMax)
+        if (error == XsError.None && request.Reply.Length > XsConstants.PayloadMax)
         {
             error = XsError.E2BIG;
         }
@@ -113,15 +111,15 @@ public sealed partial class XenstoreEngine
         }
         else
         {
-            _output.Send(connectionId, header.Type, header.ReqId, header.TxId, _reply.Span);
+            _output.Send(connectionId, header.Type, header.ReqId, header.TxId, request.Reply.Span);
         }
-        foreach ((int target, byte[] message) in _afterReply)
+        foreach ((int target, byte[] message) in request.AfterReply)
         {
             _output.Send(target, XsMessageType.WatchEvent, 0, 0, message);
         }
     }
 
-    private XsError Dispatch(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
+    private XsError Dispatch(RequestContext request, Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
     {
         switch (header.Type)
         {
@@ -134,44 +132,44 @@ public sealed partial class XenstoreEngine
             case XsMessageType.GetPerms:
             case XsMessageType.SetPerms:
             case XsMessageType.TransactionEnd:
-                return DispatchInView(connection, header, payload);
+                return DispatchInView(request, connection, header, payload);
             case XsMessageType.Watch:
-                return DoWatch(connection, payload);
+                return DoWatch(request, connection, payload);
             case XsMessageType.Unwatch:
-                return DoUnwatch(connection, payload);
+                return DoUnwatch(request, connection, payload);
             case XsMessageType.ResetWatches:
                 DropWatchesAndTransactions(connection);
-                return Ok();
+                return request.Ok();
             case XsMessageType.TransactionStart:
-                return DoTransactionStart(connection, header);
+                return DoTransactionStart(request, connection, header);
             case XsMessageType.GetDomainPath:
-                return DoGetDomainPath(payload);
+                return DoGetDomainPath(request, payload);
             case XsMessageType.IsDomainIntroduced:
-                return DoIsDomainIntroduced(connection, payload);
+                return DoIsDomainIntroduced(request, connection, payload);
             case XsMessageType.Introduce:
-                return DoIntroduce(connection, payload);
+                return DoIntroduce(request, connection, payload);
             case XsMessageType.Release:
-                return DoRelease(connection, payload);
+                return DoRelease(request, connection, payload);
             case XsMessageType.Resume:
-                return DoResume(connection, payload);
+                return DoResume(request, connection, payload);
             case XsMessageType.SetTarget:
-                return DoSetTarget(connection, payload);
+                return DoSetTarget(request, connection, payload);
             case XsMessageType.GetFeature:
-                return DoGetFeature(connection, payload);
+                return DoGetFeature(request, connection, payload);
             case XsMessageType.SetFeature:
-                return DoSetFeature(connection, payload);
+                return DoSetFeature(request, connection, payload);
             case XsMessageType.GetQuota:
-                return DoGetQuota(connection, payload);
+                return DoGetQuota(request, connection, payload);
             case XsMessageType.SetQuota:
-                return DoSetQuota(connection, payload);
+                return DoSetQuota(request, connection, payload);
             case XsMessageType.Control:
-                return DoControl(connection, header, payload);
+                return DoControl(request, connection, header, payload);
             default:
                 return XsError.ENOSYS;
         }
     }
 
-    private XsError DispatchInView(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
+    private XsError DispatchInView(RequestContext request, Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
     {
         Transaction? tx = null;
         if (header.TxId != 0 && !connection.Transactions.TryGetValue(header.TxId, out tx))
@@ -180,27 +178,21 @@ public sealed partial class XenstoreEngine
         }
         if (header.Type == XsMessageType.TransactionEnd)
         {
-            return tx is null ? XsError.ENOENT : DoTransactionEnd(connection, tx, payload);
+            return tx is null ? XsError.ENOENT : DoTransactionEnd(request, connection, tx, payload);
         }
         var view = new TreeView(tx is null ? _live : tx.Tree, tx);
         return header.Type switch
         {
-            XsMessageType.Read => DoRead(connection, view, payload),
-            XsMessageType.Write => DoWrite(connection, view, payload),
-            XsMessageType.Mkdir => DoMkdir(connection, view, payload),
-            XsMessageType.Rm => DoRm(connection, view, payload),
-            XsMessageType.Directory => DoDirectory(connection, view, payload),
-            XsMessageType.DirectoryPart => DoDirectoryPart(connection, view, payload),
-            XsMessageType.GetPerms => DoGetPerms(connection, view, payload),
-            XsMessageType.SetPerms => DoSetPerms(connection, view, payload),
+            XsMessageType.Read => DoRead(request, connection, view, payload),
+            XsMessageType.Write => DoWrite(request, connection, view, payload),
+            XsMessageType.Mkdir => DoMkdir(request, connection, view, payload),
+            XsMessageType.Rm => DoRm(request, connection, view, payload),
+            XsMessageType.Directory => DoDirectory(request, connection, view, payload),
+            XsMessageType.DirectoryPart => DoDirectoryPart(request, connection, view, payload),
+            XsMessageType.GetPerms => DoGetPerms(request, connection, view, payload),
+            XsMessageType.SetPerms => DoSetPerms(request, connection, view, payload),
             _ => XsError.ENOSYS,
         };
-    }
-
-    private XsError Ok()
-    {
-        _reply.Append(XsConstants.Ok);
-        return XsError.None;
     }
 
     private void CreateInitialNodes()

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Requests;
 
 /// <summary>
 /// Builds one reply payload. It may grow past 4096 bytes so that the caller can tell the reply is too large and
