@@ -17,7 +17,7 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         path = XsPath.Canonicalize(raw, kind, connection.Domid);
-        if (!connection.Privileged && !QuotaAllows(connection.Domid, Quota.PathMax, XsPath.RelativeLength(path)))
+        if (!connection.Privileged && !_domains.Allows(connection.Domid, Quota.PathMax, XsPath.RelativeLength(path)))
         {
             return XsError.EINVAL;
         }
@@ -48,7 +48,7 @@ public sealed partial class XenstoreEngine
             return XsAccess.Both;
         }
         uint domid = connection.Domid;
-        uint? target = _domains.TryGetValue(domid, out Domain? domain) ? domain.Target : null;
+        uint? target = _domains.TargetOf(domid);
         if (perms[0].Domid == domid || perms[0].Domid == target)
         {
             return XsAccess.Both;
@@ -88,28 +88,7 @@ public sealed partial class XenstoreEngine
         return Has(connection, node.Perms, needed) ? original : XsError.EACCES;
     }
 
-    private Domain DomainFor(uint domid)
-    {
-        if (!_domains.TryGetValue(domid, out Domain? domain))
-        {
-            domain = new Domain(domid, _options.ServerFeatures);
-            _domains.Add(domid, domain);
-        }
-        return domain;
-    }
-
-    private long QuotaFor(uint domid, Quota quota) =>
-        _domains.TryGetValue(domid, out Domain? domain) && domain.QuotaOverrides.TryGetValue(quota, out long value)
-            ? value
-            : _options.Quotas[quota];
-
-    private bool QuotaAllows(uint domid, Quota quota, long wanted)
-    {
-        long limit = QuotaFor(domid, quota);
-        return limit == 0 || wanted <= limit;
-    }
-
     /// <summary>The limit a connection's transactions have on accessed nodes; 0 when unlimited.</summary>
     private int TransactionNodeLimit(Connection connection) =>
-        connection.Privileged ? 0 : (int)Math.Min(int.MaxValue, QuotaFor(connection.Domid, Quota.TransactionNodes));
+        connection.Privileged ? 0 : (int)Math.Min(int.MaxValue, _domains.QuotaFor(connection.Domid, Quota.TransactionNodes));
 }

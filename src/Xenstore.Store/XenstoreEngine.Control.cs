@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
@@ -73,29 +74,24 @@ public sealed partial class XenstoreEngine
             var table = new StringBuilder("Quota settings:\n");
             foreach ((Quota quota, string description) in s_quotaDescriptions)
             {
-                table.Append(CultureInfo.InvariantCulture, $"{QuotaNames.Name(quota),-17}: {_options.Quotas[quota],8} {description}\n");
+                table.Append(CultureInfo.InvariantCulture, $"{QuotaNames.Name(quota),-17}: {_domains.GlobalQuotas[quota],8} {description}\n");
             }
             return table.ToString();
         }
         if (args[1] == "set" && args.Length == 4 && QuotaNames.TryParse(args[2], out Quota toSet)
             && long.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value >= 1)
         {
-            _options.Quotas[toSet] = value;
+            _domains.GlobalQuotas[toSet] = value;
             Journal?.GlobalQuotaWritten(toSet, value);
             return "OK";
         }
         if (args.Length == 2 && uint.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
         {
-            Domain domain = DomainFor(domid);
             var usage = new StringBuilder();
             usage.Append(CultureInfo.InvariantCulture, $"Domain {domid}:\n");
-            usage.Append(CultureInfo.InvariantCulture, $"{"nodes",-16}: {domain.NodesOwned,8}\n");
-            usage.Append(CultureInfo.InvariantCulture, $"{"watches",-16}: {domain.Watches,8}\n");
-            usage.Append(CultureInfo.InvariantCulture, $"{"transactions",-16}: {domain.Transactions,8}\n");
-            if (domain.IsEmpty)
-            {
-                _domains.Remove(domid);
-            }
+            usage.Append(CultureInfo.InvariantCulture, $"{"nodes",-16}: {_domains.Usage(domid, Accounted.Nodes),8}\n");
+            usage.Append(CultureInfo.InvariantCulture, $"{"watches",-16}: {_domains.Usage(domid, Accounted.Watches),8}\n");
+            usage.Append(CultureInfo.InvariantCulture, $"{"transactions",-16}: {_domains.Usage(domid, Accounted.Transactions),8}\n");
             return usage.ToString();
         }
         return null;
@@ -107,7 +103,7 @@ public sealed partial class XenstoreEngine
         XsServerFeatures features;
         if (payload.IsEmpty)
         {
-            features = _options.ServerFeatures;
+            features = _domains.ServerFeatures;
         }
         else
         {
@@ -119,7 +115,7 @@ public sealed partial class XenstoreEngine
             {
                 return XsError.EINVAL;
             }
-            features = _domains.TryGetValue(domid, out Domain? domain) ? domain.Features : _options.ServerFeatures;
+            features = _domains.FeaturesOf(domid);
         }
         request.Reply.AppendNumber((uint)features);
         request.Reply.AppendByte(0);
@@ -140,15 +136,15 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        if ((value & ~(uint)_options.ServerFeatures) != 0)
+        if ((value & ~(uint)_domains.ServerFeatures) != 0)
         {
             return XsError.EINVAL;
         }
-        Domain domain = DomainFor(domid);
-        if (domain.Introduced)
+        if (_domains.IsIntroduced(domid))
         {
             return XsError.EBUSY;
         }
+        Domain domain = _domains.GetOrAdd(domid);
         domain.Features = (XsServerFeatures)value;
         domain.FeaturesSet = true;
         JournalDomain(domain);
@@ -157,7 +153,7 @@ public sealed partial class XenstoreEngine
 
     /// <summary>The features a domain's ring advertises (its SET_FEATURE value, else the server's).</summary>
     public XsServerFeatures FeaturesOf(uint domid) =>
-        _domains.TryGetValue(domid, out Domain? domain) ? domain.Features : _options.ServerFeatures;
+        _domains.FeaturesOf(domid);
 
     // "GET_QUOTA": names; "<quota>|": global value; "<domid>|<quota>|": a domain's value.
     private XsError DoGetQuota(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
@@ -176,12 +172,12 @@ public sealed partial class XenstoreEngine
         long value;
         if (args.Length == 1 && QuotaNames.TryParse(args[0], out Quota global))
         {
-            value = _options.Quotas[global];
+            value = _domains.GlobalQuotas[global];
         }
         else if (args.Length == 2 && uint.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid)
             && QuotaNames.TryParse(args[1], out Quota perDomain))
         {
-            value = QuotaFor(domid, perDomain);
+            value = _domains.QuotaFor(domid, perDomain);
         }
         else
         {
@@ -208,7 +204,7 @@ public sealed partial class XenstoreEngine
         }
         if (args.Length == 2)
         {
-            _options.Quotas[quota] = value;
+            _domains.GlobalQuotas[quota] = value;
             Journal?.GlobalQuotaWritten(quota, value);
             return request.Ok();
         }
@@ -216,13 +212,14 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        DomainFor(domid).QuotaOverrides[quota] = value;
-        JournalDomain(DomainFor(domid));
+        Domain domain = _domains.GetOrAdd(domid);
+        domain.QuotaOverrides[quota] = value;
+        JournalDomain(domain);
         return request.Ok();
     }
 
     /// <summary>The quota that applies to a domain (its override, else the global value).</summary>
-    public long EffectiveQuota(uint domid, Quota quota) => QuotaFor(domid, quota);
+    public long EffectiveQuota(uint domid, Quota quota) => _domains.QuotaFor(domid, quota);
 
     /// <summary>Checks the tree and the accounting; returns null when consistent, else what is wrong.</summary>
     public string? CheckConsistency()
@@ -259,13 +256,13 @@ public sealed partial class XenstoreEngine
         }
         foreach ((uint domid, int nodes) in owned)
         {
-            int accounted = _domains.TryGetValue(domid, out Domain? d) ? d.NodesOwned : 0;
+            int accounted = _domains.Usage(domid, Accounted.Nodes);
             if (accounted != nodes)
             {
                 return $"domain {domid} owns {nodes} nodes but {accounted} are accounted";
             }
         }
-        foreach (Domain domain in _domains.Values)
+        foreach (Domain domain in _domains.All)
         {
             if (domain.NodesOwned != owned.GetValueOrDefault(domain.Domid))
             {

@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
@@ -35,7 +36,7 @@ public sealed partial class XenstoreEngine
     }
 
     /// <summary>True when the domain was introduced and has not been released or died since.</summary>
-    public bool IsIntroduced(uint domid) => _domains.TryGetValue(domid, out Domain? d) && d.Introduced;
+    public bool IsIntroduced(uint domid) => _domains.IsIntroduced(domid);
 
     // "INTRODUCE <domid>|<gfn>|<evtchn>|": a new domain fires @introduceDomain; re-introduction rebinds only.
     private XsError DoIntroduce(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
@@ -56,7 +57,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        Domain domain = DomainFor(domid);
+        Domain domain = _domains.GetOrAdd(domid);
         bool isNew = !domain.Introduced;
         domain.Introduced = true;
         domain.Gfn = gfn;
@@ -91,8 +92,9 @@ public sealed partial class XenstoreEngine
         {
             return error;
         }
-        _domains[domid].Shutdown = false;
-        JournalDomain(_domains[domid]);
+        Domain domain = _domains.Find(domid)!;
+        domain.Shutdown = false;
+        JournalDomain(domain);
         return request.Ok();
     }
 
@@ -134,8 +136,9 @@ public sealed partial class XenstoreEngine
         {
             return XsError.ENOENT;
         }
-        DomainFor(domid).Target = target;
-        JournalDomain(DomainFor(domid));
+        Domain domain = _domains.GetOrAdd(domid);
+        domain.Target = target;
+        JournalDomain(domain);
         return request.Ok();
     }
 
@@ -161,13 +164,10 @@ public sealed partial class XenstoreEngine
         _domains.Remove(domid);
         Journal?.DomainRemoved(domid);
         // A later domain with the same id must not inherit another domain's SET_TARGET relation to it.
-        foreach (Domain other in _domains.Values.Where(d => d.Target == domid).ToArray())
+        foreach (Domain other in _domains.All.Where(d => d.Target == domid).ToArray())
         {
             other.Target = null;
-            if (other.IsEmpty)
-            {
-                _domains.Remove(other.Domid);
-            }
+            _domains.DropIfEmpty(other);
             JournalDomain(other);
         }
         // As C's destroy_domain: the removed nodes' events first, then @releaseDomain, so a watcher of the
@@ -180,7 +180,7 @@ public sealed partial class XenstoreEngine
     /// <summary>The hypervisor reports a domain shut down (not dying): @releaseDomain fires once until RESUME.</summary>
     public void DomainShutdown(uint domid)
     {
-        if (_domains.TryGetValue(domid, out Domain? domain) && domain.Introduced && !domain.Shutdown)
+        if (_domains.Find(domid) is { Introduced: true, Shutdown: false } domain)
         {
             domain.Shutdown = true;
             JournalDomain(domain);

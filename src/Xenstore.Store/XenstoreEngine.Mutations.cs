@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
 
 namespace Xenstore.Store;
 
@@ -31,7 +32,7 @@ public sealed partial class XenstoreEngine
                 created.Generation = ++_generation;
                 created.ChildrenGeneration = _generation;
                 parent.ChildrenGeneration = _generation;
-                DomainFor(created.Owner).NodesOwned++;
+                _domains.Charge(created.Owner, Accounted.Nodes, 1);
                 NodeCount++;
                 Journal?.NodeWritten(childPath, created.Value, created.Perms);
             }
@@ -152,13 +153,5 @@ public sealed partial class XenstoreEngine
         QueueEvent(path, node.Perms, parent.Perms);
     }
 
-    private void ChargeNodes(uint owner, int change)
-    {
-        Domain domain = DomainFor(owner);
-        domain.NodesOwned += change;
-        if (domain.IsEmpty)
-        {
-            _domains.Remove(owner);
-        }
-    }
+    private void ChargeNodes(uint owner, int change) => _domains.Charge(owner, Accounted.Nodes, change);
 }

@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
@@ -44,7 +45,7 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         ReadOnlySpan<byte> value = payload[(nul + 1)..];
-        if (!connection.Privileged && !QuotaAllows(connection.Domid, Quota.NodeSize, value.Length))
+        if (!connection.Privileged && !_domains.Allows(connection.Domid, Quota.NodeSize, value.Length))
         {
             return XsError.ENOSPC;
         }
@@ -116,8 +117,8 @@ public sealed partial class XenstoreEngine
         }
         if (!connection.Privileged)
         {
-            long owned = DomainFor(connection.Domid).NodesOwned + (view.Transaction?.DeltaFor(connection.Domid) ?? 0);
-            if (!QuotaAllows(connection.Domid, Quota.Nodes, owned + newLevels))
+            long owned = _domains.Usage(connection.Domid, Accounted.Nodes) + (view.Transaction?.DeltaFor(connection.Domid) ?? 0);
+            if (!_domains.Allows(connection.Domid, Quota.Nodes, owned + newLevels))
             {
                 return XsError.ENOSPC;
             }
@@ -304,7 +305,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        if (!connection.Privileged && !QuotaAllows(connection.Domid, Quota.NodePermissions, perms.Length))
+        if (!connection.Privileged && !_domains.Allows(connection.Domid, Quota.NodePermissions, perms.Length))
         {
             return XsError.ENOSPC;
         }
@@ -334,7 +335,7 @@ public sealed partial class XenstoreEngine
     }
 
     private bool IsOwnerOrTarget(Connection connection, uint owner) =>
-        owner == connection.Domid || (_domains.TryGetValue(connection.Domid, out Domain? d) && d.Target == owner);
+        owner == connection.Domid || _domains.TargetOf(connection.Domid) == owner;
 
     private static void AppendPerms(RequestContext request, XsPermission[] perms)
     {

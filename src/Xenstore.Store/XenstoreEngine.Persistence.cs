@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
 
 namespace Xenstore.Store;
 
@@ -19,17 +20,13 @@ public sealed partial class XenstoreEngine
         {
             return;
         }
-        if (domain.IsEmpty || !_domains.ContainsKey(domain.Domid))
+        if (domain.IsEmpty || !_domains.Contains(domain.Domid))
         {
             Journal.DomainRemoved(domain.Domid);
             return;
         }
-        Journal.DomainWritten(ToRecord(domain));
+        Journal.DomainWritten(DomainTable.ToRecord(domain));
     }
-
-    private static DomainRecord ToRecord(Domain domain) => new(
-        domain.Domid, domain.Introduced, domain.Gfn, domain.EventChannel, domain.Shutdown, domain.Target,
-        domain.Features, new Dictionary<Quota, long>(domain.QuotaOverrides));
 
     /// <summary>
     /// Freezes the persistent state as it is now, for writing with <see cref="EngineSnapshot.WriteTo"/> on any
@@ -42,11 +39,11 @@ public sealed partial class XenstoreEngine
         return new EngineSnapshot(
             epoch,
             _live.Root,
-            [.. QuotaNames.All.Select(quota => (quota, _options.Quotas[quota]))],
+            [.. QuotaNames.All.Select(quota => (quota, _domains.GlobalQuotas[quota]))],
             [.. _specialPerms.Select(special => (special.Key, special.Value))],
-            [.. _domains.Values
+            [.. _domains.All
                 .Where(d => d.Introduced || d.Target is not null || d.QuotaOverrides.Count > 0 || d.FeaturesSet)
-                .Select(ToRecord)]);
+                .Select(DomainTable.ToRecord)]);
     }
 
     /// <summary>The snapshot is written: the live tree may change its nodes in place again.</summary>
@@ -97,14 +94,14 @@ public sealed partial class XenstoreEngine
     /// <summary>Recovery: a domain record.</summary>
     public void RestoreDomain(DomainRecord record)
     {
-        Domain domain = DomainFor(record.Domid);
+        Domain domain = _domains.GetOrAdd(record.Domid);
         domain.Introduced = record.Introduced;
         domain.Gfn = record.Gfn;
         domain.EventChannel = record.EventChannel;
         domain.Shutdown = record.Shutdown;
         domain.Target = record.Target;
         domain.Features = record.Features;
-        domain.FeaturesSet = record.Features != _options.ServerFeatures;
+        domain.FeaturesSet = record.Features != _domains.ServerFeatures;
         domain.QuotaOverrides.Clear();
         foreach ((Quota quota, long value) in record.QuotaOverrides)
         {
@@ -115,27 +112,24 @@ public sealed partial class XenstoreEngine
     /// <summary>Recovery: a domain was released.</summary>
     public void RestoreDomainRemoved(uint domid)
     {
-        if (_domains.TryGetValue(domid, out Domain? domain))
+        if (_domains.Find(domid) is { } domain)
         {
             domain.Introduced = false;
             domain.Target = null;
             domain.QuotaOverrides.Clear();
             domain.Shutdown = false;
-            domain.Features = _options.ServerFeatures;
+            domain.Features = _domains.ServerFeatures;
             domain.FeaturesSet = false;
-            if (domain.IsEmpty)
-            {
-                _domains.Remove(domid);
-            }
+            _domains.DropIfEmpty(domain);
         }
     }
 
     /// <summary>Recovery: a global quota.</summary>
-    public void RestoreGlobalQuota(Quota quota, long value) => _options.Quotas[quota] = value;
+    public void RestoreGlobalQuota(Quota quota, long value) => _domains.GlobalQuotas[quota] = value;
 
     /// <summary>Domains introduced, with what their rings need, so a restarted daemon can serve them again.</summary>
     public IReadOnlyList<DomainRecord> IntroducedDomains() =>
-        _domains.Values.Where(d => d.Introduced).Select(ToRecord).ToList();
+        _domains.All.Where(d => d.Introduced).Select(DomainTable.ToRecord).ToList();
 
     /// <summary>A connection's watches, in registration order, for a live update to carry over.</summary>
     public IReadOnlyList<WatchRecord> ExportWatches(int connectionId) =>
@@ -159,7 +153,7 @@ public sealed partial class XenstoreEngine
             _watchesByPath.Add(record.Path, list);
         }
         list.Add(watch);
-        DomainFor(connection.Domid).Watches++;
+        _domains.Charge(connection.Domid, Accounted.Watches, 1);
         WatchCount++;
     }
 

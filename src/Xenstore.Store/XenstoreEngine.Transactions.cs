@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
@@ -24,8 +25,8 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EBUSY;
         }
-        Domain domain = DomainFor(connection.Domid);
-        if (!connection.Privileged && !QuotaAllows(connection.Domid, Quota.Transactions, domain.Transactions + 1))
+        if (!connection.Privileged
+            && !_domains.Allows(connection.Domid, Quota.Transactions, _domains.Usage(connection.Domid, Accounted.Transactions) + 1))
         {
             return XsError.ENOSPC;
         }
@@ -34,7 +35,7 @@ public sealed partial class XenstoreEngine
         var tree = new NodeTree(_live.Root, txEpoch, frozenUpTo: txEpoch - 1);
         uint id = connection.NextTransactionId();
         connection.Transactions.Add(id, new Transaction(id, connection, tree, snapshotEpoch, TransactionNodeLimit(connection)));
-        domain.Transactions++;
+        _domains.Charge(connection.Domid, Accounted.Transactions, 1);
         TransactionCount++;
         request.Reply.AppendNumber(id);
         request.Reply.AppendByte(0);
@@ -117,8 +118,7 @@ public sealed partial class XenstoreEngine
         {
             return false;
         }
-        int owned = _domains.TryGetValue(domid, out Domain? domain) ? domain.NodesOwned : 0;
-        return !QuotaAllows(domid, Quota.Nodes, owned + delta);
+        return !_domains.Allows(domid, Quota.Nodes, _domains.Usage(domid, Accounted.Nodes) + delta);
     }
 
     /// <summary>Replays the transaction's changes on the live tree; one watch event per modified node.</summary>
@@ -172,12 +172,7 @@ public sealed partial class XenstoreEngine
     {
         tx.Owner.Transactions.Remove(tx.Id);
         TransactionCount--;
-        Domain domain = DomainFor(tx.Owner.Domid);
-        domain.Transactions--;
-        if (domain.IsEmpty)
-        {
-            _domains.Remove(domain.Domid);
-        }
+        _domains.Charge(tx.Owner.Domid, Accounted.Transactions, -1);
         ReleaseFrozen(tx.SnapshotEpoch);
     }
 

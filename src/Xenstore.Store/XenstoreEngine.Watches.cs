@@ -1,5 +1,6 @@
 using System.Text;
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
@@ -182,8 +183,8 @@ public sealed partial class XenstoreEngine
                 return XsError.EEXIST;
             }
         }
-        Domain domain = DomainFor(connection.Domid);
-        if (!connection.Privileged && !QuotaAllows(connection.Domid, Quota.Watches, domain.Watches + 1))
+        if (!connection.Privileged
+            && !_domains.Allows(connection.Domid, Quota.Watches, _domains.Usage(connection.Domid, Accounted.Watches) + 1))
         {
             return XsError.ENOSPC;
         }
@@ -195,7 +196,7 @@ public sealed partial class XenstoreEngine
             _watchesByPath.Add(path, list);
         }
         list.Add(watch);
-        domain.Watches++;
+        _domains.Charge(connection.Domid, Accounted.Watches, 1);
         WatchCount++;
         byte[]? initial = EventPayload(Encoding.Latin1.GetString(rawPath), token);
         if (initial is not null)
@@ -207,7 +208,7 @@ public sealed partial class XenstoreEngine
 
     private bool WatchDepthEnabled(Connection connection) =>
         connection.Privileged
-        || (DomainFor(connection.Domid).Features & XsServerFeatures.WatchDepth) != 0;
+        || (_domains.FeaturesOf(connection.Domid) & XsServerFeatures.WatchDepth) != 0;
 
     // "UNWATCH <wpath>|<token>|": the exact pair registered.
     private XsError DoUnwatch(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
@@ -243,13 +244,8 @@ public sealed partial class XenstoreEngine
                 _watchesByPath.Remove(watch.Path);
             }
         }
-        Domain domain = DomainFor(watch.Owner.Domid);
-        domain.Watches--;
+        _domains.Charge(watch.Owner.Domid, Accounted.Watches, -1);
         WatchCount--;
-        if (domain.IsEmpty)
-        {
-            _domains.Remove(domain.Domid);
-        }
     }
 
     /// <summary>RESET_WATCHES, connection close and domain release: every watch and transaction goes.</summary>

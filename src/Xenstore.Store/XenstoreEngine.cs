@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
@@ -16,7 +17,7 @@ public sealed partial class XenstoreEngine
     private readonly IEngineOutput _output;
     private readonly IEngineHost _host;
     private readonly Dictionary<int, Connection> _connections = [];
-    private readonly Dictionary<uint, Domain> _domains = [];
+    private readonly DomainTable _domains;
     private readonly RequestContext _request = new();
     private readonly List<PendingEvent> _pendingEvents = [];
     private readonly NodeTree _live;
@@ -37,6 +38,7 @@ public sealed partial class XenstoreEngine
         _options = options;
         _output = output;
         _host = host ?? new NullHost();
+        _domains = new DomainTable(options.Quotas, options.ServerFeatures);
         var root = new Node("", [], s_rootPerms, epoch: 1);
         _epochCounter = 1;
         _live = new NodeTree(root, epoch: 1, frozenUpTo: 0);

@@ -1,6 +1,6 @@
 using Xenstore.Protocol;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Domains;
 
 /// <summary>What the engine knows about one domain id: introduction, target, features, overrides, usage.</summary>
 internal sealed class Domain(uint domid, XsServerFeatures features)
@@ -27,11 +27,19 @@ internal sealed class Domain(uint domid, XsServerFeatures features)
     /// <summary>Per-domain quota values set by SET_QUOTA; absent entries use the global value.</summary>
     public Dictionary<Quota, long> QuotaOverrides { get; } = [];
 
+    /// <summary>Usage counters, changed only through <see cref="DomainTable.Charge"/>.</summary>
     public int NodesOwned { get; set; }
 
     public int Watches { get; set; }
 
     public int Transactions { get; set; }
+
+    public int UsageOf(Accounted kind) => kind switch
+    {
+        Accounted.Nodes => NodesOwned,
+        Accounted.Watches => Watches,
+        _ => Transactions,
+    };
 
     /// <summary>Nothing worth keeping: the record can be dropped.</summary>
     public bool IsEmpty => !Introduced && !FeaturesSet && Target is null && QuotaOverrides.Count == 0 && NodesOwned == 0
