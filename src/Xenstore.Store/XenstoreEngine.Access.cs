@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Access;
 
 namespace Xenstore.Store;
 
@@ -36,48 +37,19 @@ public sealed partial class XenstoreEngine
         return error != XsError.None ? error : kind == XsPathKind.Special ? XsError.EINVAL : XsError.None;
     }
 
-    /// <summary>
-    /// The access a connection has to a node with these permissions (C's perm_for_conn): privileged connections
-    /// and the owner (or the owner's SET_TARGET holder) have all; otherwise the first ACL entry for the domain or
-    /// its target; otherwise an entry for DOMID_ANY; otherwise the owner entry's letter.
-    /// </summary>
-    private XsAccess AccessFor(Connection connection, XsPermission[] perms)
-    {
-        if (connection.Privileged)
-        {
-            return XsAccess.Both;
-        }
-        uint domid = connection.Domid;
-        uint? target = _domains.TargetOf(domid);
-        if (perms[0].Domid == domid || perms[0].Domid == target)
-        {
-            return XsAccess.Both;
-        }
-        for (int i = 1; i < perms.Length; i++)
-        {
-            if (perms[i].Domid == domid || perms[i].Domid == target)
-            {
-                return perms[i].Access;
-            }
-        }
-        for (int i = 1; i < perms.Length; i++)
-        {
-            if (perms[i].Domid == XsConstants.DomidAny)
-            {
-                return perms[i].Access;
-            }
-        }
-        return perms[0].Access;
-    }
+    /// <summary>The caller as the permission rules see it; the target is looked up only for the unprivileged.</summary>
+    private Caller CallerOf(Connection connection) => connection.Privileged
+        ? new Caller(connection.Domid, true, null)
+        : new Caller(connection.Domid, false, _domains.TargetOf(connection.Domid));
 
-    private bool Has(Connection connection, XsPermission[] perms, XsAccess needed) =>
-        (AccessFor(connection, perms) & needed) == needed;
+    private bool HasAccess(Connection connection, XsPermission[] perms, XsAccess needed) =>
+        connection.Privileged || AccessPolicy.HasAccess(CallerOf(connection), perms, needed);
 
     /// <summary>
-    /// Existence hiding (C's behaviour): a failure on a path is reported as is only when the caller holds the
-    /// needed right on the nearest existing ancestor; otherwise EACCES, so a domain cannot probe what it may not see.
+    /// <see cref="AccessPolicy.HideExistence"/> on the nearest existing ancestor, which a transaction records as
+    /// read (its existence decided the answer).
     /// </summary>
-    private XsError Hide(Connection connection, TreeView view, string path, XsAccess needed, XsError original)
+    private XsError HideExistence(Connection connection, TreeView view, string path, XsAccess needed, XsError original)
     {
         if (connection.Privileged)
         {
@@ -85,7 +57,7 @@ public sealed partial class XenstoreEngine
         }
         (Node node, string nodePath) = view.Tree.NearestExisting(path);
         view.Transaction?.Record(nodePath, node);
-        return Has(connection, node.Perms, needed) ? original : XsError.EACCES;
+        return AccessPolicy.HideExistence(CallerOf(connection), node.Perms, needed, original);
     }
 
     /// <summary>The limit a connection's transactions have on accessed nodes; 0 when unlimited.</summary>

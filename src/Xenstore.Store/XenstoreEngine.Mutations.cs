@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
 
 namespace Xenstore.Store;
@@ -25,7 +26,7 @@ public sealed partial class XenstoreEngine
             int end = slash < 0 ? path.Length : slash;
             string name = _names.Get(path.AsSpan(start, end - start));
             string childPath = path[..end];
-            XsPermission[] perms = InheritedPerms(parent.Perms, creator, creatorPrivileged);
+            XsPermission[] perms = AccessPolicy.Inherited(parent.Perms, creator, creatorPrivileged);
             created = tree.AddChild(parent, name, end == path.Length ? value : [], perms);
             if (live)
             {
@@ -49,21 +50,6 @@ public sealed partial class XenstoreEngine
             QueueEvent(path, created.Perms, parentPerms: tree.Get(XsPath.Parent(path))?.Perms);
         }
         return created;
-    }
-
-    /// <summary>
-    /// New nodes copy their parent's permissions; an unprivileged creator becomes the owner (C's rule, so a guest
-    /// can read back what it wrote under a shared directory).
-    /// </summary>
-    private static XsPermission[] InheritedPerms(XsPermission[] parentPerms, uint creator, bool creatorPrivileged)
-    {
-        if (creatorPrivileged || parentPerms[0].Domid == creator)
-        {
-            return parentPerms;
-        }
-        var perms = (XsPermission[])parentPerms.Clone();
-        perms[0] = perms[0] with { Domid = creator };
-        return perms;
     }
 
     private void ApplySetValue(TreeView view, string path, byte[] value)

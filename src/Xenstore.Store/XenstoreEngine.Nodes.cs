@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
 
@@ -17,9 +18,9 @@ public sealed partial class XenstoreEngine
         Node? node = view.Get(path);
         if (node is null)
         {
-            return Hide(connection, view, path, XsAccess.Read, XsError.ENOENT);
+            return HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
         }
-        if (!Has(connection, node.Perms, XsAccess.Read))
+        if (!HasAccess(connection, node.Perms, XsAccess.Read))
         {
             return XsError.EACCES;
         }
@@ -52,7 +53,7 @@ public sealed partial class XenstoreEngine
         Node? node = view.Get(path);
         if (node is not null)
         {
-            if (!Has(connection, node.Perms, XsAccess.Write))
+            if (!HasAccess(connection, node.Perms, XsAccess.Write))
             {
                 return XsError.EACCES;
             }
@@ -83,7 +84,7 @@ public sealed partial class XenstoreEngine
         Node? node = view.Get(path);
         if (node is not null)
         {
-            return Has(connection, node.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
+            return HasAccess(connection, node.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
         }
         error = CheckCreate(connection, view, path);
         if (error != XsError.None)
@@ -103,7 +104,7 @@ public sealed partial class XenstoreEngine
     {
         (Node ancestor, string ancestorPath) = view.Tree.NearestExisting(path);
         view.Transaction?.Record(ancestorPath, ancestor);
-        if (!Has(connection, ancestor.Perms, XsAccess.Write))
+        if (!HasAccess(connection, ancestor.Perms, XsAccess.Write))
         {
             return XsError.EACCES;
         }
@@ -144,11 +145,11 @@ public sealed partial class XenstoreEngine
             Node? parent = view.Get(XsPath.Parent(path));
             if (parent is null)
             {
-                return Hide(connection, view, path, XsAccess.Write, XsError.ENOENT);
+                return HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
             }
-            return Has(connection, parent.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
+            return HasAccess(connection, parent.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
         }
-        if (!Has(connection, node.Perms, XsAccess.Write))
+        if (!HasAccess(connection, node.Perms, XsAccess.Write))
         {
             return XsError.EACCES;
         }
@@ -244,10 +245,10 @@ public sealed partial class XenstoreEngine
         if (node is null)
         {
             view.Transaction?.Record(path, null);
-            return Hide(connection, view, path, XsAccess.Read, XsError.ENOENT);
+            return HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
         }
         view.Transaction?.RecordListing(path, node);
-        return Has(connection, node.Perms, XsAccess.Read) ? XsError.None : XsError.EACCES;
+        return HasAccess(connection, node.Perms, XsAccess.Read) ? XsError.None : XsError.EACCES;
     }
 
     // "GET_PERMS <path>|": the owner entry first. Special paths have permissions too.
@@ -275,11 +276,11 @@ public sealed partial class XenstoreEngine
             Node? node = view.Get(path);
             if (node is null)
             {
-                return Hide(connection, view, path, XsAccess.Read, XsError.ENOENT);
+                return HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
             }
             perms = node.Perms;
         }
-        if (!Has(connection, perms, XsAccess.Read))
+        if (!HasAccess(connection, perms, XsAccess.Read))
         {
             return XsError.EACCES;
         }
@@ -316,26 +317,17 @@ public sealed partial class XenstoreEngine
         Node? node = view.Get(path);
         if (node is null)
         {
-            return Hide(connection, view, path, XsAccess.Write, XsError.ENOENT);
+            return HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
         }
-        if (!connection.Privileged)
+        error = AccessPolicy.MaySetPerms(CallerOf(connection), node.Perms[0].Domid, perms[0].Domid);
+        if (error != XsError.None)
         {
-            if (!IsOwnerOrTarget(connection, node.Perms[0].Domid))
-            {
-                return XsError.EACCES;
-            }
-            if (perms[0].Domid != node.Perms[0].Domid)
-            {
-                return XsError.EPERM;
-            }
+            return error;
         }
         ApplySetPerms(view, path, perms);
         view.Transaction?.Effects.Add(new SetPermsEffect(path, perms));
         return request.Ok();
     }
-
-    private bool IsOwnerOrTarget(Connection connection, uint owner) =>
-        owner == connection.Domid || _domains.TargetOf(connection.Domid) == owner;
 
     private static void AppendPerms(RequestContext request, XsPermission[] perms)
     {

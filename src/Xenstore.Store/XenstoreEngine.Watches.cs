@@ -1,5 +1,6 @@
 using System.Text;
 using Xenstore.Protocol;
+using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
 
@@ -51,7 +52,7 @@ public sealed partial class XenstoreEngine
                 {
                     if ((exact || !pending.ExactOnly)
                         && (watch.Depth < 0 || eventDepth - XsPath.Depth(watch.Path) <= watch.Depth)
-                        && MayReceive(watch.Owner, pending))
+                        && AccessPolicy.MayReceive(CallerOf(watch.Owner), pending.Perms, pending.OldPerms, pending.ParentPerms))
                     {
                         _firing.Add(watch);
                     }
@@ -74,13 +75,6 @@ public sealed partial class XenstoreEngine
             SendEvent(watch, XsPath.ToWatcherForm(pending.Path, watch.Relative, watch.Owner.Domid));
         }
     }
-
-    /// <summary>XSA-115: an unprivileged watcher hears of a change only if it may read the node or its parent.</summary>
-    private bool MayReceive(Connection watcher, PendingEvent pending) =>
-        watcher.Privileged
-        || Has(watcher, pending.Perms, XsAccess.Read)
-        || (pending.OldPerms is not null && Has(watcher, pending.OldPerms, XsAccess.Read))
-        || (pending.ParentPerms is not null && Has(watcher, pending.ParentPerms, XsAccess.Read));
 
     private void SendEvent(Watch watch, string reportedPath)
     {
@@ -118,7 +112,7 @@ public sealed partial class XenstoreEngine
             }
             foreach (Watch watch in watches.ToArray())
             {
-                if (!watch.Owner.Privileged && !Has(watch.Owner, perms, XsAccess.Read))
+                if (!HasAccess(watch.Owner, perms, XsAccess.Read))
                 {
                     continue;
                 }
@@ -141,7 +135,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        if (!connection.Privileged && !IsOwnerOrTarget(connection, current[0].Domid))
+        if (!connection.Privileged && !AccessPolicy.IsOwnerOrTarget(CallerOf(connection), current[0].Domid))
         {
             return XsError.EACCES;
         }
