@@ -37,10 +37,7 @@ public sealed partial class XenstoreEngine
         return error != XsError.None ? error : kind == XsPathKind.Special ? XsError.EINVAL : XsError.None;
     }
 
-    /// <summary>The caller as the permission rules see it; the target is looked up only for the unprivileged.</summary>
-    private Caller CallerOf(Connection connection) => connection.Privileged
-        ? new Caller(connection.Domid, true, null)
-        : new Caller(connection.Domid, false, _domains.TargetOf(connection.Domid));
+    private Caller CallerOf(Connection connection) => _domains.CallerOf(connection);
 
     private bool HasAccess(Connection connection, XsPermission[] perms, XsAccess needed) =>
         connection.Privileged || AccessPolicy.HasAccess(CallerOf(connection), perms, needed);

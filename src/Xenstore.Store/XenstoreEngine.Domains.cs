@@ -65,7 +65,7 @@ public sealed partial class XenstoreEngine
         if (isNew)
         {
             domain.Shutdown = false;
-            FireSpecial(XsPath.IntroduceDomain, domid);
+            _watches.FireSpecial(XsPath.IntroduceDomain, domid);
         }
         JournalDomain(domain);
         _host.DomainIntroduced(domid, gfn, (uint)port, isNew);
@@ -172,8 +172,8 @@ public sealed partial class XenstoreEngine
         }
         // As C's destroy_domain: the removed nodes' events first, then @releaseDomain, so a watcher of the
         // special path already sees the domain's nodes gone.
-        FirePendingEvents();
-        FireSpecial(XsPath.ReleaseDomain, domid);
+        _watches.FirePending();
+        _watches.FireSpecial(XsPath.ReleaseDomain, domid);
         _host.DomainReleased(domid);
     }
 
@@ -184,7 +184,7 @@ public sealed partial class XenstoreEngine
         {
             domain.Shutdown = true;
             JournalDomain(domain);
-            FireSpecial(XsPath.ReleaseDomain, domid);
+            _watches.FireSpecial(XsPath.ReleaseDomain, domid);
         }
     }
 
@@ -215,11 +215,9 @@ public sealed partial class XenstoreEngine
             node.Generation = ++_generation;
             JournalNode(path, node);
         }
-        foreach (string special in _specialPerms.Keys.ToArray())
+        foreach (string special in _watches.ScrubSpecialPerms(domid))
         {
-            XsPermission[] perms = _specialPerms[special];
-            _specialPerms[special] = [perms[0], .. perms.AsSpan(1).ToArray().Where(p => p.Domid != domid)];
-            Journal?.NodeWritten(special, [], _specialPerms[special]);
+            Journal?.NodeWritten(special, [], _watches.ExactSpecialPerms(special));
         }
     }
 

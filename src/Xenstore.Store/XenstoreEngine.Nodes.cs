@@ -266,7 +266,7 @@ public sealed partial class XenstoreEngine
         XsPermission[] perms;
         if (kind == XsPathKind.Special)
         {
-            if (!TryGetSpecialPerms(path, out perms))
+            if (!_watches.TryGetSpecialPerms(path, out perms))
             {
                 return XsError.EINVAL;
             }

@@ -40,7 +40,7 @@ public sealed partial class XenstoreEngine
             epoch,
             _live.Root,
             [.. QuotaNames.All.Select(quota => (quota, _domains.GlobalQuotas[quota]))],
-            [.. _specialPerms.Select(special => (special.Key, special.Value))],
+            [.. _watches.SpecialPerms.Select(special => (special.Key, special.Value))],
             [.. _domains.All
                 .Where(d => d.Introduced || d.Target is not null || d.QuotaOverrides.Count > 0 || d.FeaturesSet)
                 .Select(DomainTable.ToRecord)]);
@@ -58,10 +58,7 @@ public sealed partial class XenstoreEngine
         }
         if (path.StartsWith('@'))
         {
-            if (_specialPerms.ContainsKey(path))
-            {
-                _specialPerms[path] = perms;
-            }
+            _watches.TrySetSpecialPerms(path, perms);
             return;
         }
         Node? existing = _live.Get(path);
@@ -78,7 +75,7 @@ public sealed partial class XenstoreEngine
         {
             ApplySetPerms(new TreeView(_live, null), path, perms);
         }
-        _pendingEvents.Clear();
+        _watches.DiscardPending();
     }
 
     /// <summary>Recovery: a subtree is gone.</summary>
@@ -88,7 +85,7 @@ public sealed partial class XenstoreEngine
         {
             ApplyRemove(new TreeView(_live, null), path);
         }
-        _pendingEvents.Clear();
+        _watches.DiscardPending();
     }
 
     /// <summary>Recovery: a domain record.</summary>
@@ -141,20 +138,11 @@ public sealed partial class XenstoreEngine
     public void RestoreWatch(int connectionId, WatchRecord record)
     {
         if (!_connections.TryGetValue(connectionId, out Connection? connection)
-            || connection.Watches.Any(w => w.Path == record.Path && w.Token == record.Token))
+            || connection.FindWatch(record.Path, record.Token) is not null)
         {
             return;
         }
-        var watch = new Watch(connection, record.Path, record.Token, record.Relative, record.Depth, ++_watchSequence);
-        connection.Watches.Add(watch);
-        if (!_watchesByPath.TryGetValue(record.Path, out List<Watch>? list))
-        {
-            list = [];
-            _watchesByPath.Add(record.Path, list);
-        }
-        list.Add(watch);
-        _domains.Charge(connection.Domid, Accounted.Watches, 1);
-        WatchCount++;
+        _watches.Add(connection, record.Path, record.Token, record.Relative, record.Depth);
     }
 
     /// <summary>The connection of a guest domain (its ring session), if it has one.</summary>

@@ -125,7 +125,7 @@ public sealed partial class XenstoreEngine
     private void ApplyCommit(Transaction tx)
     {
         var live = new TreeView(_live, null);
-        int firstEvent = _pendingEvents.Count;
+        int firstEvent = _watches.PendingCount;
         foreach (TransactionEffect effect in tx.Effects)
         {
             Node? node = _live.Get(effect.Path);
@@ -148,24 +148,7 @@ public sealed partial class XenstoreEngine
                     break;
             }
         }
-        CoalesceEvents(firstEvent);
-    }
-
-    /// <summary>Keeps one event per node (the last, with the final permissions), in the order of those last changes.</summary>
-    private void CoalesceEvents(int firstEvent)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var kept = new List<PendingEvent>();
-        for (int i = _pendingEvents.Count - 1; i >= firstEvent; i--)
-        {
-            if (seen.Add(_pendingEvents[i].Path))
-            {
-                kept.Add(_pendingEvents[i]);
-            }
-        }
-        kept.Reverse();
-        _pendingEvents.RemoveRange(firstEvent, _pendingEvents.Count - firstEvent);
-        _pendingEvents.AddRange(kept);
+        _watches.CoalescePendingFrom(firstEvent);
     }
 
     private void EndTransaction(Transaction tx)

@@ -1,6 +1,7 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
+using Xenstore.Store.Watches;
 
 namespace Xenstore.Store;
 
@@ -19,7 +20,7 @@ public sealed partial class XenstoreEngine
     private readonly Dictionary<int, Connection> _connections = [];
     private readonly DomainTable _domains;
     private readonly RequestContext _request = new();
-    private readonly List<PendingEvent> _pendingEvents = [];
+    private readonly WatchTable _watches;
     private readonly NodeTree _live;
 
     /// <summary>
@@ -39,6 +40,7 @@ public sealed partial class XenstoreEngine
         _output = output;
         _host = host ?? new NullHost();
         _domains = new DomainTable(options.Quotas, options.ServerFeatures);
+        _watches = new WatchTable(_domains, output);
         var root = new Node("", [], s_rootPerms, epoch: 1);
         _epochCounter = 1;
         _live = new NodeTree(root, epoch: 1, frozenUpTo: 0);
@@ -84,7 +86,6 @@ public sealed partial class XenstoreEngine
         }
         RequestContext request = _request;
         request.Reset();
-        _pendingEvents.Clear();
         XsError error;
         try
         {
@@ -97,7 +98,7 @@ public sealed partial class XenstoreEngine
         }
         finally
         {
-            FirePendingEvents();
+            _watches.FirePending();
         }
         if (request.Deferred)
         {
@@ -201,7 +202,7 @@ public sealed partial class XenstoreEngine
     {
         // C xenstored creates /tool/xenstored at start; /local/domain is the toolstack's to create.
         ApplyCreatePath(_live, null, "/tool/xenstored", [], creator: 0, creatorPrivileged: true);
-        _pendingEvents.Clear();
+        _watches.DiscardPending();
     }
 
     /// <summary>Either the live tree or a transaction's tree, with the transaction that records accesses.</summary>

@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Access;
 
 namespace Xenstore.Store.Domains;
 
@@ -35,6 +36,11 @@ internal sealed class DomainTable
 
     /// <summary>The domain whose permissions <paramref name="domid"/> also holds (SET_TARGET), if any.</summary>
     public uint? TargetOf(uint domid) => Find(domid)?.Target;
+
+    /// <summary>A connection as the permission rules see it; the target is looked up only for the unprivileged.</summary>
+    public Caller CallerOf(Connection connection) => connection.Privileged
+        ? new Caller(connection.Domid, true, null)
+        : new Caller(connection.Domid, false, TargetOf(connection.Domid));
 
     public XsServerFeatures FeaturesOf(uint domid) => Find(domid)?.Features ?? ServerFeatures;
 

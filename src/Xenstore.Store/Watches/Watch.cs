@@ -1,4 +1,4 @@
-namespace Xenstore.Store;
+namespace Xenstore.Store.Watches;
 
 /// <summary>A registered watch. Identity within a connection is (canonical path, token).</summary>
 internal sealed class Watch(Connection owner, string path, string token, bool relative, int depth, long sequence)

@@ -1,6 +1,6 @@
 using Xenstore.Protocol;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Watches;
 
 /// <summary>
 /// A change waiting to fire watches once the request (or commit) is done. The permissions are captured at the
