@@ -1,3 +1,4 @@
+using Xenstore.Store.Transactions;
 using Xenstore.Store.Watches;
 
 namespace Xenstore.Store;

@@ -53,11 +53,7 @@ public sealed partial class XenstoreEngine
             return original;
         }
         (Node node, string nodePath) = view.Tree.NearestExisting(path);
-        view.Transaction?.Record(nodePath, node);
-        return AccessPolicy.HideExistence(CallerOf(connection), node.Perms, needed, original);
+        XsError recorded = view.Transaction?.TryRecord(nodePath, node) ?? XsError.None;
+        return recorded != XsError.None ? recorded : AccessPolicy.HideExistence(CallerOf(connection), node.Perms, needed, original);
     }
-
-    /// <summary>The limit a connection's transactions have on accessed nodes; 0 when unlimited.</summary>
-    private int TransactionNodeLimit(Connection connection) =>
-        connection.Privileged ? 0 : (int)Math.Min(int.MaxValue, _domains.QuotaFor(connection.Domid, Quota.TransactionNodes));
 }

@@ -1,6 +1,7 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
+using Xenstore.Store.Transactions;
 
 namespace Xenstore.Store;
 

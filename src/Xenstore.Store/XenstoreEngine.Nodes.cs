@@ -1,6 +1,7 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
+using Xenstore.Store.Transactions;
 using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
@@ -15,7 +16,11 @@ public sealed partial class XenstoreEngine
         {
             return error;
         }
-        Node? node = view.Get(path);
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
         if (node is null)
         {
             return HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
@@ -50,7 +55,11 @@ public sealed partial class XenstoreEngine
         {
             return XsError.ENOSPC;
         }
-        Node? node = view.Get(path);
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
         if (node is not null)
         {
             if (!HasAccess(connection, node.Perms, XsAccess.Write))
@@ -81,7 +90,11 @@ public sealed partial class XenstoreEngine
         {
             return error;
         }
-        Node? node = view.Get(path);
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
         if (node is not null)
         {
             return HasAccess(connection, node.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
@@ -103,7 +116,11 @@ public sealed partial class XenstoreEngine
     private XsError CheckCreate(Connection connection, TreeView view, string path)
     {
         (Node ancestor, string ancestorPath) = view.Tree.NearestExisting(path);
-        view.Transaction?.Record(ancestorPath, ancestor);
+        XsError error = view.Transaction?.TryRecord(ancestorPath, ancestor) ?? XsError.None;
+        if (error != XsError.None)
+        {
+            return error;
+        }
         if (!HasAccess(connection, ancestor.Perms, XsAccess.Write))
         {
             return XsError.EACCES;
@@ -113,7 +130,11 @@ public sealed partial class XenstoreEngine
         {
             for (string level = path; level != ancestorPath; level = XsPath.Parent(level))
             {
-                tx.Record(level, null);
+                error = tx.TryRecord(level, null);
+                if (error != XsError.None)
+                {
+                    return error;
+                }
             }
         }
         if (!connection.Privileged)
@@ -139,10 +160,18 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        Node? node = view.Get(path);
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
         if (node is null)
         {
-            Node? parent = view.Get(XsPath.Parent(path));
+            error = view.GetAndRecord(XsPath.Parent(path), out Node? parent);
+            if (error != XsError.None)
+            {
+                return error;
+            }
             if (parent is null)
             {
                 return HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
@@ -158,7 +187,11 @@ public sealed partial class XenstoreEngine
             // Removing a subtree touches every node in it, as in C: a concurrent change below means EAGAIN.
             foreach ((string descendant, Node child) in NodeWalk.PreOrder(path, node).Skip(1))
             {
-                tx.Record(descendant, child);
+                error = tx.TryRecord(descendant, child);
+                if (error != XsError.None)
+                {
+                    return error;
+                }
             }
         }
         ApplyRemove(view, path);
@@ -244,10 +277,14 @@ public sealed partial class XenstoreEngine
         node = view.Tree.Get(path);
         if (node is null)
         {
-            view.Transaction?.Record(path, null);
-            return HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
+            XsError recorded = view.Transaction?.TryRecord(path, null) ?? XsError.None;
+            return recorded != XsError.None ? recorded : HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
         }
-        view.Transaction?.RecordListing(path, node);
+        XsError listed = view.Transaction?.TryRecordListing(path, node) ?? XsError.None;
+        if (listed != XsError.None)
+        {
+            return listed;
+        }
         return HasAccess(connection, node.Perms, XsAccess.Read) ? XsError.None : XsError.EACCES;
     }
 
@@ -273,7 +310,11 @@ public sealed partial class XenstoreEngine
         }
         else
         {
-            Node? node = view.Get(path);
+            error = view.GetAndRecord(path, out Node? node);
+            if (error != XsError.None)
+            {
+                return error;
+            }
             if (node is null)
             {
                 return HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
@@ -314,7 +355,11 @@ public sealed partial class XenstoreEngine
         {
             return SetSpecialPerms(request, connection, path, perms);
         }
-        Node? node = view.Get(path);
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
         if (node is null)
         {
             return HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);

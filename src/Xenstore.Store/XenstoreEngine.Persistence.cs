@@ -35,7 +35,7 @@ public sealed partial class XenstoreEngine
     /// </summary>
     public EngineSnapshot BeginSnapshot()
     {
-        int epoch = FreezeLive();
+        int epoch = _liveTree.Freeze();
         return new EngineSnapshot(
             epoch,
             _live.Root,
@@ -47,7 +47,7 @@ public sealed partial class XenstoreEngine
     }
 
     /// <summary>The snapshot is written: the live tree may change its nodes in place again.</summary>
-    public void EndSnapshot(EngineSnapshot snapshot) => ReleaseFrozen(snapshot.Epoch);
+    public void EndSnapshot(EngineSnapshot snapshot) => _liveTree.Release(snapshot.Epoch);
 
     /// <summary>Recovery: a node gets this value and these permissions (created with missing parents if needed).</summary>
     public void RestoreNode(string path, byte[] value, XsPermission[] perms)

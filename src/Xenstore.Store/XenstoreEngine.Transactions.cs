@@ -1,5 +1,5 @@
 using Xenstore.Protocol;
-using Xenstore.Store.Domains;
+using Xenstore.Store.Transactions;
 using Xenstore.Store.Requests;
 
 namespace Xenstore.Store;
@@ -7,16 +7,16 @@ namespace Xenstore.Store;
 public sealed partial class XenstoreEngine
 {
     /// <summary>Open transactions over all connections.</summary>
-    public int TransactionCount { get; private set; }
+    public int TransactionCount => _transactions.Count;
 
     /// <summary>Transactions committed since start.</summary>
-    public long TransactionsCommitted { get; private set; }
+    public long TransactionsCommitted => _transactions.Committed;
 
     /// <summary>Transactions aborted by their client (or refused at commit for a quota) since start.</summary>
-    public long TransactionsAborted { get; private set; }
+    public long TransactionsAborted => _transactions.Aborted;
 
     /// <summary>Commits answered EAGAIN since start.</summary>
-    public long TransactionsConflicted { get; private set; }
+    public long TransactionsConflicted => _transactions.Conflicted;
 
     // "TRANSACTION_START |": the payload is ignored; the header's tx_id must be 0 (no nesting).
     private XsError DoTransactionStart(RequestContext request, Connection connection, XsHeader header)
@@ -25,19 +25,12 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EBUSY;
         }
-        if (!connection.Privileged
-            && !_domains.Allows(connection.Domid, Quota.Transactions, _domains.Usage(connection.Domid, Accounted.Transactions) + 1))
+        XsError error = _transactions.TryStart(connection, out Transaction? transaction);
+        if (error != XsError.None)
         {
-            return XsError.ENOSPC;
+            return error;
         }
-        int snapshotEpoch = FreezeLive();
-        int txEpoch = ++_epochCounter;
-        var tree = new NodeTree(_live.Root, txEpoch, frozenUpTo: txEpoch - 1);
-        uint id = connection.NextTransactionId();
-        connection.Transactions.Add(id, new Transaction(id, connection, tree, snapshotEpoch, TransactionNodeLimit(connection)));
-        _domains.Charge(connection.Domid, Accounted.Transactions, 1);
-        TransactionCount++;
-        request.Reply.AppendNumber(id);
+        request.Reply.AppendNumber(transaction!.Id);
         request.Reply.AppendByte(0);
         return XsError.None;
     }
@@ -58,67 +51,16 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        EndTransaction(tx);
-        if (!commit)
+        XsError error = _transactions.End(tx, commit);
+        if (error != XsError.None)
         {
-            TransactionsAborted++;
-            return request.Ok();
+            return error;
         }
-        if (HasConflict(tx))
+        if (commit)
         {
-            TransactionsConflicted++;
-            return XsError.EAGAIN;
+            ApplyCommit(tx);
         }
-        if (WouldExceedNodeQuota(tx))
-        {
-            TransactionsAborted++;
-            return XsError.ENOSPC;
-        }
-        ApplyCommit(tx);
-        TransactionsCommitted++;
         return request.Ok();
-    }
-
-    /// <summary>
-    /// Commit validation: every node the transaction read or wrote must be as it was in the snapshot (same
-    /// existence and generation). A parent whose child list changed does not conflict unless the transaction
-    /// listed it: creating or removing different children merges.
-    /// </summary>
-    private bool HasConflict(Transaction tx)
-    {
-        foreach ((string path, TransactionAccess access) in tx.Accessed)
-        {
-            Node? current = _live.Get(path);
-            if (!access.Existed)
-            {
-                if (current is not null)
-                {
-                    return true;
-                }
-                continue;
-            }
-            if (current is null || current.Generation != access.Generation
-                || (access.Listed && current.ChildrenGeneration != access.ChildrenGeneration))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /// <summary>
-    /// The node quota is checked again at commit, as C does: the checks inside the transaction counted the live
-    /// nodes of that time, and the domain may have created more since (creations under one parent merge).
-    /// </summary>
-    private bool WouldExceedNodeQuota(Transaction tx)
-    {
-        uint domid = tx.Owner.Domid;
-        int delta = tx.DeltaFor(domid);
-        if (tx.Owner.Privileged || delta <= 0)
-        {
-            return false;
-        }
-        return !_domains.Allows(domid, Quota.Nodes, _domains.Usage(domid, Accounted.Nodes) + delta);
     }
 
     /// <summary>Replays the transaction's changes on the live tree; one watch event per modified node.</summary>
@@ -149,41 +91,5 @@ public sealed partial class XenstoreEngine
             }
         }
         _watches.CoalescePendingFrom(firstEvent);
-    }
-
-    private void EndTransaction(Transaction tx)
-    {
-        tx.Owner.Transactions.Remove(tx.Id);
-        TransactionCount--;
-        _domains.Charge(tx.Owner.Domid, Accounted.Transactions, -1);
-        ReleaseFrozen(tx.SnapshotEpoch);
-    }
-
-    /// <summary>
-    /// Takes a snapshot of the live root as it is now and returns its epoch. From here on the live tree copies any
-    /// node it changes (new epoch), so the snapshot never sees a later change.
-    /// </summary>
-    private int FreezeLive()
-    {
-        int snapshotEpoch = _live.Epoch;
-        _liveSnapshots[snapshotEpoch] = _liveSnapshots.GetValueOrDefault(snapshotEpoch) + 1;
-        _live.FrozenUpTo = snapshotEpoch;
-        _live.Epoch = ++_epochCounter;
-        return snapshotEpoch;
-    }
-
-    /// <summary>A snapshot taken by <see cref="FreezeLive"/> is no longer used.</summary>
-    private void ReleaseFrozen(int snapshotEpoch)
-    {
-        int remaining = _liveSnapshots[snapshotEpoch] - 1;
-        if (remaining == 0)
-        {
-            _liveSnapshots.Remove(snapshotEpoch);
-        }
-        else
-        {
-            _liveSnapshots[snapshotEpoch] = remaining;
-        }
-        _live.FrozenUpTo = _liveSnapshots.Count == 0 ? 0 : _liveSnapshots.Keys[^1];
     }
 }

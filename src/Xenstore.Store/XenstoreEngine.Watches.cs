@@ -106,9 +106,6 @@ public sealed partial class XenstoreEngine
     private void DropWatchesAndTransactions(Connection connection)
     {
         _watches.RemoveAll(connection);
-        foreach (Transaction tx in connection.Transactions.Values.ToArray())
-        {
-            EndTransaction(tx);
-        }
+        _transactions.DropAll(connection);
     }
 }

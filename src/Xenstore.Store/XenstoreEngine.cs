@@ -1,6 +1,8 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
+using Xenstore.Store.Transactions;
+using Xenstore.Store.Tree;
 using Xenstore.Store.Watches;
 
 namespace Xenstore.Store;
@@ -12,8 +14,6 @@ namespace Xenstore.Store;
 /// </summary>
 public sealed partial class XenstoreEngine
 {
-    private static readonly XsPermission[] s_rootPerms = [new(XsAccess.None, 0)];
-
     private readonly EngineOptions _options;
     private readonly IEngineOutput _output;
     private readonly IEngineHost _host;
@@ -21,17 +21,12 @@ public sealed partial class XenstoreEngine
     private readonly DomainTable _domains;
     private readonly RequestContext _request = new();
     private readonly WatchTable _watches;
+    private readonly LiveTree _liveTree;
     private readonly NodeTree _live;
-
-    /// <summary>
-    /// Open snapshots by live epoch, with how many transactions use each. Epochs only grow, so new entries go at the
-    /// end and the newest is the last key.
-    /// </summary>
-    private readonly SortedList<int, int> _liveSnapshots = [];
+    private readonly TransactionManager _transactions;
 
     private long _generation;
 
-    private int _epochCounter;
     private readonly NameCache _names = new();
 
     public XenstoreEngine(EngineOptions options, IEngineOutput output, IEngineHost? host = null)
@@ -41,9 +36,9 @@ public sealed partial class XenstoreEngine
         _host = host ?? new NullHost();
         _domains = new DomainTable(options.Quotas, options.ServerFeatures);
         _watches = new WatchTable(_domains, output);
-        var root = new Node("", [], s_rootPerms, epoch: 1);
-        _epochCounter = 1;
-        _live = new NodeTree(root, epoch: 1, frozenUpTo: 0);
+        _liveTree = new LiveTree();
+        _live = _liveTree.Nodes;
+        _transactions = new TransactionManager(_domains, _liveTree);
         CreateInitialNodes();
     }
 
@@ -90,11 +85,6 @@ public sealed partial class XenstoreEngine
         try
         {
             error = Dispatch(request, connection, header, payload);
-        }
-        catch (TransactionNodesExceededException)
-        {
-            request.Reply.Clear();
-            error = XsError.ENOSPC;
         }
         finally
         {
@@ -210,11 +200,13 @@ public sealed partial class XenstoreEngine
     {
         public bool IsLive => Transaction is null;
 
-        public Node? Get(string path)
+        /// <summary>
+        /// Looks a node up and, in a transaction, records the access (ENOSPC past the transaction-nodes quota).
+        /// </summary>
+        public XsError GetAndRecord(string path, out Node? node)
         {
-            Node? node = Tree.Get(path);
-            Transaction?.Record(path, node);
-            return node;
+            node = Tree.Get(path);
+            return Transaction?.TryRecord(path, node) ?? XsError.None;
         }
     }
 
