@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 

@@ -1,5 +1,6 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 

@@ -3,6 +3,7 @@ using System.Text;
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 
@@ -82,7 +83,7 @@ public sealed partial class XenstoreEngine
             && long.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value >= 1)
         {
             _domains.GlobalQuotas[toSet] = value;
-            Journal?.GlobalQuotaWritten(toSet, value);
+            _journal.GlobalQuotaChanged(toSet, value);
             return "OK";
         }
         if (args.Length == 2 && uint.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
@@ -147,7 +148,7 @@ public sealed partial class XenstoreEngine
         Domain domain = _domains.GetOrAdd(domid);
         domain.Features = (XsServerFeatures)value;
         domain.FeaturesSet = true;
-        JournalDomain(domain);
+        _journal.DomainChanged(_domains, domain);
         return request.Ok();
     }
 
@@ -205,7 +206,7 @@ public sealed partial class XenstoreEngine
         if (args.Length == 2)
         {
             _domains.GlobalQuotas[quota] = value;
-            Journal?.GlobalQuotaWritten(quota, value);
+            _journal.GlobalQuotaChanged(quota, value);
             return request.Ok();
         }
         if (!uint.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out uint domid))
@@ -214,7 +215,7 @@ public sealed partial class XenstoreEngine
         }
         Domain domain = _domains.GetOrAdd(domid);
         domain.QuotaOverrides[quota] = value;
-        JournalDomain(domain);
+        _journal.DomainChanged(_domains, domain);
         return request.Ok();
     }
 

@@ -1,6 +1,7 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 
@@ -67,7 +68,7 @@ public sealed partial class XenstoreEngine
             domain.Shutdown = false;
             _watches.FireSpecial(XsPath.IntroduceDomain, domid);
         }
-        JournalDomain(domain);
+        _journal.DomainChanged(_domains, domain);
         _host.DomainIntroduced(domid, gfn, (uint)port, isNew);
         return request.Ok();
     }
@@ -94,7 +95,7 @@ public sealed partial class XenstoreEngine
         }
         Domain domain = _domains.Find(domid)!;
         domain.Shutdown = false;
-        JournalDomain(domain);
+        _journal.DomainChanged(_domains, domain);
         return request.Ok();
     }
 
@@ -138,7 +139,7 @@ public sealed partial class XenstoreEngine
         }
         Domain domain = _domains.GetOrAdd(domid);
         domain.Target = target;
-        JournalDomain(domain);
+        _journal.DomainChanged(_domains, domain);
         return request.Ok();
     }
 
@@ -162,13 +163,13 @@ public sealed partial class XenstoreEngine
         RemoveOwnedNodes(domid);
         ScrubPermissionEntries(domid);
         _domains.Remove(domid);
-        Journal?.DomainRemoved(domid);
+        _journal.DomainRemoved(domid);
         // A later domain with the same id must not inherit another domain's SET_TARGET relation to it.
         foreach (Domain other in _domains.All.Where(d => d.Target == domid).ToArray())
         {
             other.Target = null;
             _domains.DropIfEmpty(other);
-            JournalDomain(other);
+            _journal.DomainChanged(_domains, other);
         }
         // As C's destroy_domain: the removed nodes' events first, then @releaseDomain, so a watcher of the
         // special path already sees the domain's nodes gone.
@@ -183,7 +184,7 @@ public sealed partial class XenstoreEngine
         if (_domains.Find(domid) is { Introduced: true, Shutdown: false } domain)
         {
             domain.Shutdown = true;
-            JournalDomain(domain);
+            _journal.DomainChanged(_domains, domain);
             _watches.FireSpecial(XsPath.ReleaseDomain, domid);
         }
     }
@@ -195,7 +196,7 @@ public sealed partial class XenstoreEngine
             .Where(entry => entry.Path != "/" && entry.Node.Owner == domid)
             .Select(entry => entry.Path)
             .ToList();
-        var live = new TreeView(_live, null);
+        TreeView live = LiveView;
         foreach (string path in owned)
         {
             ApplyRemove(live, path);
@@ -210,14 +211,13 @@ public sealed partial class XenstoreEngine
             .ToList();
         foreach (string path in affected)
         {
-            Node node = _live.GetMutable(path);
-            node.Perms = [node.Perms[0], .. node.Perms.AsSpan(1).ToArray().Where(p => p.Domid != domid)];
-            node.Generation = ++_generation;
-            JournalNode(path, node);
+            XsPermission[] perms = _live.Get(path)!.Perms;
+            // Journalled and stamped like any change, but it fires no watch (C's behaviour).
+            TreeEdits.SetPerms(_live, path, [perms[0], .. perms.AsSpan(1).ToArray().Where(p => p.Domid != domid)], _liveFeed, WatchReach.None);
         }
         foreach (string special in _watches.ScrubSpecialPerms(domid))
         {
-            Journal?.NodeWritten(special, [], _watches.ExactSpecialPerms(special));
+            _journal.SpecialPermsChanged(special, _watches.ExactSpecialPerms(special)!);
         }
     }
 

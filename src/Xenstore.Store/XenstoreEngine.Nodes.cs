@@ -1,8 +1,9 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
-using Xenstore.Store.Transactions;
 using Xenstore.Store.Requests;
+using Xenstore.Store.Transactions;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 
@@ -77,7 +78,7 @@ public sealed partial class XenstoreEngine
             return error;
         }
         byte[] newValue = value.ToArray();
-        ApplyCreatePath(view.Tree, view.Transaction, path, newValue, connection.Domid, connection.Privileged);
+        ApplyCreatePath(view, path, newValue, connection.Domid, connection.Privileged);
         view.Transaction?.Effects.Add(new WriteEffect(path, newValue));
         return request.Ok();
     }
@@ -104,7 +105,7 @@ public sealed partial class XenstoreEngine
         {
             return error;
         }
-        ApplyCreatePath(view.Tree, view.Transaction, path, [], connection.Domid, connection.Privileged);
+        ApplyCreatePath(view, path, [], connection.Domid, connection.Privileged);
         view.Transaction?.Effects.Add(new MkdirEffect(path));
         return request.Ok();
     }

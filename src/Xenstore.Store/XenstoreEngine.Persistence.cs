@@ -1,5 +1,6 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 
@@ -10,22 +11,10 @@ namespace Xenstore.Store;
 public sealed partial class XenstoreEngine
 {
     /// <summary>Where changes are recorded; null to keep the state in memory only.</summary>
-    public IStateJournal? Journal { get; set; }
-
-    private void JournalNode(string path, Node node) => Journal?.NodeWritten(path, node.Value, node.Perms);
-
-    private void JournalDomain(Domain domain)
+    public IStateJournal? Journal
     {
-        if (Journal is null)
-        {
-            return;
-        }
-        if (domain.IsEmpty || !_domains.Contains(domain.Domid))
-        {
-            Journal.DomainRemoved(domain.Domid);
-            return;
-        }
-        Journal.DomainWritten(DomainTable.ToRecord(domain));
+        get => _journal.Journal;
+        set => _journal.Journal = value;
     }
 
     /// <summary>
@@ -64,7 +53,7 @@ public sealed partial class XenstoreEngine
         Node? existing = _live.Get(path);
         if (existing is null)
         {
-            ApplyCreatePath(_live, null, path, value, perms[0].Domid, creatorPrivileged: true);
+            TreeEdits.CreatePath(_live, _liveTree.Names, path, value, perms[0].Domid, creatorPrivileged: true, _quietFeed);
             existing = _live.Get(path)!;
         }
         else
@@ -73,9 +62,8 @@ public sealed partial class XenstoreEngine
         }
         if (!existing.Perms.AsSpan().SequenceEqual(perms))
         {
-            ApplySetPerms(new TreeView(_live, null), path, perms);
+            TreeEdits.SetPerms(_live, path, perms, _quietFeed);
         }
-        _watches.DiscardPending();
     }
 
     /// <summary>Recovery: a subtree is gone.</summary>
@@ -83,9 +71,8 @@ public sealed partial class XenstoreEngine
     {
         if (path != "/" && _live.Get(path) is not null)
         {
-            ApplyRemove(new TreeView(_live, null), path);
+            TreeEdits.Remove(_live, path, _quietFeed);
         }
-        _watches.DiscardPending();
     }
 
     /// <summary>Recovery: a domain record.</summary>

@@ -1,6 +1,7 @@
 using Xenstore.Protocol;
-using Xenstore.Store.Transactions;
 using Xenstore.Store.Requests;
+using Xenstore.Store.Transactions;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 
@@ -66,7 +67,7 @@ public sealed partial class XenstoreEngine
     /// <summary>Replays the transaction's changes on the live tree; one watch event per modified node.</summary>
     private void ApplyCommit(Transaction tx)
     {
-        var live = new TreeView(_live, null);
+        TreeView live = LiveView;
         int firstEvent = _watches.PendingCount;
         foreach (TransactionEffect effect in tx.Effects)
         {
@@ -77,10 +78,10 @@ public sealed partial class XenstoreEngine
                     ApplySetValue(live, write.Path, write.Value);
                     break;
                 case WriteEffect write:
-                    ApplyCreatePath(_live, null, write.Path, write.Value, tx.Owner.Domid, tx.Owner.Privileged);
+                    ApplyCreatePath(live, write.Path, write.Value, tx.Owner.Domid, tx.Owner.Privileged);
                     break;
                 case MkdirEffect mkdir when node is null:
-                    ApplyCreatePath(_live, null, mkdir.Path, [], tx.Owner.Domid, tx.Owner.Privileged);
+                    ApplyCreatePath(live, mkdir.Path, [], tx.Owner.Domid, tx.Owner.Privileged);
                     break;
                 case RemoveEffect remove when node is not null:
                     ApplyRemove(live, remove.Path);

@@ -1,9 +1,9 @@
 using System.Text;
 using Xenstore.Protocol;
-using Xenstore.Store.Watches;
 using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Requests;
+using Xenstore.Store.Watches;
 
 namespace Xenstore.Store;
 
@@ -11,9 +11,6 @@ public sealed partial class XenstoreEngine
 {
     /// <summary>Number of registered watches, over all connections.</summary>
     public int WatchCount => _watches.Count;
-
-    private void QueueEvent(string path, XsPermission[] perms, XsPermission[]? parentPerms, XsPermission[]? oldPerms = null, bool exactOnly = false) =>
-        _watches.Queue(new PendingEvent(path, perms, parentPerms, oldPerms, exactOnly));
 
     private XsError SetSpecialPerms(RequestContext request, Connection connection, string path, XsPermission[] perms)
     {
@@ -27,7 +24,7 @@ public sealed partial class XenstoreEngine
             return XsError.EACCES;
         }
         _watches.TrySetSpecialPerms(path, perms);
-        Journal?.NodeWritten(path, [], perms);
+        _journal.SpecialPermsChanged(path, perms);
         return request.Ok();
     }
 

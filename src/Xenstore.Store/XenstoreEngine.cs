@@ -1,5 +1,6 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
+using Xenstore.Store.Persistence;
 using Xenstore.Store.Requests;
 using Xenstore.Store.Transactions;
 using Xenstore.Store.Tree;
@@ -24,10 +25,15 @@ public sealed partial class XenstoreEngine
     private readonly LiveTree _liveTree;
     private readonly NodeTree _live;
     private readonly TransactionManager _transactions;
+    private readonly JournalSink _journal = new();
 
-    private long _generation;
+    /// <summary>Observers of every live change, in this order: the tree's own bookkeeping, accounting, journal, watches.</summary>
+    private readonly ChangeFeed _liveFeed;
 
-    private readonly NameCache _names = new();
+    /// <summary>Recovery and start-up: the tree's bookkeeping and accounting only (no journal, no watch events).</summary>
+    private readonly ChangeFeed _quietFeed;
+
+
 
     public XenstoreEngine(EngineOptions options, IEngineOutput output, IEngineHost? host = null)
     {
@@ -39,14 +45,16 @@ public sealed partial class XenstoreEngine
         _liveTree = new LiveTree();
         _live = _liveTree.Nodes;
         _transactions = new TransactionManager(_domains, _liveTree);
+        _liveFeed = new ChangeFeed(_liveTree, _domains, _journal, _watches);
+        _quietFeed = new ChangeFeed(_liveTree, _domains);
         CreateInitialNodes();
     }
 
     /// <summary>Number of nodes in the live tree, the root included.</summary>
-    public int NodeCount { get; private set; } = 1;
+    public int NodeCount => _liveTree.NodeCount;
 
     /// <summary>Generation of the last change to the live tree.</summary>
-    public long Generation => _generation;
+    public long Generation => _liveTree.Generation;
 
     /// <summary>Registers a connection. Socket connections are dom0 and privileged.</summary>
     public void OpenConnection(int connectionId, uint domid, bool privileged)
@@ -191,8 +199,7 @@ public sealed partial class XenstoreEngine
     private void CreateInitialNodes()
     {
         // C xenstored creates /tool/xenstored at start; /local/domain is the toolstack's to create.
-        ApplyCreatePath(_live, null, "/tool/xenstored", [], creator: 0, creatorPrivileged: true);
-        _watches.DiscardPending();
+        TreeEdits.CreatePath(_live, _liveTree.Names, "/tool/xenstored", [], creator: 0, creatorPrivileged: true, _quietFeed);
     }
 
     /// <summary>Either the live tree or a transaction's tree, with the transaction that records accesses.</summary>

@@ -1,5 +1,6 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store.Domains;
 
@@ -8,7 +9,7 @@ namespace Xenstore.Store.Domains;
 /// holding nodes, watches or transactions), the global quota values, and the accounting. A record with nothing left
 /// in it is dropped, so the table holds no more entries than domains that matter. Reads never create entries.
 /// </summary>
-internal sealed class DomainTable
+internal sealed class DomainTable : INodeChangeSink
 {
     private readonly Dictionary<uint, Domain> _domains = [];
 
@@ -66,6 +67,24 @@ internal sealed class DomainTable
                 break;
         }
         DropIfEmpty(domain);
+    }
+
+    /// <summary>Node accounting: a node is charged to its owner (the root to nobody).</summary>
+    public void OnChange(in NodeChange change)
+    {
+        switch (change.Kind)
+        {
+            case ChangeKind.Created:
+                Charge(change.Node.Owner, Accounted.Nodes, 1);
+                break;
+            case ChangeKind.Removed:
+                Charge(change.Node.Owner, Accounted.Nodes, -1);
+                break;
+            case ChangeKind.PermsSet when change.OldPerms![0].Domid != change.Node.Owner && change.Parent is not null:
+                Charge(change.OldPerms[0].Domid, Accounted.Nodes, -1);
+                Charge(change.Node.Owner, Accounted.Nodes, 1);
+                break;
+        }
     }
 
     /// <summary>The quota that applies to a domain: its override, else the global value. 0 means unlimited.</summary>

@@ -1,12 +1,14 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store.Transactions;
 
 /// <summary>
 /// An open transaction: a copy-on-write tree started from the live root (its snapshot), what it accessed (to
-/// validate at commit) and what it changed (to apply at commit, in order).
+/// validate at commit) and what it changed (to apply at commit, in order). It observes its own tree's changes
+/// only to keep the node quota delta: generations, journal and watches belong to the commit on the live tree.
 /// </summary>
-internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int snapshotEpoch, int nodeLimit)
+internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int snapshotEpoch, int nodeLimit) : INodeChangeSink
 {
     /// <summary>The most distinct nodes the transaction may access (transaction-nodes quota); 0 = unlimited.</summary>
     public int NodeLimit { get; } = nodeLimit;
@@ -65,4 +67,21 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
     public int DeltaFor(uint owner) => NodeDelta.GetValueOrDefault(owner);
 
     public void AddDelta(uint owner, int change) => NodeDelta[owner] = DeltaFor(owner) + change;
+
+    public void OnChange(in NodeChange change)
+    {
+        switch (change.Kind)
+        {
+            case ChangeKind.Created:
+                AddDelta(change.Node.Owner, 1);
+                break;
+            case ChangeKind.Removed:
+                AddDelta(change.Node.Owner, -1);
+                break;
+            case ChangeKind.PermsSet when change.OldPerms![0].Domid != change.Node.Owner && change.Parent is not null:
+                AddDelta(change.OldPerms[0].Domid, -1);
+                AddDelta(change.Node.Owner, 1);
+                break;
+        }
+    }
 }

@@ -3,10 +3,12 @@ using Xenstore.Protocol;
 namespace Xenstore.Store.Tree;
 
 /// <summary>
-/// The live tree with its copy-on-write bookkeeping: the epochs that open snapshots (transactions, background
-/// snapshots) froze, so that a node a snapshot can see is copied before the live tree changes it.
+/// The live tree with its bookkeeping: generations (stamped on every change it observes, for commit validation and
+/// DIRECTORY_PART), the node count, and the epochs that open snapshots (transactions, background snapshots) froze,
+/// so that a node a snapshot can see is copied before the live tree changes it. It is the first observer of its
+/// own changes, so everyone after it sees the new generations.
 /// </summary>
-internal sealed class LiveTree
+internal sealed class LiveTree : INodeChangeSink
 {
     private static readonly XsPermission[] s_rootPerms = [new(XsAccess.None, 0)];
 
@@ -23,6 +25,39 @@ internal sealed class LiveTree
     public NodeTree Nodes { get; }
 
     public Node Root => Nodes.Root;
+
+    /// <summary>Shares the strings of recurring node names, for the live tree and every transaction's.</summary>
+    public NameCache Names { get; } = new();
+
+    /// <summary>Generation of the last change.</summary>
+    public long Generation { get; private set; }
+
+    /// <summary>Number of nodes, the root included.</summary>
+    public int NodeCount { get; private set; } = 1;
+
+    public void OnChange(in NodeChange change)
+    {
+        switch (change.Kind)
+        {
+            case ChangeKind.Created:
+                change.Node.Generation = ++Generation;
+                change.Node.ChildrenGeneration = Generation;
+                change.Parent!.ChildrenGeneration = Generation;
+                NodeCount++;
+                break;
+            case ChangeKind.ValueSet:
+            case ChangeKind.PermsSet:
+                change.Node.Generation = ++Generation;
+                break;
+            case ChangeKind.Removed:
+                NodeCount--;
+                if (!change.IsRemovedDescendant)
+                {
+                    change.Parent!.ChildrenGeneration = ++Generation;
+                }
+                break;
+        }
+    }
 
     /// <summary>
     /// Takes a snapshot of the live root as it is now and returns its epoch. From here on the live tree copies any

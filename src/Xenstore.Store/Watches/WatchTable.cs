@@ -3,6 +3,7 @@ using System.Text;
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store.Watches;
 
@@ -10,7 +11,7 @@ namespace Xenstore.Store.Watches;
 /// Registered watches and the watch matcher: the index by path, the permissions of the special <c>@</c> paths,
 /// the changes waiting to fire, and firing them in C's order with C's payloads.
 /// </summary>
-internal sealed class WatchTable(DomainTable domains, IEngineOutput output)
+internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : INodeChangeSink
 {
     /// <summary>Watches by canonical path: firing looks up the changed path and each of its ancestors.</summary>
     private readonly Dictionary<string, List<Watch>> _watchesByPath = new(StringComparer.Ordinal);
@@ -79,6 +80,21 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output)
         }
         domains.Charge(watch.Owner.Domid, Accounted.Watches, -1);
         Count--;
+    }
+
+    /// <summary>
+    /// Queues a live change to fire once the request is done. The permissions are taken now: a removed node is
+    /// judged by its own, a SET_PERMS by old and new ones, and every change by its parent's (the root is its own
+    /// parent, as C's get_parent gives).
+    /// </summary>
+    public void OnChange(in NodeChange change)
+    {
+        if (change.Reach == WatchReach.None)
+        {
+            return;
+        }
+        XsPermission[] parentPerms = (change.Parent ?? change.Node).Perms;
+        _pending.Add(new PendingEvent(change.Path, change.Node.Perms, parentPerms, change.OldPerms, change.Reach == WatchReach.Exact));
     }
 
     /// <summary>A change to fire once the current request is done.</summary>

@@ -1,6 +1,6 @@
 using Xenstore.Protocol;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Tree;
 
 /// <summary>
 /// A tree of nodes with copy-on-write sharing. The live tree and every transaction each have one; a transaction's
@@ -69,8 +69,12 @@ internal sealed class NodeTree
     /// Returns a node at <paramref name="path"/> that may be changed in place, copying it and its ancestors when a
     /// snapshot shares them. The path must exist.
     /// </summary>
-    public Node GetMutable(string path)
+    public Node GetMutable(string path) => GetMutable(path, out _);
+
+    /// <summary><see cref="GetMutable(string)"/>, also giving the node's (mutable) parent; null for the root.</summary>
+    public Node GetMutable(string path, out Node? parent)
     {
+        parent = null;
         if (Root.Epoch <= FrozenUpTo)
         {
             Root = Root.CopyFor(Epoch);
@@ -93,6 +97,7 @@ internal sealed class NodeTree
             }
             if (slash < 0)
             {
+                parent = node;
                 return child;
             }
             node = child;
@@ -100,7 +105,7 @@ internal sealed class NodeTree
         }
     }
 
-    /// <summary>Adds a new child under a parent obtained from <see cref="GetMutable"/>.</summary>
+    /// <summary>Adds a new child under a parent obtained from <see cref="GetMutable(string)"/>.</summary>
     public Node AddChild(Node mutableParent, string name, byte[] value, XsPermission[] perms)
     {
         var child = new Node(name, value, perms, Epoch);

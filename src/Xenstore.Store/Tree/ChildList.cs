@@ -1,4 +1,4 @@
-namespace Xenstore.Store;
+namespace Xenstore.Store.Tree;
 
 /// <summary>
 /// The children of a node in insertion order (DIRECTORY lists them in that order, as C xenstored does).

@@ -1,4 +1,4 @@
-namespace Xenstore.Store;
+namespace Xenstore.Store.Tree;
 
 /// <summary>Walks a subtree without recursion, so a deep tree cannot exhaust the stack (XSA-418).</summary>
 internal static class NodeWalk

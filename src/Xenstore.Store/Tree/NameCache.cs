@@ -1,4 +1,4 @@
-namespace Xenstore.Store;
+namespace Xenstore.Store.Tree;
 
 /// <summary>
 /// Shares the strings of node names that recur (<c>state</c>, <c>backend</c>, device and domain numbers): a

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Xenstore.Protocol;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Tree;
 
 /// <summary>
 /// One node of the tree. Nodes are shared between the live tree and transaction snapshots; a node may be changed

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Tree;
 
 /// <summary>
 /// A large child list that can be copied cheaply and then changed on both sides independently.
@@ -19,6 +19,9 @@ internal sealed class ChunkedChildren
     /// <summary>Average children per bucket before the index doubles.</summary>
     private const int BucketLoad = 4;
 
+    // The only process-wide mutable in the engine, and harmless: tokens are compared only for equality between a
+    // list and the chunks it created, never shown, and handed out with Interlocked so engines on different
+    // threads (tests run in parallel) never share one.
     private static int s_lastToken;
 
     private int _token;
