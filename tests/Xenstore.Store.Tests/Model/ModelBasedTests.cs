@@ -1,7 +1,7 @@
 using System.Text;
 using CsCheck;
 using Xenstore.Protocol;
-using Xenstore.Store.Tests.Harness;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Store.Tests.Model;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Xenstore.Protocol;
 
-namespace Xenstore.Store.Tests.Harness;
+namespace Xenstore.TestKit.Engine;
 
 /// <summary>
 /// One client connection to the engine: sends requests, returns replies, and collects the watch events addressed

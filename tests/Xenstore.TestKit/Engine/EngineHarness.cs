@@ -1,7 +1,8 @@
 using System.Globalization;
 using Xenstore.Protocol;
+using Xenstore.Store;
 
-namespace Xenstore.Store.Tests.Harness;
+namespace Xenstore.TestKit.Engine;
 
 /// <summary>An engine with a recording output and connections to drive it.</summary>
 public sealed class EngineHarness

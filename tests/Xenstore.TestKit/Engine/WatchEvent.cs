@@ -1,4 +1,4 @@
-namespace Xenstore.Store.Tests.Harness;
+namespace Xenstore.TestKit.Engine;
 
 /// <summary>A watch event as a client sees it.</summary>
 public readonly record struct WatchEvent(string Path, string Token)

@@ -1,7 +1,7 @@
 using System.Text;
 using Xenstore.Protocol;
 
-namespace Xenstore.Store.Tests.Harness;
+namespace Xenstore.TestKit.Engine;
 
 /// <summary>One message the engine sent, in the order it was sent.</summary>
 public sealed record RecordedMessage(int ConnectionId, XsMessageType Type, uint ReqId, uint TxId, byte[] Payload)

@@ -1,6 +1,7 @@
 using Xenstore.Protocol;
+using Xenstore.Store;
 
-namespace Xenstore.Store.Tests.Harness;
+namespace Xenstore.TestKit.Engine;
 
 /// <summary>Keeps every message the engine sends, for tests to inspect.</summary>
 public sealed class RecordingOutput : IEngineOutput

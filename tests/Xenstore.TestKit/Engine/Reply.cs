@@ -1,7 +1,7 @@
 using System.Text;
 using Xenstore.Protocol;
 
-namespace Xenstore.Store.Tests.Harness;
+namespace Xenstore.TestKit.Engine;
 
 /// <summary>
 /// The reply to one request, with the watch events the same connection received while it was processed
