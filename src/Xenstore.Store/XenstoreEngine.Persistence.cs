@@ -1,6 +1,4 @@
-using Xenstore.Protocol;
 using Xenstore.Store.Domains;
-using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 
@@ -38,78 +36,11 @@ public sealed partial class XenstoreEngine
     /// <summary>The snapshot is written: the live tree may change its nodes in place again.</summary>
     public void EndSnapshot(EngineSnapshot snapshot) => _liveTree.Release(snapshot.Epoch);
 
-    /// <summary>Recovery: a node gets this value and these permissions (created with missing parents if needed).</summary>
-    public void RestoreNode(string path, byte[] value, XsPermission[] perms)
-    {
-        if (perms.Length == 0)
-        {
-            return;
-        }
-        if (path.StartsWith('@'))
-        {
-            _watches.TrySetSpecialPerms(path, perms);
-            return;
-        }
-        Node? existing = _live.Get(path);
-        if (existing is null)
-        {
-            TreeEdits.CreatePath(_live, _liveTree.Names, path, value, perms[0].Domid, creatorPrivileged: true, _quietFeed);
-            existing = _live.Get(path)!;
-        }
-        else
-        {
-            _live.GetMutable(path).SetValue(value);
-        }
-        if (!existing.Perms.AsSpan().SequenceEqual(perms))
-        {
-            TreeEdits.SetPerms(_live, path, perms, _quietFeed);
-        }
-    }
-
-    /// <summary>Recovery: a subtree is gone.</summary>
-    public void RestoreRemove(string path)
-    {
-        if (path != "/" && _live.Get(path) is not null)
-        {
-            TreeEdits.Remove(_live, path, _quietFeed);
-        }
-    }
-
-    /// <summary>Recovery: a domain record.</summary>
-    public void RestoreDomain(DomainRecord record)
-    {
-        Domain domain = _domains.GetOrAdd(record.Domid);
-        domain.Introduced = record.Introduced;
-        domain.Gfn = record.Gfn;
-        domain.EventChannel = record.EventChannel;
-        domain.Shutdown = record.Shutdown;
-        domain.Target = record.Target;
-        domain.Features = record.Features;
-        domain.FeaturesSet = record.Features != _domains.ServerFeatures;
-        domain.QuotaOverrides.Clear();
-        foreach ((Quota quota, long value) in record.QuotaOverrides)
-        {
-            domain.QuotaOverrides[quota] = value;
-        }
-    }
-
-    /// <summary>Recovery: a domain was released.</summary>
-    public void RestoreDomainRemoved(uint domid)
-    {
-        if (_domains.Find(domid) is { } domain)
-        {
-            domain.Introduced = false;
-            domain.Target = null;
-            domain.QuotaOverrides.Clear();
-            domain.Shutdown = false;
-            domain.Features = _domains.ServerFeatures;
-            domain.FeaturesSet = false;
-            _domains.DropIfEmpty(domain);
-        }
-    }
-
-    /// <summary>Recovery: a global quota.</summary>
-    public void RestoreGlobalQuota(Quota quota, long value) => _domains.GlobalQuotas[quota] = value;
+    /// <summary>
+    /// Recovery: apply the journal's records here (what a journal received, replayed in order), before any
+    /// connection opens. No checks, no journal, no watch events.
+    /// </summary>
+    public IStateJournal Restorer { get; }
 
     /// <summary>Domains introduced, with what their rings need, so a restarted daemon can serve them again.</summary>
     public IReadOnlyList<DomainRecord> IntroducedDomains() =>

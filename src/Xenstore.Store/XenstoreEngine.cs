@@ -47,6 +47,7 @@ public sealed partial class XenstoreEngine
         _transactions = new TransactionManager(_domains, _liveTree);
         _liveFeed = new ChangeFeed(_liveTree, _domains, _journal, _watches);
         _quietFeed = new ChangeFeed(_liveTree, _domains);
+        Restorer = new EngineRestorer(_liveTree, _domains, _watches, _quietFeed);
         CreateInitialNodes();
     }
 

@@ -55,7 +55,7 @@ internal sealed class StateStore : IDisposable
             byte[] snapshot = File.ReadAllBytes(snapshotPath);
             if (StateFileFormat.TryReadHeader(snapshot, out snapshotSequence))
             {
-                RecordDecoder.Apply(snapshot.AsSpan(StateFileFormat.HeaderSize), engine, out bool complete, out int records);
+                RecordDecoder.Apply(snapshot.AsSpan(StateFileFormat.HeaderSize), engine.Restorer, out bool complete, out int records);
                 if (!complete)
                 {
                     Log.StateDamaged(_logger, snapshotPath, "the snapshot is incomplete; the records before the damage were loaded");
@@ -75,7 +75,7 @@ internal sealed class StateStore : IDisposable
             byte[] journal = File.ReadAllBytes(journalPath);
             if (StateFileFormat.TryReadHeader(journal, out ulong journalSequence) && journalSequence > snapshotSequence)
             {
-                int valid = RecordDecoder.Apply(journal.AsSpan(StateFileFormat.HeaderSize), engine, out _, out int records);
+                int valid = RecordDecoder.Apply(journal.AsSpan(StateFileFormat.HeaderSize), engine.Restorer, out _, out int records);
                 Log.StateLoaded(_logger, journalPath, records);
                 int keep = StateFileFormat.HeaderSize + valid;
                 if (keep < journal.Length)
@@ -97,7 +97,7 @@ internal sealed class StateStore : IDisposable
             byte[] next = File.ReadAllBytes(nextPath);
             if (StateFileFormat.TryReadHeader(next, out ulong nextSequence) && nextSequence > snapshotSequence)
             {
-                RecordDecoder.Apply(next.AsSpan(StateFileFormat.HeaderSize), engine, out _, out int records);
+                RecordDecoder.Apply(next.AsSpan(StateFileFormat.HeaderSize), engine.Restorer, out _, out int records);
                 Log.StateLoaded(_logger, nextPath, records);
                 _sequence = Math.Max(_sequence, nextSequence);
             }
