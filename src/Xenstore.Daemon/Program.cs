@@ -25,19 +25,28 @@ using ILoggerFactory loggerFactory = LoggerFactory.Create(builder =>
     builder.AddFilter(level => level >= (settings.Verbose ? LogLevel.Debug : LogLevel.Information));
 });
 
-string socketPath = SocketPathResolver.Resolve(settings.SocketPath);
+// The Xenstore domain serves dom0 over its ring and has no socket unless one is asked for.
+string? socketPath = settings.XenstoreDomain && settings.SocketPath is null ? null : SocketPathResolver.Resolve(settings.SocketPath);
+string hypervisor = settings.Hypervisor ?? (File.Exists("/dev/xen/evtchn") ? "xen" : "none");
+if (settings.XenstoreDomain && hypervisor == "none")
+{
+    Console.Error.WriteLine("xenstored: --xenstore-domain needs a hypervisor (--sim-dir DIR or --hypervisor xen)");
+    return 2;
+}
 var options = new ServerOptions
 {
     SocketPath = socketPath,
     Engine = new EngineOptions { Quotas = settings.Quotas, PrivilegedDomid = settings.PrivilegedDomid },
-    Hypervisor = (settings.Hypervisor ?? (File.Exists("/dev/xen/evtchn") ? "xen" : "none")) switch
+    Hypervisor = hypervisor switch
     {
         "sim" => HypervisorKind.Simulated,
         "xen" => HypervisorKind.Xen,
         _ => HypervisorKind.None,
     },
     SimulationDirectory = settings.SimulationDirectory,
-    StateDirectory = settings.NoPersistence ? null : settings.StateDirectory ?? socketPath + ".state",
+    StateDirectory = settings.NoPersistence ? null : settings.StateDirectory ?? (socketPath ?? SocketPathResolver.Resolve(null)) + ".state",
+    XenstoreDomain = settings.XenstoreDomain,
+    PrivilegedEventChannel = settings.EventChannel ?? 0,
     Fsync = settings.Fsync,
     UseIoUring = !settings.NoIoUring,
     SnapshotAfterBytes = settings.SnapshotAfterBytes,
@@ -45,18 +54,7 @@ var options = new ServerOptions
     LiveUpdateStatePath = settings.LiveUpdateState,
 };
 
-XenstoreServer server;
-try
-{
-    server = new XenstoreServer(options, loggerFactory);
-}
-catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or DllNotFoundException or EntryPointNotFoundException or System.Net.HttpListenerException)
-{
-    Console.Error.WriteLine($"xenstored: cannot listen on {socketPath}: {e.Message}");
-    return 1;
-}
-
-await using (server)
+await using (var server = new XenstoreServer(options, loggerFactory))
 {
     var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
@@ -77,14 +75,30 @@ await using (server)
     });
     try
     {
-        server.Start();
+        await server.StartAsync().ConfigureAwait(false);
     }
     catch (System.Net.HttpListenerException e)
     {
         Console.Error.WriteLine($"xenstored: cannot serve metrics on port {settings.MetricsPort}: {e.Message}");
         return 1;
     }
-    Console.WriteLine($"xenstored: listening on {socketPath}");
-    await stop.Task.ConfigureAwait(false);
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or DllNotFoundException or EntryPointNotFoundException)
+    {
+        Console.Error.WriteLine(socketPath is null ? $"xenstored: cannot start: {e.Message}" : $"xenstored: cannot listen on {socketPath}: {e.Message}");
+        return 1;
+    }
+    if (socketPath is not null)
+    {
+        Console.WriteLine($"xenstored: listening on {socketPath}");
+    }
+    if (settings.XenstoreDomain)
+    {
+        Console.WriteLine($"xenstored: serving domain {settings.PrivilegedDomid ?? 0} over its ring");
+    }
+    if (await Task.WhenAny(stop.Task, server.HandedOver).ConfigureAwait(false) == server.HandedOver)
+    {
+        // A successor serves every client now and owns the sockets: leave at once, closing nothing.
+        Environment.Exit(0);
+    }
 }
 return 0;

@@ -29,24 +29,20 @@ internal sealed class ServerMetrics : IDisposable
     private long _watchEventsDropped;
     private long _connectionsOpened;
     private long _connectionsClosed;
-    private Func<XenstoreEngine>? _engine;
+    private readonly Func<long> _journalBytes;
 
-    public ServerMetrics()
+    /// <param name="journalBytes">Bytes written to the journal so far (0 without persistence).</param>
+    public ServerMetrics(Func<long> journalBytes)
     {
+        _journalBytes = journalBytes;
         _latency = _meter.CreateHistogram<double>("xenstore.request.duration", "us", "Time from a request's arrival to its reply");
         _meter.CreateObservableCounter("xenstore.requests", () => Volatile.Read(ref _latencyCount), description: "Requests processed");
         _meter.CreateObservableCounter("xenstore.errors", () => _errorsByErrno.Sum(), description: "Error replies");
         _meter.CreateObservableCounter("xenstore.watch_events.queued", () => Volatile.Read(ref _watchEventsQueued));
         _meter.CreateObservableCounter("xenstore.watch_events.dropped", () => Volatile.Read(ref _watchEventsDropped));
         _meter.CreateObservableGauge("xenstore.connections", () => Volatile.Read(ref _connectionsOpened) - Volatile.Read(ref _connectionsClosed));
-        _meter.CreateObservableCounter("xenstore.journal.bytes", () => JournalBytes?.Invoke() ?? 0);
+        _meter.CreateObservableCounter("xenstore.journal.bytes", () => _journalBytes());
     }
-
-    /// <summary>Bytes written to the journal so far (null without persistence).</summary>
-    public Func<long>? JournalBytes { get; set; }
-
-    /// <summary>Read on the store thread only (CONTROL metrics); the engine's own counts.</summary>
-    public void Attach(Func<XenstoreEngine> engine) => _engine = engine;
 
     public void RequestProcessed(XsMessageType type, long arrivalTimestamp)
     {
@@ -86,7 +82,7 @@ internal sealed class ServerMetrics : IDisposable
     public void ConnectionClosed() => _connectionsClosed++;
 
     /// <summary>Prometheus text exposition format; call on the store thread so engine figures are consistent.</summary>
-    public string Render()
+    public string Render(XenstoreEngine engine)
     {
         var text = new StringBuilder();
         text.Append("# TYPE xenstore_requests_total counter\n");
@@ -119,8 +115,7 @@ internal sealed class ServerMetrics : IDisposable
         Gauge(text, "xenstore_connections", _connectionsOpened - _connectionsClosed);
         Counter(text, "xenstore_watch_events_queued_total", _watchEventsQueued);
         Counter(text, "xenstore_watch_events_dropped_total", _watchEventsDropped);
-        Counter(text, "xenstore_journal_bytes_total", JournalBytes?.Invoke() ?? 0);
-        if (_engine?.Invoke() is { } engine)
+        Counter(text, "xenstore_journal_bytes_total", _journalBytes());
         {
             Gauge(text, "xenstore_nodes", engine.NodeCount);
             Gauge(text, "xenstore_watches", engine.WatchCount);

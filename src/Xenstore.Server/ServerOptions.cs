@@ -3,10 +3,10 @@ using Xenstore.Store;
 namespace Xenstore.Server;
 
 /// <summary>Settings of the server around the engine.</summary>
-public sealed class ServerOptions
+public sealed record ServerOptions
 {
-    /// <summary>Unix socket path for dom0 clients.</summary>
-    public required string SocketPath { get; init; }
+    /// <summary>Unix socket path for dom0 clients; null for none (an embedded server with in-memory connections only).</summary>
+    public string? SocketPath { get; init; }
 
     /// <summary>Which hypervisor serves guest rings; none means the socket only.</summary>
     public HypervisorKind Hypervisor { get; init; } = HypervisorKind.None;
@@ -31,6 +31,19 @@ public sealed class ServerOptions
 
     /// <summary>Set by a daemon that starts as the successor of a live update: its handover file.</summary>
     public string? LiveUpdateStatePath { get; init; }
+
+    /// <summary>
+    /// Run as the Xenstore domain: the privileged domain (dom0 unless <see cref="EngineOptions.PrivilegedDomid"/>
+    /// says otherwise) is served over its ring, introduced by the daemon itself at start, and so is every domain that
+    /// already exists then. Needs a hypervisor; a socket is served only when <see cref="SocketPath"/> is set.
+    /// </summary>
+    public bool XenstoreDomain { get; init; }
+
+    /// <summary>
+    /// The privileged domain's event channel (its unbound port whose remote end is the Xenstore domain), as the C
+    /// stub domain is given it with <c>--event</c>. The simulated hypervisor ignores it.
+    /// </summary>
+    public uint PrivilegedEventChannel { get; init; }
 
     /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
     public EngineOptions Engine { get; init; } = new();

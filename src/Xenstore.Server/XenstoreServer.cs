@@ -1,201 +1,214 @@
-using System.Collections.Concurrent;
 using System.Net.Sockets;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Xenstore.Protocol;
+using Xenstore.Server.Hypervisor;
 using Xenstore.Server.LiveUpdate;
+using Xenstore.Server.Persistence;
+using Xenstore.Server.Pipeline;
+using Xenstore.Server.Reactor;
+using Xenstore.Server.Transports.Memory;
+using Xenstore.Server.Transports.Rings;
+using Xenstore.Server.Transports.Sockets;
+using Xenstore.Store;
 
 namespace Xenstore.Server;
 
-/// <summary>The daemon without its command line: the store thread and the transports around it.</summary>
+/// <summary>
+/// The daemon without its command line, and its composition root: every part is built here, in dependency order,
+/// from constructor parameters only; nothing is wired afterwards. Construction does no I/O: recovery, binding the
+/// socket, adopting a predecessor's sockets and opening the hypervisor happen in <see cref="StartAsync"/>.
+/// docs/ARCHITECTURE.md draws the result.
+/// </summary>
 public sealed class XenstoreServer : IAsyncDisposable
 {
-    private readonly StoreLoop _loop;
-    private readonly UnixSocketListener _listener;
-    private readonly ServerEngineHost _host;
-    private readonly Rings.RingManager? _rings;
-    private readonly Persistence.StateStore? _state;
-    private readonly ServerMetrics _metrics;
-    private readonly MetricsEndpoint? _metricsEndpoint;
-    private readonly ConcurrentDictionary<int, SocketConnection> _sockets = new();
-    private readonly LiveUpdateCoordinator _liveUpdate;
-    private readonly HandoverFile? _handover;
-    private readonly string? _handoverPath;
+    private readonly ServerOptions _options;
     private readonly ILogger _logger;
+    private readonly StateStore? _state;
+    private readonly ServerMetrics _metrics;
+    private readonly DescriptorWatcher _watcher;
+    private readonly WorkQueue _queue;
+    private readonly SocketIoBatch _io;
+    private readonly EngineOutputRouter _output;
+    private readonly RingManager? _rings;
+    private readonly LiveUpdateRequests _liveUpdateRequests;
+    private readonly XenstoreEngine _engine;
+    private readonly BatchPipeline _pipeline;
+    private readonly StoreThread _storeThread;
+    private readonly UnixSocketListener? _listener;
+    private readonly LiveUpdateCoordinator? _liveUpdate;
+    private readonly HandoverReceiver? _handover;
+    private readonly MetricsEndpoint? _metricsEndpoint;
     private int _lastConnectionId;
+    private bool _started;
 
     public XenstoreServer(ServerOptions options, ILoggerFactory loggerFactory)
+        : this(options, loggerFactory, journal => journal)
     {
+    }
+
+    /// <param name="options">The settings.</param>
+    /// <param name="loggerFactory">Where the logs go.</param>
+    /// <param name="observeJournal">Wraps the batch journal (tests observe when each batch is journalled).</param>
+    internal XenstoreServer(ServerOptions options, ILoggerFactory loggerFactory, Func<IBatchJournal, IBatchJournal> observeJournal)
+    {
+        _options = options;
         ILogger logger = loggerFactory.CreateLogger("xenstored");
         _logger = logger;
-        _metrics = new ServerMetrics();
-        _host = new ServerEngineHost(logger, _metrics);
-        _loop = new StoreLoop(options.Engine, options.UseIoUring, _host, _host.Trace, _metrics, logger);
-        _metrics.Attach(() => _loop.Engine);
-        _host.Loop = _loop;
-        if (options.StateDirectory is not null)
+        var trace = new TraceSwitches();
+        _state = options.StateDirectory is null ? null : new StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger);
+        StateStore? state = _state;
+        _metrics = new ServerMetrics(() => state?.JournalBytesWritten ?? 0);
+        _watcher = new DescriptorWatcher(logger);
+        _queue = new WorkQueue(_watcher);
+        _io = new SocketIoBatch(options.UseIoUring, (target, e) =>
         {
-            // Recovered before the store thread starts, so nothing else touches the engine yet.
-            _state = new Persistence.StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger);
-            _state.Recover(_loop.Engine);
-            _loop.BatchExecuted = _state.Commit;
-            Persistence.StateStore state = _state;
-            _metrics.JournalBytes = () => state.JournalBytesWritten;
+            Log.StoreError(logger, e);
+            (target as IClientConnection)?.Abort("internal error");
+        });
+        var connections = new ConnectionRegistry();
+        _output = new EngineOutputRouter(connections, trace, _metrics, logger);
+        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, logger, NextConnectionId);
+        _liveUpdateRequests = new LiveUpdateRequests(hasStateDirectory: _state is not null);
+        var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, trace, _metrics, logger);
+        _engine = new XenstoreEngine(options.Engine, _output, host);
+        IBatchJournal journal = observeJournal((IBatchJournal?)_state ?? InMemoryOnly.Instance);
+        _pipeline = new BatchPipeline(_engine, _queue, _io, journal, connections, _output, trace, _metrics, logger);
+        _storeThread = new StoreThread(_watcher, _queue, _pipeline);
+        if (options.SocketPath is not null)
+        {
+            var sockets = new OpenSockets();
+            var transport = new SocketTransport(_watcher, _queue, _pipeline, sockets, options, logger);
+            _listener = new UnixSocketListener(options.SocketPath, transport, NextConnectionId);
+            _liveUpdate = new LiveUpdateCoordinator(_liveUpdateRequests, _queue, _output, _listener, sockets, _rings, _state, logger);
+            if (options.LiveUpdateStatePath is not null)
+            {
+                _handover = new HandoverReceiver(options.LiveUpdateStatePath, _queue, _output, logger);
+            }
         }
         if (options.MetricsPort is int port)
         {
-            _metricsEndpoint = new MetricsEndpoint(port, () => _loop.InvokeAsync(_ => _metrics.Render()), logger);
+            _metricsEndpoint = new MetricsEndpoint(port, () => _queue.InvokeAsync(engine => _metrics.Render(engine)), logger);
         }
-        Socket? inherited = null;
-        if (options.LiveUpdateStatePath is not null)
-        {
-            _handoverPath = options.LiveUpdateStatePath;
-            _handover = JsonSerializer.Deserialize<HandoverFile>(File.ReadAllText(_handoverPath))
-                ?? throw new InvalidDataException("empty handover file " + _handoverPath);
-            inherited = new Socket(new SafeSocketHandle(_handover.Handover.ListenDescriptor, ownsHandle: true));
-        }
-        _listener = new UnixSocketListener(options.SocketPath, _loop, options, logger, NextConnectionId, inherited)
-        {
-            Accepted = Track,
-        };
-        Hypervisor.IHypervisor? hypervisor = options.Hypervisor switch
-        {
-            HypervisorKind.Simulated => new Hypervisor.SimulatedHypervisor(
-                options.SimulationDirectory ?? throw new ArgumentException("the simulated hypervisor needs a directory")),
-            HypervisorKind.Xen => new Hypervisor.XenHypervisor(),
-            _ => null,
-        };
-        if (hypervisor is not null)
-        {
-            _rings = new Rings.RingManager(hypervisor, _loop, logger, NextConnectionId);
-            _host.Rings = _rings;
-        }
-        SocketPath = options.SocketPath;
-        _liveUpdate = new LiveUpdateCoordinator(_loop, _listener, _sockets, _rings, _state, logger);
-        _host.LiveUpdate = _liveUpdate;
     }
 
-    private void Track(SocketConnection connection)
+    /// <summary>The Unix socket path; null for a server with in-memory connections only.</summary>
+    public string? SocketPath => _options.SocketPath;
+
+    /// <summary>Completes when a live update handed everything to a successor: the daemon should exit now.</summary>
+    public Task HandedOver => _liveUpdate?.HandedOver ?? Task.Delay(Timeout.Infinite);
+
+    /// <summary>
+    /// Recovers the state directory, opens the socket (or takes over a predecessor's), opens the hypervisor and
+    /// starts the store thread, the rings, live update and metrics. Returns once clients can connect.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken = default)
     {
-        _sockets[connection.Id] = connection;
-        connection.Closed = closed => _sockets.TryRemove(closed.Id, out _);
-    }
-
-    /// <summary>Starts a live update with the running binary (SIGUSR2); refused while transactions are open.</summary>
-    public void RequestLiveUpdate() => _loop.Post(StoreWork.Run(engine =>
-    {
-        if (_liveUpdate.Refusal(engine, force: false) is null)
-        {
-            _liveUpdate.Start(requester: -1, default);
-        }
-    }));
-
-    public string SocketPath { get; }
-
-    private int NextConnectionId() => Interlocked.Increment(ref _lastConnectionId);
-
-    public void Start()
-    {
-        Log.SocketIo(_logger, _loop.Io.UsesIoUring
+        cancellationToken.ThrowIfCancellationRequested();
+        // Recovered before the store thread starts, so nothing else touches the engine yet.
+        _state?.Recover(_engine);
+        Socket? inherited = _handover?.Load();
+        Log.SocketIo(_logger, _io.UsesIoUring
             ? "io_uring, one submission for the sends or receives of all ready sockets"
             : "one system call per send and receive (io_uring off or unavailable)");
-        _loop.Start();
-        _rings?.Start();
+        _storeThread.Start();
+        _started = true;
         if (_rings is not null)
         {
+            _rings.Start();
+            RingManager rings = _rings;
             // Domains introduced before a restart are served again (their pages and ports are unchanged).
-            _loop.Post(StoreWork.Run(engine =>
+            _queue.Post(StoreWork.Run(engine =>
             {
-                foreach (Store.DomainRecord domain in engine.IntroducedDomains())
+                foreach (DomainRecord domain in engine.IntroducedDomains())
                 {
-                    _host.DomainIntroduced(domain.Domid, domain.Gfn, domain.EventChannel, isNew: false);
+                    rings.Attach(engine.IntroductionOf(domain.Domid, domain.Gfn, domain.EventChannel, isNew: false));
+                }
+                if (_options.XenstoreDomain)
+                {
+                    IntroduceExistingDomains(engine, rings);
                 }
                 // The rings' sessions are opened by now (queued during the attaches): carried-over ring state follows.
-                if (_handover is not null)
-                {
-                    AdoptRingHandover(_handover);
-                }
+                _handover?.AdoptRings(rings);
             }));
         }
-        if (_handover is not null)
+        if (_listener is not null)
         {
-            AdoptHandover(_handover);
+            // Bound last: a client that connects the moment the socket accepts finds everything else running.
+            _listener.Open(inherited);
+            _handover?.AdoptSockets(_listener);
+            _listener.Start();
         }
-        _listener.Start();
+        _liveUpdate?.Start();
         _metricsEndpoint?.Start();
-    }
-
-    /// <summary>Live update, successor side: guest rings get their watches and buffers back (store thread).</summary>
-    private void AdoptRingHandover(HandoverFile file)
-    {
-        _loop.Post(StoreWork.Run(engine =>
-        {
-            foreach (HandoverRing ring in file.Handover.Rings)
-            {
-                if (engine.ConnectionOf(ring.Domid) is int id)
-                {
-                    foreach (Store.WatchRecord watch in ring.Watches)
-                    {
-                        engine.RestoreWatch(id, watch);
-                    }
-                }
-            }
-        }));
-        if (_rings is not null)
-        {
-            foreach (HandoverRingBuffers buffers in file.RingBuffers)
-            {
-                _ = _rings.SeedBuffersAsync(buffers.Domid, buffers.Input, buffers.Output);
-            }
-        }
+        return Task.CompletedTask;
     }
 
     /// <summary>
-    /// The successor's side of a live update: take over every client socket with its unparsed input, unsent
-    /// output and watches, refill the guest rings' buffers, answer the request that asked for the update, and tell
-    /// the old daemon (the ready file) that it may leave.
+    /// As the Xenstore domain: the privileged domain first (it sets up the special nodes' owners), then every other
+    /// domain that exists, each unless it is introduced already (a restart re-attached it above). Store thread.
     /// </summary>
-    private void AdoptHandover(HandoverFile file)
+    private void IntroduceExistingDomains(XenstoreEngine engine, RingManager rings)
     {
-        var adopted = new List<SocketConnection>();
-        foreach (HandoverConnection carried in file.Handover.Connections)
+        uint privileged = _options.Engine.PrivilegedDomid ?? 0;
+        if (!engine.IsIntroduced(privileged))
         {
-            SocketConnection connection = _listener.CreateConnection(new Socket(new SafeSocketHandle(carried.Descriptor, ownsHandle: true)));
-            Track(connection);
-            connection.StartAdopted(carried.UnparsedInput, carried.UnsentOutput);
-            List<Store.WatchRecord> watches = carried.Watches;
-            _loop.Post(StoreWork.Run(engine =>
-            {
-                foreach (Store.WatchRecord watch in watches)
-                {
-                    engine.RestoreWatch(connection.Id, watch);
-                }
-            }));
-            adopted.Add(connection);
+            engine.IntroduceDomain(privileged, gfn: 0, _options.PrivilegedEventChannel);
         }
-        _loop.Post(StoreWork.Run(_ =>
+        foreach (uint domid in rings.ExistingDomains().Where(d => d != privileged && !engine.IsIntroduced(d)))
         {
-            if (file.Handover.Reply is { } reply && reply.ConnectionIndex < adopted.Count)
-            {
-                _loop.SendReply(adopted[reply.ConnectionIndex].Id, XsMessageType.Control, reply.ReqId, reply.TxId, XsConstants.Ok);
-            }
-            File.WriteAllText(_handoverPath + ".ready", "");
-            File.Delete(_handoverPath!);
-            Log.LiveUpdateAdopted(_logger, adopted.Count);
-        }));
+            engine.IntroduceDomain(domid, gfn: 0, eventChannel: 0);
+        }
     }
 
-    /// <summary>Runs a query on the store thread (for tests and diagnostics).</summary>
-    public Task<T> QueryAsync<T>(Func<Store.XenstoreEngine, T> query) => _loop.InvokeAsync(query);
+    /// <summary>Starts a live update with the running binary (SIGUSR2); refused while transactions are open.</summary>
+    public void RequestLiveUpdate() => _queue.Post(StoreWork.Run(engine =>
+    {
+        if (_liveUpdateRequests.Refusal(engine, force: false) is null)
+        {
+            _liveUpdateRequests.Start(requester: -1, default);
+        }
+    }));
 
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// A connection that lives in this process: requests written to the stream are executed by the store thread
+    /// like any socket's, and replies and events are read from it once their batch is journalled. Dom0 by default;
+    /// a guest's view with <paramref name="domid"/> and <paramref name="privileged"/> false.
+    /// </summary>
+    public Stream ConnectInMemory(uint domid = 0, bool privileged = true)
+    {
+        if (!_started)
+        {
+            throw new InvalidOperationException("the server is not started");
+        }
+        var connection = new InMemoryConnection(NextConnectionId(), domid, privileged, _options.SocketEventLimit, _queue);
+        return connection.Stream;
+    }
+
+    /// <summary>Runs a query on the store thread (tests and diagnostics).</summary>
+    internal Task<T> QueryAsync<T>(Func<XenstoreEngine, T> query) => _queue.InvokeAsync(query);
+
+    private int NextConnectionId() => Interlocked.Increment(ref _lastConnectionId);
+
+    private IHypervisor OpenHypervisor() => _options.Hypervisor switch
+    {
+        HypervisorKind.Simulated => new SimulatedHypervisor(
+            _options.SimulationDirectory ?? throw new ArgumentException("the simulated hypervisor needs a directory")),
+        HypervisorKind.Xen => new XenHypervisor(),
+        _ => throw new InvalidOperationException("no hypervisor"),
+    };
+
+    public async ValueTask DisposeAsync()
     {
         _metricsEndpoint?.Dispose();
-        _listener.Dispose();
+        if (_liveUpdate is not null)
+        {
+            await _liveUpdate.StopAsync().ConfigureAwait(false);
+        }
+        _listener?.Dispose();
         _rings?.Dispose();
-        _loop.Dispose();
+        _storeThread.Dispose();
+        _watcher.Dispose();
+        _io.Dispose();
         _state?.Dispose();
         _metrics.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

@@ -2,13 +2,13 @@ namespace Xenstore.Store;
 
 /// <summary>
 /// What the engine asks of its surroundings for requests whose effect lies outside the store: the transport of a
-/// guest (INTRODUCE, RELEASE) and daemon-level CONTROL commands. Every member has a harmless default so the
-/// engine runs alone in tests.
+/// guest (INTRODUCE, RELEASE) and daemon-level CONTROL commands. The engine passes itself where the host needs to
+/// look at the store. Every member has a harmless default so the engine runs alone in tests.
 /// </summary>
 public interface IEngineHost
 {
     /// <summary>A domain was introduced (or re-introduced): connect its ring.</summary>
-    void DomainIntroduced(uint domid, ulong gfn, uint eventChannel, bool isNew) { }
+    void DomainIntroduced(DomainIntroduction domain) { }
 
     /// <summary>A domain was released or died: close its ring connection.</summary>
     void DomainReleased(uint domid) { }
@@ -17,11 +17,11 @@ public interface IEngineHost
     /// A CONTROL command the engine does not handle itself (e.g. <c>log</c>, <c>memreport</c>). Returns the reply
     /// text, or null for "not a command" (EINVAL).
     /// </summary>
-    string? Control(string command, IReadOnlyList<string> args) => null;
+    string? Control(XenstoreEngine engine, string command, IReadOnlyList<string> args) => null;
 
     /// <summary>
     /// Lets the host answer a CONTROL request later (a live update is answered by the new daemon). Returns true
     /// when the host took the request over; the engine then sends no reply.
     /// </summary>
-    bool TryDeferControl(int connectionId, Protocol.XsHeader header, string command, IReadOnlyList<string> args) => false;
+    bool TryDeferControl(XenstoreEngine engine, int connectionId, Protocol.XsHeader header, string command, IReadOnlyList<string> args) => false;
 }

@@ -46,7 +46,7 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         string[] args = SplitStrings(payload);
-        if (_host.TryDeferControl(connection.Id, header, args[0], args[1..]))
+        if (_host.TryDeferControl(this, connection.Id, header, args[0], args[1..]))
         {
             request.Deferred = true;
             return XsError.None;
@@ -57,7 +57,7 @@ public sealed partial class XenstoreEngine
             "check" => CheckConsistency() ?? "OK",
             "quota" => ControlQuota(args),
             "quota-soft" => args.Length == 1 ? "Quota settings:\n" : null,
-            _ => _host.Control(args[0], args[1..]),
+            _ => _host.Control(this, args[0], args[1..]),
         };
         if (text is null)
         {

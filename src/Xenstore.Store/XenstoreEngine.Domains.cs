@@ -58,19 +58,39 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
+        IntroduceDomain(domid, gfn, (uint)port);
+        return request.Ok();
+    }
+
+    /// <summary>
+    /// Introduces a domain as INTRODUCE does (a new one fires <c>@introduceDomain</c>; a known one is rebound). The
+    /// daemon calls it itself for the domains it serves without being told: dom0 and the domains that already exist
+    /// when it runs as the Xenstore domain (there is no INTRODUCE for dom0).
+    /// </summary>
+    public void IntroduceDomain(uint domid, ulong gfn, uint eventChannel)
+    {
         Domain domain = _domains.GetOrAdd(domid);
         bool isNew = !domain.Introduced;
         domain.Introduced = true;
         domain.Gfn = gfn;
-        domain.EventChannel = (uint)port;
+        domain.EventChannel = eventChannel;
         if (isNew)
         {
             domain.Shutdown = false;
             _watches.FireSpecial(XsPath.IntroduceDomain, domid);
         }
         _journal.DomainChanged(_domains, domain);
-        _host.DomainIntroduced(domid, gfn, (uint)port, isNew);
-        return request.Ok();
+        _host.DomainIntroduced(IntroductionOf(domid, gfn, eventChannel, isNew));
+    }
+
+    /// <summary>A domain's ring and the limits and features in force for it now, for its transport.</summary>
+    public DomainIntroduction IntroductionOf(uint domid, ulong gfn, uint eventChannel, bool isNew)
+    {
+        bool privileged = IsPrivilegedDomain(domid);
+        return new DomainIntroduction(domid, gfn, eventChannel, isNew, privileged,
+            privileged ? 0 : (int)Math.Min(int.MaxValue, EffectiveQuota(domid, Quota.Outstanding)),
+            privileged ? 0 : (int)Math.Min(int.MaxValue, EffectiveQuota(domid, Quota.WatchEvents)),
+            FeaturesOf(domid));
     }
 
     // "RELEASE <domid>|": the domain is gone for the store: connection, watches, transactions and owned nodes.

@@ -3,22 +3,25 @@ using Xenstore.TestKit;
 namespace Xenstore.Conformance.Tests;
 
 /// <summary>
-/// The differential table: every scenario runs against the C reference and against ours, and each transcript
+/// The differential table: every scenario runs against the C reference and against ours (as a process, and
+/// embedded in the test's process over in-memory connections), and each transcript
 /// must equal the expected one (the same for both, except the rows that document a deliberate difference).
 /// Set <c>XS_TRANSCRIPT_DIR</c> to also write every actual transcript there, for review.
 /// </summary>
 public sealed class DifferentialTests(SharedDaemons daemons) : IClassFixture<SharedDaemons>
 {
+    private static readonly string[] s_kinds = ["c", "ours", "embedded"];
+
     public static TheoryData<string, string> Rows()
     {
         var data = new TheoryData<string, string>();
         foreach (Scenario scenario in ScenarioTable.All)
         {
-            foreach (string kind in DaemonKinds.Differential)
+            foreach (string kind in s_kinds)
             {
                 // A scenario whose C 4.17 transcript does not apply to ours is covered by its own test for ours
                 // (see the row's reason), so no row is generated here rather than a skipped one.
-                if (kind != "ours" || !scenario.OursUnchecked)
+                if (!DaemonKinds.IsOurs(kind) || !scenario.OursUnchecked)
                 {
                     data.Add(kind, scenario.Name);
                 }
@@ -49,7 +52,7 @@ public sealed class DifferentialTests(SharedDaemons daemons) : IClassFixture<Sha
             await File.WriteAllTextAsync(Path.Combine(dir, scenario.Slug + suffix), actual, TestContext.Current.CancellationToken);
         }
         string expected = Normalize(scenario.ExpectedFor(kind));
-        string why = kind == "ours" && scenario.Ours is not null ? $"\n(ours differs from C 4.17 on purpose: {scenario.Reason})" : "";
+        string why = DaemonKinds.IsOurs(kind) && scenario.Ours is not null ? $"\n(ours differs from C 4.17 on purpose: {scenario.Reason})" : "";
         Assert.True(expected == actual, $"scenario '{name}' on {kind}{why}\n--- expected\n{expected}--- actual\n{actual}");
     }
 

@@ -1,3 +1,5 @@
+using Xenstore.TestKit;
+
 namespace Xenstore.Conformance.Tests;
 
 /// <summary>
@@ -21,7 +23,7 @@ public sealed record Scenario(string Name, Func<Session, Task> Run, string Expec
 
     public string ExpectedFor(string kind)
     {
-        bool ours = kind == "ours" && Ours is not null;
+        bool ours = DaemonKinds.IsOurs(kind) && Ours is not null;
         string text = ours ? Ours! : Expected;
         if (text != ScenarioTable.Golden)
         {

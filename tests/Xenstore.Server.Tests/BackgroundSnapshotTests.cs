@@ -25,7 +25,7 @@ public sealed class BackgroundSnapshotTests : IDisposable
         for (int i = from; i < from + count; i++)
         {
             engine.Dom0.Write($"/data/n{i}", "value-" + i).Ok();
-            state.Commit(engine.Engine);
+            state.Append(engine.Engine);
         }
     }
 

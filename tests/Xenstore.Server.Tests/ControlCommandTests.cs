@@ -16,7 +16,7 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
     [Fact]
     public async Task Log_SwitchesAreListedAndToggled()
     {
-        await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("ours"));
+        await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("embedded"));
         Assert.Equal("Log switch settings:\nio      : off\nconn    : off\n", (await ControlAsync(client, "log")).Text);
         Assert.Equal("OK", (await ControlAsync(client, "log", "+io")).Text);
         Assert.Equal("Log switch settings:\nio      : on\nconn    : off\n", (await ControlAsync(client, "log")).Text);
@@ -30,7 +30,7 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
     [Fact]
     public async Task Memreport_ReportsTheHeap()
     {
-        await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("ours"));
+        await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("embedded"));
         string report = (await ControlAsync(client, "memreport")).Text;
         Assert.Contains("heap-size: ", report, StringComparison.Ordinal);
         Assert.Contains("working-set: ", report, StringComparison.Ordinal);
@@ -39,7 +39,7 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
     [Fact]
     public async Task QuotaForDomain_ReportsUsage()
     {
-        await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("ours"));
+        await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("embedded"));
         await client.WriteAsync(SharedDaemons.UniquePath("usage"), "x");
         string usage = (await ControlAsync(client, "quota", "0")).Text;
         Assert.StartsWith("Domain 0:\n", usage, StringComparison.Ordinal);
@@ -49,7 +49,7 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
     [Fact]
     public async Task Metrics_CountRequestsErrorsAndTransactions()
     {
-        await using OurDaemon daemon = await OurDaemon.StartAsync();
+        await using EmbeddedDaemon daemon = await EmbeddedDaemon.StartAsync();
         await using RawConnection client = await RawConnection.ConnectAsync(daemon);
         await client.WriteAsync("/m/a", "1");
         Assert.Equal("ENOENT", (await client.ReadAsync("/m/missing")).ErrorName);
@@ -73,7 +73,7 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
     public async Task MetricsPort_ServesPrometheusTextOnLoopback()
     {
         int port = System.Net.Sockets.TcpListener.Create(0) is var probe ? FreePort(probe) : 0;
-        await using OurDaemon daemon = await OurDaemon.StartAsync("--metrics-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using EmbeddedDaemon daemon = await EmbeddedDaemon.StartAsync(options => options with { MetricsPort = port });
         await using (RawConnection client = await RawConnection.ConnectAsync(daemon))
         {
             await client.WriteAsync("/p/a", "1");

@@ -11,10 +11,10 @@ namespace Xenstore.Server.Tests;
 public sealed class GuestRingTests
 {
     /// <summary>
-    /// "ours" uses the simulated hypervisor; "ours-xen" runs our real-Xen code (P/Invoke to libxenevtchn,
+    /// "ours" uses the simulated hypervisor in our daemon's process; "embedded" the same in the test's process; "ours-xen" runs our real-Xen code (P/Invoke to libxenevtchn,
     /// libxengnttab, libxenctrl) with refxs's stand-ins for those libraries preloaded; "c" is C xenstored 4.17.
     /// </summary>
-    public static TheoryData<string> Kinds => new("ours", "ours-xen", "c");
+    public static TheoryData<string> Kinds => new("embedded", "ours", "ours-xen", "c");
 
     private sealed class Host : IAsyncDisposable
     {
@@ -26,13 +26,24 @@ public sealed class GuestRingTests
 
         public required RawConnection Dom0 { get; init; }
 
-        public bool IsOurs => Daemon.Kind.StartsWith("ours", StringComparison.Ordinal);
+        public bool IsOurs => Daemon.Kind is "embedded" || Daemon.Kind.StartsWith("ours", StringComparison.Ordinal);
 
         public static async Task<Host> StartAsync(string kind, params string[] extraArgs)
         {
             IDaemonUnderTest daemon;
             string ringDirectory;
-            if (kind == "ours")
+            if (kind == "embedded")
+            {
+                ringDirectory = Directory.CreateTempSubdirectory("xs-sim-").FullName;
+                string simulation = ringDirectory;
+                Assert.Empty(extraArgs);
+                daemon = await EmbeddedDaemon.StartAsync(options => options with
+                {
+                    Hypervisor = HypervisorKind.Simulated,
+                    SimulationDirectory = simulation,
+                });
+            }
+            else if (kind == "ours")
             {
                 ringDirectory = Directory.CreateTempSubdirectory("xs-sim-").FullName;
                 daemon = await OurDaemon.StartAsync(["--sim-dir", ringDirectory, .. extraArgs]);
@@ -211,7 +222,7 @@ public sealed class GuestRingTests
     [Fact]
     public async Task Features_AreAdvertisedAndReconnectionResetsTheRing()
     {
-        await using Host host = await Host.StartAsync("ours");
+        await using Host host = await Host.StartAsync("embedded");
         using SimulatedGuest guest = await host.CreateDomainAsync(5);
         Assert.Equal(15u, guest.ServerFeatures);
         Assert.Equal("OK", guest.Request(XsMessageType.Watch, "data", "w").Text);
@@ -228,7 +239,7 @@ public sealed class GuestRingTests
     [Fact]
     public async Task ReconnectAfterProtocolError_RestoresService()
     {
-        await using Host host = await Host.StartAsync("ours");
+        await using Host host = await Host.StartAsync("embedded");
         using SimulatedGuest guest = await host.CreateDomainAsync(5);
         var header = new byte[16];
         new XsHeader(XsMessageType.Write, 1, 0, 5000).Write(header);
@@ -242,7 +253,7 @@ public sealed class GuestRingTests
     [Fact]
     public async Task PerDomainQuota_IsHitExactlyAtItsLimit()
     {
-        await using Host host = await Host.StartAsync("ours");
+        await using Host host = await Host.StartAsync("embedded");
         using SimulatedGuest guest = await host.CreateDomainAsync(5);
         Assert.Equal("OK", (await host.Dom0.RequestAsync(XsMessageType.SetQuota, RawPayload.Strings("5", "watches", "2"))).Text);
         Assert.Equal("2", (await host.Dom0.RequestAsync(XsMessageType.GetQuota, RawPayload.Strings("5", "watches"))).Text);
@@ -254,7 +265,7 @@ public sealed class GuestRingTests
     [Fact]
     public async Task SetTarget_LetsAStubDomainActForItsGuest()
     {
-        await using Host host = await Host.StartAsync("ours");
+        await using Host host = await Host.StartAsync("embedded");
         using SimulatedGuest guest = await host.CreateDomainAsync(5);
         using SimulatedGuest stub = await host.CreateDomainAsync(6);
         await host.Dom0.WriteAsync("/local/domain/5/data/secret", "s");

@@ -18,12 +18,12 @@ public abstract class SocketRobustnessScenarios
     {
         IDaemonUnderTest daemon = await OursAsync();
         string path = SharedDaemons.UniquePath("big");
-        await using RawConnection bystander = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection bystander = await RawConnection.ConnectAsync(daemon.SocketPath);
         Assert.False((await bystander.WriteAsync(path, "kept")).IsError);
         await bystander.WatchAsync(path, "tok");
         await bystander.NextEventAsync();
 
-        await using RawConnection offender = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection offender = await RawConnection.ConnectAsync(daemon.SocketPath);
         var header = new byte[16];
         new XsHeader(XsMessageType.Write, 1, 0, 5005).Write(header);
         await offender.SendRawAsync(header);
@@ -39,7 +39,7 @@ public abstract class SocketRobustnessScenarios
         Assert.True(await offender.IsClosedAsync());
 
         Assert.Equal("kept", (await bystander.ReadAsync(path)).Text);
-        await using RawConnection other = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection other = await RawConnection.ConnectAsync(daemon.SocketPath);
         Assert.False((await other.WriteAsync(path, "changed")).IsError);
         RawMessage? evt = await bystander.NextEventAsync();
         Assert.NotNull(evt);
@@ -50,7 +50,7 @@ public abstract class SocketRobustnessScenarios
     public async Task MaximumLengthHeader_ClosesConnection()
     {
         IDaemonUnderTest daemon = await OursAsync();
-        await using RawConnection offender = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection offender = await RawConnection.ConnectAsync(daemon.SocketPath);
         var header = new byte[16];
         new XsHeader(XsMessageType.Read, 1, 0, uint.MaxValue).Write(header);
         await offender.SendRawAsync(header);
@@ -61,7 +61,7 @@ public abstract class SocketRobustnessScenarios
     public async Task ZeroLengthRead_IsAnsweredAtOnceWithEinval()
     {
         IDaemonUnderTest daemon = await OursAsync();
-        await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection client = await RawConnection.ConnectAsync(daemon.SocketPath);
         RawMessage reply = await client.RequestAsync(XsMessageType.Read, Array.Empty<byte>(), timeout: TimeSpan.FromSeconds(5));
         Assert.Equal("EINVAL", reply.ErrorName);
     }
@@ -71,7 +71,7 @@ public abstract class SocketRobustnessScenarios
     {
         IDaemonUnderTest daemon = await OursAsync();
         string path = SharedDaemons.UniquePath("split");
-        await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection client = await RawConnection.ConnectAsync(daemon.SocketPath);
         byte[] payload = RawPayload.Write(path, RawPayload.Bytes("split-value"));
         var frame = new byte[16 + payload.Length];
         FrameParser.Write(frame, XsMessageType.Write, 42, 0, payload);
@@ -91,7 +91,7 @@ public abstract class SocketRobustnessScenarios
     {
         IDaemonUnderTest daemon = await OursAsync();
         string path = SharedDaemons.UniquePath("pipe");
-        await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection client = await RawConnection.ConnectAsync(daemon.SocketPath);
         const int count = 2000;
         var batch = new List<byte>();
         for (int i = 0; i < count; i++)
@@ -121,7 +121,7 @@ public abstract class SocketRobustnessScenarios
         {
             for (int i = 0; i < 300; i++)
             {
-                clients.Add(await RawConnection.ConnectAsync(daemon));
+                clients.Add(await RawConnection.ConnectAsync(daemon.SocketPath));
             }
             await Task.WhenAll(clients.Select((c, i) => c.WriteAsync($"{path}/c{i}", $"v{i}")));
             RawMessage[] reads = await Task.WhenAll(clients.Select((c, i) => c.ReadAsync($"{path}/c{i}")));
@@ -169,7 +169,7 @@ public abstract class SocketRobustnessScenarios
             // The daemon stopped reading the silent client: that is the point.
         }
 
-        await using RawConnection busy = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection busy = await RawConnection.ConnectAsync(daemon.SocketPath);
         var started = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < 500; i++)
         {
@@ -189,7 +189,7 @@ public abstract class SocketRobustnessScenarios
         IDaemonUnderTest daemon = await OursAsync();
         string path = SharedDaemons.UniquePath("slow");
         string value = new('v', 2000);
-        await using (RawConnection setup = await RawConnection.ConnectAsync(daemon))
+        await using (RawConnection setup = await RawConnection.ConnectAsync(daemon.SocketPath))
         {
             Assert.False((await setup.WriteAsync(path, value)).IsError);
         }
@@ -242,7 +242,7 @@ public abstract class SocketRobustnessScenarios
     {
         IDaemonUnderTest daemon = await OursAsync();
         string path = SharedDaemons.UniquePath("wide");
-        await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection client = await RawConnection.ConnectAsync(daemon.SocketPath);
         for (int i = 0; i < 400; i++)
         {
             await client.SendRequestAsync(XsMessageType.Mkdir, RawPayload.Strings($"{path}/child-number-{i:D5}"));

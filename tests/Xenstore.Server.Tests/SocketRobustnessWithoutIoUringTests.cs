@@ -3,8 +3,8 @@ using Xenstore.TestKit;
 namespace Xenstore.Server.Tests;
 
 /// <summary>
-/// The socket scenarios against a daemon started with <c>--no-io-uring</c>: the fallback used where the kernel has
-/// no io_uring (or forbids it) must behave the same.
+/// The socket scenarios against an embedded server without io_uring (the daemon's <c>--no-io-uring</c>): the
+/// fallback used where the kernel has no io_uring (or forbids it) must behave the same.
 /// </summary>
 public sealed class SocketRobustnessWithoutIoUringTests : SocketRobustnessScenarios, IClassFixture<SocketRobustnessWithoutIoUringTests.Daemon>
 {
@@ -17,8 +17,8 @@ public sealed class SocketRobustnessWithoutIoUringTests : SocketRobustnessScenar
     [Fact]
     public async Task Log_SaysWhichSocketIoIsUsed()
     {
-        var daemon = (OurDaemon)await _daemon.GetAsync();
-        Assert.True(await LoggedAsync(daemon, "Sockets: one system call per send and receive"));
+        await using OurDaemon unbatched = await OurDaemon.StartAsync("--no-io-uring", "--no-persistence");
+        Assert.True(await LoggedAsync(unbatched, "Sockets: one system call per send and receive"));
         await using OurDaemon batched = await OurDaemon.StartAsync("--no-persistence");
         Assert.True(await LoggedAsync(batched, "Sockets: "));
         if (File.Exists("/proc/sys/kernel/io_uring_disabled") && File.ReadAllText("/proc/sys/kernel/io_uring_disabled").Trim() == "0")
@@ -41,10 +41,10 @@ public sealed class SocketRobustnessWithoutIoUringTests : SocketRobustnessScenar
         return false;
     }
 
-    /// <summary>One daemon for the class, started without io_uring.</summary>
+    /// <summary>One embedded server for the class, without io_uring.</summary>
     public sealed class Daemon : IAsyncDisposable
     {
-        private readonly Lazy<Task<OurDaemon>> _daemon = new(() => OurDaemon.StartAsync("--no-io-uring", "--no-persistence"));
+        private readonly Lazy<Task<EmbeddedDaemon>> _daemon = new(() => EmbeddedDaemon.StartAsync(options => options with { UseIoUring = false, StateDirectory = null }));
 
         public async Task<IDaemonUnderTest> GetAsync() => await _daemon.Value.ConfigureAwait(false);
 

@@ -1,9 +1,9 @@
 namespace Xenstore.TestKit;
 
-/// <summary>A running Xenstore daemon that tests talk to over its Unix socket.</summary>
+/// <summary>A running Xenstore daemon that tests talk to over its Unix socket (or, embedded, in memory).</summary>
 public interface IDaemonUnderTest : IAsyncDisposable
 {
-    /// <summary>"ours", "c" or "ocaml".</summary>
+    /// <summary>"ours", "embedded", "c" or "ocaml".</summary>
     string Kind { get; }
 
     /// <summary>The Unix socket path; clients use it as <c>XENSTORED_PATH</c>.</summary>

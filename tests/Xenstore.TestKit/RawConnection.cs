@@ -6,7 +6,7 @@ namespace Xenstore.TestKit;
 
 /// <summary>
 /// A deliberately thin Xenstore client for tests: it sends whatever bytes it is given (well-formed or not) over a
-/// Unix socket and records every message that comes back. A background reader splits the stream into messages;
+/// Unix socket (or an embedded server's in-memory stream) and records every message that comes back. A background reader splits the stream into messages;
 /// WATCH_EVENTs go to <see cref="Events"/>, everything else to the reply queue that <see cref="RequestAsync"/>
 /// consumes. Because the reader handles the stream in order, every event the daemon sent before a reply is in
 /// <see cref="Events"/> by the time <see cref="RequestAsync"/> returns that reply (C xenstored sends a request's
@@ -17,7 +17,8 @@ public sealed class RawConnection : IAsyncDisposable
     /// <summary>Generous: long enough for a loaded machine, short enough that a hung daemon fails a test quickly.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly Socket _socket;
+    private readonly Socket? _socket;
+    private readonly Stream? _stream;
     private readonly Channel<RawMessage> _replies = Channel.CreateUnbounded<RawMessage>();
     private readonly Channel<RawMessage> _events = Channel.CreateUnbounded<RawMessage>();
     private readonly List<RawMessage> _received = [];
@@ -26,9 +27,10 @@ public sealed class RawConnection : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private uint _nextReqId = 1;
 
-    private RawConnection(Socket socket)
+    private RawConnection(Socket? socket, Stream? stream)
     {
         _socket = socket;
+        _stream = stream;
         _reader = Task.Run(ReadLoopAsync);
     }
 
@@ -45,11 +47,15 @@ public sealed class RawConnection : IAsyncDisposable
             socket.Dispose();
             throw;
         }
-        return new RawConnection(socket);
+        return new RawConnection(socket, null);
     }
 
-    /// <summary>Connects to <paramref name="daemon"/>.</summary>
-    public static Task<RawConnection> ConnectAsync(IDaemonUnderTest daemon) => ConnectAsync(daemon.SocketPath);
+    /// <summary>A connection over a stream: an embedded server's in-memory connection.</summary>
+    public static RawConnection Over(Stream stream) => new(null, stream);
+
+    /// <summary>Connects to <paramref name="daemon"/> (in memory when it is embedded, else over its socket).</summary>
+    public static Task<RawConnection> ConnectAsync(IDaemonUnderTest daemon) =>
+        daemon is EmbeddedDaemon embedded ? Task.FromResult(Over(embedded.ConnectInMemory())) : ConnectAsync(daemon.SocketPath);
 
     /// <summary>
     /// Every message received so far (events and replies) in arrival order. A snapshot: safe to enumerate.
@@ -76,7 +82,12 @@ public sealed class RawConnection : IAsyncDisposable
         {
             while (!bytes.IsEmpty)
             {
-                int sent = await _socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
+                if (_stream is not null)
+                {
+                    await _stream.WriteAsync(bytes).ConfigureAwait(false);
+                    break;
+                }
+                int sent = await _socket!.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
                 bytes = bytes[sent..];
             }
         }
@@ -235,7 +246,9 @@ public sealed class RawConnection : IAsyncDisposable
                 {
                     Array.Resize(ref buffer, buffer.Length * 2);
                 }
-                int n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                int n = _stream is not null
+                    ? await _stream.ReadAsync(buffer.AsMemory(filled), _stop.Token).ConfigureAwait(false)
+                    : await _socket!.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, _stop.Token).ConfigureAwait(false);
                 if (n == 0)
                 {
                     if (filled > 0)
@@ -296,15 +309,22 @@ public sealed class RawConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        try
+        if (_socket is not null)
         {
-            _socket.Shutdown(SocketShutdown.Both);
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+                // Already closed by the daemon.
+            }
+            _socket.Dispose();
         }
-        catch (SocketException)
+        if (_stream is not null)
         {
-            // Already closed by the daemon.
+            await _stream.DisposeAsync().ConfigureAwait(false);
         }
-        _socket.Dispose();
         try
         {
             await _reader.ConfigureAwait(false);

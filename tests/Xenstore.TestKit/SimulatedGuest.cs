@@ -131,6 +131,12 @@ public sealed unsafe class SimulatedGuest : IDisposable
 
     public RawMessage Request(XsMessageType type, params string[] args) => Request(type, RawPayload.Strings(args));
 
+    /// <summary>
+    /// The next message of any kind (reply or event) the daemon wrote into the page, or null when none comes within
+    /// <paramref name="timeout"/>. The page outlives the daemon: after a crash this still finds what it wrote.
+    /// </summary>
+    public RawMessage? TryReceive(TimeSpan timeout) => NextMessage(DateTime.UtcNow + timeout);
+
     /// <summary>The next watch event, or null after the timeout.</summary>
     public RawMessage? NextEvent(TimeSpan? timeout = null)
     {

@@ -114,6 +114,16 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
     public DomainState GetDomainState(uint domid) =>
         File.Exists(Path.Combine(_directory, $"dying.{domid}")) ? DomainState.Dying : DomainState.Running;
 
+    /// <summary>Every <c>ring.N</c> page in the directory whose domain is not dying.</summary>
+    public IReadOnlyList<uint> ExistingDomains() =>
+        Directory.EnumerateFiles(_directory, "ring.*")
+            .Select(path => Path.GetFileName(path)["ring.".Length..])
+            .Select(suffix => uint.TryParse(suffix, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint domid) ? domid : (uint?)null)
+            .OfType<uint>()
+            .Where(domid => GetDomainState(domid) == DomainState.Running)
+            .Order()
+            .ToList();
+
     /// <summary>Wakes a thread blocked in <see cref="WaitForEvent"/> by writing a port nobody owns.</summary>
     public void Dispose()
     {

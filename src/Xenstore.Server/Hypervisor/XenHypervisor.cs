@@ -34,6 +34,12 @@ internal sealed unsafe class XenHypervisor : IHypervisor
 
     public uint DomainExceptionPort => _virqPort;
 
+    /// <summary>
+    /// Not enumerated: C 4.21+ uses libxenmanage for this, which the Xen 4.17 libraries this daemon binds to lack;
+    /// the privileged domain is still introduced at start, the others by the toolstack's INTRODUCE.
+    /// </summary>
+    public IReadOnlyList<uint> ExistingDomains() => [];
+
     public GuestPage MapPage(uint domid, ulong gfn)
     {
         byte* page = XenNative.GnttabMapGrantRef(_gnttab, domid, XenNative.GnttabReservedXenstore, XenNative.ProtReadWrite);

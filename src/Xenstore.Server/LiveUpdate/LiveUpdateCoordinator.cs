@@ -1,8 +1,10 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
+using Xenstore.Server.Pipeline;
+using Xenstore.Server.Transports.Rings;
+using Xenstore.Server.Transports.Sockets;
 using Xenstore.Store;
 
 namespace Xenstore.Server.LiveUpdate;
@@ -15,46 +17,39 @@ namespace Xenstore.Server.LiveUpdate;
 /// If anything fails before the new daemon is ready, the old one carries on as if nothing happened.
 /// </summary>
 internal sealed class LiveUpdateCoordinator(
-    StoreLoop loop,
+    LiveUpdateRequests requests,
+    WorkQueue queue,
+    EngineOutputRouter output,
     UnixSocketListener listener,
-    ConcurrentDictionary<int, SocketConnection> connections,
-    Rings.RingManager? rings,
+    OpenSockets sockets,
+    RingManager? rings,
     Persistence.StateStore? state,
     ILogger logger)
 {
     private static readonly TimeSpan s_readyTimeout = TimeSpan.FromSeconds(60);
-    private int _inProgress;
+    private readonly TaskCompletionSource _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _running;
 
-    /// <summary>Binary of the next daemon (<c>-f</c>); null: the running one.</summary>
-    public string? Binary { get; set; }
+    /// <summary>Completes when a successor has taken over: the daemon should leave without closing anything.</summary>
+    public Task HandedOver => _handedOver.Task;
 
-    /// <summary>Replacement command line (<c>-c</c>); null: the running daemon's arguments.</summary>
-    public string? CommandLine { get; set; }
-
-    public bool InProgress => Volatile.Read(ref _inProgress) != 0;
-
-    /// <summary>Why a live update cannot start now, or null. Store thread.</summary>
-    public string? Refusal(XenstoreEngine engine, bool force)
+    /// <summary>Carries out the updates asked for, one at a time, until <see cref="LiveUpdateRequests.Complete"/>.</summary>
+    public void Start() => _running = Task.Run(async () =>
     {
-        if (state is null)
+        await foreach (LiveUpdateStart start in requests.Starts.ReadAllAsync().ConfigureAwait(false))
         {
-            return "live update needs a state directory (the daemon runs with --no-persistence)";
+            await RunAsync(start.Requester, start.Header).ConfigureAwait(false);
         }
-        if (InProgress)
-        {
-            return "BUSY";
-        }
-        return engine.TransactionCount > 0 && !force ? "BUSY" : null;
-    }
+    });
 
-    /// <summary>Starts the update; the reply to (connection, header) is sent by whichever daemon finishes.</summary>
-    public void Start(int requester, XsHeader header)
+    /// <summary>Stops taking requests and waits for an update under way.</summary>
+    public async Task StopAsync()
     {
-        if (Interlocked.Exchange(ref _inProgress, 1) != 0)
+        requests.Complete();
+        if (_running is not null)
         {
-            return;
+            await _running.ConfigureAwait(false);
         }
-        _ = Task.Run(() => RunAsync(requester, header));
     }
 
     private async Task RunAsync(int requester, XsHeader header)
@@ -71,10 +66,10 @@ internal sealed class LiveUpdateCoordinator(
             }
             await listener.StopAcceptingAsync().ConfigureAwait(false);
             // Every request read so far has been executed: the store thread runs them as it parses them.
-            stopped.AddRange(await loop.InvokeAsync(_ =>
-                connections.Values.Where(c => c.IsOpen).Select(c => (c, c.StopReading())).ToList()).ConfigureAwait(false));
+            stopped.AddRange(await queue.InvokeAsync(_ =>
+                sockets.All.Where(c => c.IsOpen).Select(c => (c, c.StopReading())).ToList()).ConfigureAwait(false));
             // Runs after every request already read: the store is quiet from here on.
-            (List<List<WatchRecord>> watches, List<HandoverRing> ringWatches) = await loop.InvokeAsync(engine =>
+            (List<List<WatchRecord>> watches, List<HandoverRing> ringWatches) = await queue.InvokeAsync(engine =>
             {
                 state!.Compact(engine);
                 return (stopped.Select(s => engine.ExportWatches(s.Connection.Id).ToList()).ToList(),
@@ -110,9 +105,10 @@ internal sealed class LiveUpdateCoordinator(
             if (await WaitReadyAsync(handoverPath, successor).ConfigureAwait(false))
             {
                 Log.LiveUpdateDone(logger, successor.Id);
-                // The sockets stay open in the successor; leave without closing or unlinking anything.
+                // The sockets stay open in the successor; the daemon leaves without closing or unlinking anything.
                 listener.MarkHandedOver();
-                Environment.Exit(0);
+                _handedOver.TrySetResult();
+                return;
             }
             throw new InvalidOperationException("the new daemon did not become ready");
         }
@@ -132,7 +128,7 @@ internal sealed class LiveUpdateCoordinator(
                 File.Delete(handoverPath);
                 File.Delete(handoverPath + ".ready");
             }
-            Volatile.Write(ref _inProgress, 0);
+            requests.Finished();
         }
     }
 
@@ -165,7 +161,7 @@ internal sealed class LiveUpdateCoordinator(
         string entry = current[0];
         string? host = Environment.ProcessPath;
         var info = new ProcessStartInfo { UseShellExecute = false };
-        string binary = Binary ?? entry;
+        string binary = requests.Binary ?? entry;
         if (binary.EndsWith(".dll", StringComparison.Ordinal))
         {
             info.FileName = host ?? "dotnet";
@@ -175,8 +171,8 @@ internal sealed class LiveUpdateCoordinator(
         {
             info.FileName = binary;
         }
-        IEnumerable<string> arguments = CommandLine is not null
-            ? CommandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+        IEnumerable<string> arguments = requests.CommandLine is not null
+            ? requests.CommandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)
             : current.Skip(1);
         bool skipNext = false;
         foreach (string argument in arguments)
@@ -227,7 +223,7 @@ internal sealed class LiveUpdateCoordinator(
         {
             await rings.SetPausedAsync(false).ConfigureAwait(false);
         }
-        loop.Post(StoreWork.Run(_ =>
+        queue.Post(StoreWork.Run(_ =>
         {
             foreach (SocketConnection connection in stopped.Select(s => s.Connection).Where(c => c.IsOpen))
             {
@@ -235,7 +231,7 @@ internal sealed class LiveUpdateCoordinator(
             }
         }));
         listener.ResumeAccepting();
-        loop.Post(StoreWork.Run(_ => loop.SendReply(requester, XsMessageType.Control, header.ReqId, header.TxId,
+        queue.Post(StoreWork.Run(_ => output.Send(requester, XsMessageType.Control, header.ReqId, header.TxId,
             System.Text.Encoding.ASCII.GetBytes("live update failed: " + reason + "\0"))));
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Xenstore.Server.Pipeline;
 using Xenstore.Store;
 
 namespace Xenstore.Server.Persistence;
@@ -12,7 +13,7 @@ namespace Xenstore.Server.Persistence;
 /// view of the tree, so the store never stops for it: changes meanwhile go to <c>journal.next</c>, which replaces
 /// the journal once the snapshot is in place (recovery replays both, in sequence order, if a crash came between).
 /// </summary>
-internal sealed class StateStore : IDisposable
+internal sealed class StateStore : IBatchJournal, IDisposable
 {
     private const string SnapshotName = "snapshot";
     private const string JournalName = "journal";
@@ -39,7 +40,6 @@ internal sealed class StateStore : IDisposable
         _directory = directory;
         _fsync = fsync;
         _logger = logger;
-        Directory.CreateDirectory(directory);
     }
 
     /// <summary>Bytes appended to the journal since start (a metric).</summary>
@@ -48,6 +48,7 @@ internal sealed class StateStore : IDisposable
     /// <summary>Loads the snapshot and the journal into a fresh engine, then opens the journal for appending.</summary>
     public void Recover(XenstoreEngine engine)
     {
+        Directory.CreateDirectory(_directory);
         ulong snapshotSequence = 0;
         string snapshotPath = Path.Combine(_directory, SnapshotName);
         if (File.Exists(snapshotPath))
@@ -119,7 +120,7 @@ internal sealed class StateStore : IDisposable
     /// Appends the batch's records in one write (and fsync when asked); finishes a background snapshot that is
     /// done; starts one when the journal has grown enough.
     /// </summary>
-    public void Commit(XenstoreEngine engine)
+    public void Append(XenstoreEngine engine)
     {
         if (_background is { Written.IsCompleted: true } && !HoldBackgroundSnapshot)
         {

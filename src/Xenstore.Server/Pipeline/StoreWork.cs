@@ -1,6 +1,6 @@
 using Xenstore.Protocol;
 
-namespace Xenstore.Server;
+namespace Xenstore.Server.Pipeline;
 
 /// <summary>One item for the store thread: a request, a connection opening or closing, or an action.</summary>
 internal readonly struct StoreWork

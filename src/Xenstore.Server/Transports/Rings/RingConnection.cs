@@ -1,7 +1,7 @@
 using Xenstore.Protocol;
 using Xenstore.Server.Hypervisor;
 
-namespace Xenstore.Server.Rings;
+namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>
 /// A guest's shared ring, driven only by the ring thread: requests are read from <c>req[]</c> as long as the
@@ -43,7 +43,7 @@ internal sealed class RingConnection
     /// <summary>Set after a protocol violation: nothing more is read or written until a reconnection.</summary>
     public bool Ignored { get; private set; }
 
-    public bool HasPendingOutput => _outputLength > _outputOffset || (Session?.Output.PendingBytes ?? 0) > 0;
+    public bool HasPendingOutput => _outputLength > _outputOffset || (Session?.Output.PublishedBytes ?? 0) > 0;
 
     public GuestPage Page => _page;
 

@@ -1,9 +1,9 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Microsoft.Extensions.Logging;
+using Xenstore.Server.Pipeline;
 using Xenstore.Server.Reactor;
 
-namespace Xenstore.Server;
+namespace Xenstore.Server.Transports.Sockets;
 
 /// <summary>Accepts dom0 clients on the Unix socket, on the store thread (its epoll reports new connections).</summary>
 internal sealed class UnixSocketListener : IPollable, IDisposable
@@ -16,56 +16,61 @@ internal sealed class UnixSocketListener : IPollable, IDisposable
     private const int WouldBlock = 11;
     private const int Interrupted = 4;
 
-    private readonly Socket _listener;
-    private readonly int _descriptor;
     private readonly string _path;
-    private readonly StoreLoop _loop;
-    private readonly ServerOptions _options;
-    private readonly ILogger _logger;
+    private readonly SocketTransport _transport;
     private readonly Func<int> _nextId;
+    private Socket? _listener;
+    private int _descriptor = -1;
     private bool _accepting;
     private bool _handedOver;
 
-    public UnixSocketListener(string path, StoreLoop loop, ServerOptions options, ILogger logger, Func<int> nextId, Socket? inherited = null)
+    public UnixSocketListener(string path, SocketTransport transport, Func<int> nextId)
     {
         _path = path;
-        _loop = loop;
-        _options = options;
-        _logger = logger;
+        _transport = transport;
         _nextId = nextId;
+    }
+
+    /// <summary>
+    /// Binds the socket path (removing a stale socket a previous run left), or takes over the listening socket a
+    /// previous daemon handed over in a live update, already bound and listening.
+    /// </summary>
+    public void Open(Socket? inherited)
+    {
+        Socket listener;
         if (inherited is not null)
         {
-            // Live update: the previous daemon's listening socket, already bound and listening.
-            _listener = inherited;
+            listener = inherited;
         }
         else
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            if (File.Exists(path))
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_path))!);
+            if (File.Exists(_path))
             {
                 // A stale socket from a previous run; a live daemon would still be bound to it.
-                File.Delete(path);
+                File.Delete(_path);
             }
-            _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            _listener.Bind(new UnixDomainSocketEndPoint(path));
-            _listener.Listen(1024);
+            listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(_path));
+            listener.Listen(1024);
         }
-        _listener.Blocking = false;
-        _descriptor = (int)_listener.SafeHandle.DangerousGetHandle();
+        listener.Blocking = false;
+        _listener = listener;
+        _descriptor = (int)listener.SafeHandle.DangerousGetHandle();
     }
 
     /// <summary>Starts accepting (from any thread: the store thread does it).</summary>
-    public void Start() => _loop.Post(StoreWork.Run(_ => StartAccepting()));
+    public void Start() => _transport.Queue.Post(StoreWork.Run(_ => StartAccepting()));
 
     /// <summary>The listening socket, for handing it to a new daemon.</summary>
-    public Socket Socket => _listener;
+    public Socket Socket => _listener ?? throw new InvalidOperationException("the listener is not open");
 
     /// <summary>Stops accepting; connections not yet accepted wait in the backlog for the next daemon.</summary>
-    public Task StopAcceptingAsync() => _loop.InvokeAsync(_ =>
+    public Task StopAcceptingAsync() => _transport.Queue.InvokeAsync(_ =>
     {
         if (_accepting)
         {
-            _loop.Unwatch(_descriptor, ListenerToken);
+            _transport.Watcher.Unwatch(_descriptor, ListenerToken);
             _accepting = false;
         }
         return true;
@@ -77,16 +82,13 @@ internal sealed class UnixSocketListener : IPollable, IDisposable
     /// <summary>The socket now belongs to a new daemon: disposing must neither close it nor remove its path.</summary>
     public void MarkHandedOver() => _handedOver = true;
 
-    public SocketConnection CreateConnection(Socket socket) => new(_nextId(), socket, _loop, _options, _logger);
-
-    /// <summary>Called for each new connection, on the store thread (the server keeps a list for live update).</summary>
-    public Action<SocketConnection>? Accepted { get; set; }
+    public SocketConnection CreateConnection(Socket socket) => new(_nextId(), socket, _transport);
 
     private void StartAccepting()
     {
         if (!_accepting)
         {
-            _loop.Watch(_descriptor, Epoll.In, ListenerToken, this);
+            _transport.Watcher.Watch(_descriptor, Epoll.In, ListenerToken, this);
             _accepting = true;
         }
     }
@@ -112,22 +114,21 @@ internal sealed class UnixSocketListener : IPollable, IDisposable
                 if (errno != WouldBlock)
                 {
                     // Out of descriptors, say: the backlog stays readable, so pause rather than spin on it.
-                    Log.AcceptFailed(_logger, new SocketException(errno));
-                    _loop.Unwatch(_descriptor, ListenerToken);
+                    Log.AcceptFailed(_transport.Logger, new SocketException(errno));
+                    _transport.Watcher.Unwatch(_descriptor, ListenerToken);
                     _accepting = false;
                     _ = Task.Delay(100).ContinueWith(_ => Start(), TaskScheduler.Default);
                 }
                 return;
             }
             SocketConnection connection = CreateConnection(new Socket(new SafeSocketHandle(client, ownsHandle: true)));
-            Accepted?.Invoke(connection);
             connection.Attach();
         }
     }
 
     public void Dispose()
     {
-        if (_handedOver)
+        if (_handedOver || _listener is null)
         {
             return;
         }

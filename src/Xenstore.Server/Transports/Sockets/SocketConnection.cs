@@ -3,9 +3,10 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
+using Xenstore.Server.Pipeline;
 using Xenstore.Server.Reactor;
 
-namespace Xenstore.Server;
+namespace Xenstore.Server.Transports.Sockets;
 
 /// <summary>
 /// A dom0 client on the Unix socket, owned by the store thread: its non-blocking socket is watched by the store
@@ -26,7 +27,10 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
 
     private readonly Socket _socket;
     private readonly int _descriptor;
-    private readonly StoreLoop _loop;
+    private readonly DescriptorWatcher _watcher;
+    private readonly WorkQueue _queue;
+    private readonly BatchPipeline _pipeline;
+    private readonly OpenSockets _open;
     private readonly ILogger _logger;
     private readonly ServerOptions _options;
     private byte[] _input = PinnedBuffer.Allocate(InitialReceiveBufferSize);
@@ -40,16 +44,20 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
     private bool _backloggedBeforeSend;
     private volatile bool _closed;
 
-    public SocketConnection(int id, Socket socket, StoreLoop loop, ServerOptions options, ILogger logger)
+    public SocketConnection(int id, Socket socket, SocketTransport transport)
     {
         Id = id;
         _socket = socket;
         _socket.Blocking = false;
         _descriptor = (int)socket.SafeHandle.DangerousGetHandle();
-        _loop = loop;
-        _options = options;
-        _logger = logger;
-        Output = new OutputQueue(options.SocketEventLimit);
+        _watcher = transport.Watcher;
+        _queue = transport.Queue;
+        _pipeline = transport.Pipeline;
+        _open = transport.Open;
+        _options = transport.Options;
+        _logger = transport.Logger;
+        Output = new OutputQueue(_options.SocketEventLimit);
+        _open.Add(this);
     }
 
     public int Id { get; }
@@ -59,9 +67,6 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
     public bool Privileged => true;
 
     public OutputQueue Output { get; }
-
-    /// <summary>Called once when the connection closes.</summary>
-    public Action<SocketConnection>? Closed { get; set; }
 
     /// <summary>The socket, for handing it to a new daemon.</summary>
     public Socket Socket => _socket;
@@ -73,20 +78,20 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
     public bool IsWriting => Volatile.Read(ref _sendLength) > Volatile.Read(ref _sendOffset);
 
     /// <summary>True when nothing is queued or being written.</summary>
-    public bool OutputIdle => !IsWriting && Output.PendingBytes == 0;
+    public bool OutputIdle => !IsWriting && Output.QueuedBytes == 0;
 
     /// <summary>Store thread: the engine learns of the connection and its socket is watched.</summary>
     public void Attach()
     {
-        _loop.Open(this);
+        _pipeline.Open(this);
         _attached = true;
         _reading = true;
         UpdateWatch();
         // Input carried over by a live update is parsed before anything new is read.
         ProcessInput();
-        if (Output.PendingBytes > 0)
+        if (Output.PublishedBytes > 0)
         {
-            _loop.FlushAfterBatch(this);
+            _pipeline.FlushAfterBatch(this);
         }
     }
 
@@ -103,7 +108,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         unparsedInput.CopyTo(_input);
         _inputLength = unparsedInput.Length;
         Output.AppendRaw(unsentOutput);
-        _loop.Post(StoreWork.Run(_ => Attach()));
+        _queue.Post(StoreWork.Run(_ => Attach()));
     }
 
     /// <summary>Live update, store thread: stops reading and returns the bytes received but not yet parsed.</summary>
@@ -127,7 +132,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         if ((events & Epoll.Out) != 0)
         {
             // Written after the journal, with the rest of the batch.
-            _loop.FlushAfterBatch(this);
+            _pipeline.FlushAfterBatch(this);
         }
         if (_closed)
         {
@@ -147,7 +152,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
             }
             else
             {
-                _loop.Unwatch(_descriptor, Id);
+                _watcher.Unwatch(_descriptor, Id);
                 _watched = 0;
             }
         }
@@ -161,7 +166,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
             ProcessInput();
             return;
         }
-        _loop.Io.Receive(this, _descriptor, _input, _inputLength, _input.Length - _inputLength);
+        _pipeline.Io.Receive(this, _descriptor, _input, _inputLength, _input.Length - _inputLength);
     }
 
     public void ReceiveCompleted(int result)
@@ -208,7 +213,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
             }
             ReadOnlySpan<byte> payload = _input.AsSpan(offset + XsConstants.HeaderSize, length - XsConstants.HeaderSize);
             offset += length;
-            if (!_loop.Execute(this, header, payload, arrival))
+            if (!_pipeline.Execute(this, header, payload, arrival))
             {
                 return;
             }
@@ -223,7 +228,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         UpdateWatch();
     }
 
-    private bool OutputBacklogged => Output.PendingBytes + (_sendLength - _sendOffset) > _options.MaxPendingOutputBytes;
+    private bool OutputBacklogged => Output.QueuedBytes + (_sendLength - _sendOffset) > _options.MaxPendingOutputBytes;
 
     /// <summary>Watches for input while reading and not backlogged, for output while a write is unfinished.</summary>
     private void UpdateWatch()
@@ -239,19 +244,20 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         }
         if (_watched == 0)
         {
-            _loop.Watch(_descriptor, wanted, Id, this);
+            _watcher.Watch(_descriptor, wanted, Id, this);
         }
         else if (wanted == 0)
         {
-            _loop.Unwatch(_descriptor, Id);
+            _watcher.Unwatch(_descriptor, Id);
         }
         else
         {
-            _loop.Rewatch(_descriptor, wanted, Id);
+            _watcher.Rewatch(_descriptor, wanted, Id);
         }
         _watched = wanted;
     }
 
+    /// <summary>Sockets have no outstanding-request quota: a request leaves no slot to free.</summary>
     public void RequestCompleted()
     {
     }
@@ -278,7 +284,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
             AfterSend();
             return;
         }
-        _loop.Io.Send(this, _descriptor, _sendBuffer, _sendOffset, _sendLength - _sendOffset);
+        _pipeline.Io.Send(this, _descriptor, _sendBuffer, _sendOffset, _sendLength - _sendOffset);
     }
 
     public void SendCompleted(int result)
@@ -292,10 +298,10 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         {
             Volatile.Write(ref _sendOffset, _sendOffset + result);
         }
-        if (!IsWriting && Output.PendingBytes > 0)
+        if (!IsWriting && Output.PublishedBytes > 0)
         {
             // Output queued after this send was taken: another round of the same flush writes it.
-            _loop.FlushAfterBatch(this);
+            _pipeline.FlushAfterBatch(this);
         }
         AfterSend();
     }
@@ -305,7 +311,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         if (_backloggedBeforeSend && !OutputBacklogged && _reading)
         {
             // The client caught up: requests read but held back run in the next batch (this one is journalled).
-            _loop.Post(StoreWork.Run(_ =>
+            _queue.Post(StoreWork.Run(_ =>
             {
                 if (!_closed && _reading)
                 {
@@ -333,13 +339,13 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         }
         if (_watched != 0)
         {
-            _loop.Unwatch(_descriptor, Id);
+            _watcher.Unwatch(_descriptor, Id);
             _watched = 0;
         }
-        Closed?.Invoke(this);
+        _open.Remove(this);
         if (_attached)
         {
-            _loop.Close(this);
+            _pipeline.Close(this);
         }
         try
         {

@@ -1,4 +1,6 @@
-namespace Xenstore.Server.Rings;
+using Xenstore.Server.Pipeline;
+
+namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>
 /// One incarnation of a guest's connection as the store thread sees it. A ring reconnection starts a new session
@@ -23,12 +25,13 @@ internal sealed class RingSession(int id, RingConnection ring, bool privileged, 
 
     public void RequestPosted() => Interlocked.Increment(ref _outstanding);
 
-    public void RequestCompleted()
-    {
-        Interlocked.Decrement(ref _outstanding);
-        Ring.Manager.Wake(Ring);
-    }
+    /// <summary>
+    /// Only frees the request's slot. The reply is not takeable yet (it is published after the journal), so waking
+    /// the ring thread here would be useless; <see cref="Flush"/> does that once the batch is published.
+    /// </summary>
+    public void RequestCompleted() => Interlocked.Decrement(ref _outstanding);
 
+    /// <summary>The batch's output is published: the ring thread copies it into the guest's page.</summary>
     public void Flush() => Ring.Manager.Wake(Ring);
 
     public void Abort(string reason) => Ring.Manager.Detach(Ring.Domid, this);

@@ -1,4 +1,4 @@
-namespace Xenstore.Server.Rings;
+namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>Work for the ring thread.</summary>
 internal abstract record RingWork
@@ -7,16 +7,12 @@ internal abstract record RingWork
     public sealed record Event(uint Port) : RingWork;
 
     /// <summary>Map and serve a newly introduced (or re-introduced) domain.</summary>
-    public sealed record Attach(uint Domid, ulong Gfn, uint RemotePort, bool IsNew, int OutstandingLimit, int EventLimit, bool Privileged, Protocol.XsServerFeatures Features) : RingWork
-    {
-        /// <summary>Set when the attach is complete.</summary>
-        public ManualResetEventSlim? Done { get; init; }
-    }
+    public sealed record Attach(Store.DomainIntroduction Domain, ManualResetEventSlim Done) : RingWork;
 
     /// <summary>Stop serving a domain (released, died); only if the given session is still current.</summary>
     public sealed record Detach(uint Domid, RingSession? Session) : RingWork;
 
-    /// <summary>Output was queued or a request completed: try to make progress on this ring.</summary>
+    /// <summary>Output was published (or the ring needs looking at): try to make progress on this ring.</summary>
     public sealed record Wake(RingConnection Ring) : RingWork;
 
     /// <summary>Runs on the ring thread even while paused (live update).</summary>

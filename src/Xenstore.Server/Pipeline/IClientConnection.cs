@@ -1,4 +1,4 @@
-namespace Xenstore.Server;
+namespace Xenstore.Server.Pipeline;
 
 /// <summary>
 /// A transport-side connection as the store thread sees it: where its output goes, and how to drop it.
@@ -14,15 +14,15 @@ internal interface IClientConnection
     /// <summary>Socket clients are dom0 and privileged.</summary>
     bool Privileged { get; }
 
-    /// <summary>Queued replies and events, written out by <see cref="Flush"/>.</summary>
+    /// <summary>Queued replies and events; <see cref="Flush"/> sends what the batch published.</summary>
     OutputQueue Output { get; }
 
-    /// <summary>Called on the store thread once per batch in which output was queued.</summary>
+    /// <summary>Called on the store thread once per batch in which output was published (after the journal).</summary>
     void Flush();
 
     /// <summary>Called by the store thread when the store dropped this connection (e.g. domain release).</summary>
     void Abort(string reason);
 
-    /// <summary>Called on the store thread after a request of this connection was processed.</summary>
+    /// <summary>Called on the store thread after a request of this connection was processed: frees its slot.</summary>
     void RequestCompleted();
 }

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Xenstore.Server.Hypervisor;
+using Xenstore.Server.Pipeline;
 
-namespace Xenstore.Server.Rings;
+namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>
 /// Serves every guest ring from one thread: hypervisor events, output flushes and attach/detach requests arrive
@@ -17,8 +18,9 @@ internal sealed class RingManager : IDisposable
     /// <summary>How often idle rings are looked at, for a reconnection requested without a notification.</summary>
     private static readonly TimeSpan s_idleInterval = TimeSpan.FromMilliseconds(500);
 
-    private readonly IHypervisor _hypervisor;
-    private readonly StoreLoop _loop;
+    private readonly Func<IHypervisor> _openHypervisor;
+    private IHypervisor _hypervisor = null!;
+    private readonly WorkQueue _queue;
     private readonly ILogger _logger;
     private readonly Func<int> _nextConnectionId;
     private readonly BlockingCollection<RingWork> _work = [];
@@ -29,18 +31,20 @@ internal sealed class RingManager : IDisposable
     private volatile bool _stopping;
     private bool _paused;
 
-    public RingManager(IHypervisor hypervisor, StoreLoop loop, ILogger logger, Func<int> nextConnectionId)
+    public RingManager(Func<IHypervisor> openHypervisor, WorkQueue queue, ILogger logger, Func<int> nextConnectionId)
     {
-        _hypervisor = hypervisor;
-        _loop = loop;
+        _openHypervisor = openHypervisor;
+        _queue = queue;
         _logger = logger;
         _nextConnectionId = nextConnectionId;
         _eventThread = new Thread(EventLoop) { Name = "xs-events", IsBackground = true };
         _worker = new Thread(WorkLoop) { Name = "xs-rings", IsBackground = true };
     }
 
+    /// <summary>Opens the hypervisor's interfaces (event channels, grant mapping) and starts serving.</summary>
     public void Start()
     {
+        _hypervisor = _openHypervisor();
         _eventThread.Start();
         _worker.Start();
     }
@@ -50,11 +54,11 @@ internal sealed class RingManager : IDisposable
     /// the ring already advertises its features. The ring thread never waits for the store thread, so this cannot
     /// deadlock.
     /// </summary>
-    public void Attach(RingWork.Attach attach)
+    public void Attach(Store.DomainIntroduction domain)
     {
         // Not disposed: after a timeout the ring thread may still set it.
         var done = new ManualResetEventSlim();
-        _work.Add(attach with { Done = done });
+        _work.Add(new RingWork.Attach(domain, done));
         done.Wait(TimeSpan.FromSeconds(10));
     }
 
@@ -126,11 +130,11 @@ internal sealed class RingManager : IDisposable
                 case RingWork.Attach attach:
                     try
                     {
-                        DoAttach(attach);
+                        DoAttach(attach.Domain);
                     }
                     finally
                     {
-                        attach.Done?.Set();
+                        attach.Done.Set();
                     }
                     break;
                 case RingWork.Detach detach:
@@ -150,7 +154,7 @@ internal sealed class RingManager : IDisposable
         }
     }
 
-    private void DoAttach(RingWork.Attach attach)
+    private void DoAttach(Store.DomainIntroduction attach)
     {
         if (_byDomid.TryGetValue(attach.Domid, out RingConnection? existing))
         {
@@ -161,16 +165,16 @@ internal sealed class RingManager : IDisposable
             _byDomid.Remove(attach.Domid);
             if (existing.Session is { } oldSession)
             {
-                _loop.Post(StoreWork.Close(oldSession));
+                _queue.Post(StoreWork.Close(oldSession));
             }
         }
         GuestPage page = _hypervisor.MapPage(attach.Domid, attach.Gfn);
-        uint localPort = _hypervisor.BindInterdomain(attach.Domid, attach.RemotePort);
+        uint localPort = _hypervisor.BindInterdomain(attach.Domid, attach.EventChannel);
         var ring = new RingConnection(this, attach.Domid, localPort, page, attach.OutstandingLimit);
         ring.Advertise(attach.Features);
         _byDomid[attach.Domid] = ring;
         _byPort[localPort] = ring;
-        StartSession(ring, attach.Privileged, attach.EventLimit);
+        StartSession(ring, attach.Privileged, attach.WatchEventLimit);
         if (ring.ReconnectRequested)
         {
             ring.Reset();
@@ -183,7 +187,7 @@ internal sealed class RingManager : IDisposable
     {
         var session = new RingSession(_nextConnectionId(), ring, privileged, eventLimit);
         ring.Session = session;
-        _loop.Post(StoreWork.Open(session));
+        _queue.Post(StoreWork.Open(session));
     }
 
     private void DoDetach(RingWork.Detach detach)
@@ -199,7 +203,7 @@ internal sealed class RingManager : IDisposable
         ring.Page.Dispose();
         if (ring.Session is { } session)
         {
-            _loop.Post(StoreWork.Close(session));
+            _queue.Post(StoreWork.Close(session));
         }
     }
 
@@ -208,7 +212,7 @@ internal sealed class RingManager : IDisposable
     {
         if (ring.ReconnectRequested && ring.Session is { } old)
         {
-            _loop.Post(StoreWork.Close(old));
+            _queue.Post(StoreWork.Close(old));
             ring.Reset();
             StartSession(ring, old.Privileged, old.Output.EventLimit);
             _hypervisor.Notify(ring.LocalPort);
@@ -219,14 +223,14 @@ internal sealed class RingManager : IDisposable
         bool progress = ring.ReadRequests((header, payload) =>
         {
             session!.RequestPosted();
-            _loop.Post(StoreWork.Request(session, header, payload));
+            _queue.Post(StoreWork.Request(session, header, payload));
         });
         progress |= ring.WriteResponses();
         if (!wasIgnored && ring.Ignored && session is not null)
         {
             // The guest broke the protocol: its watches and transactions go, its domain stays (XSA-325).
             Log.RingIgnored(_logger, ring.Domid);
-            _loop.Post(StoreWork.Close(session));
+            _queue.Post(StoreWork.Close(session));
         }
         if (progress || ring.Ignored)
         {
@@ -241,14 +245,17 @@ internal sealed class RingManager : IDisposable
             DomainState state = _hypervisor.GetDomainState(domid);
             if (state is DomainState.Dying or DomainState.Gone)
             {
-                _loop.Post(StoreWork.Run(engine => engine.ReleaseDomain(domid)));
+                _queue.Post(StoreWork.Run(engine => engine.ReleaseDomain(domid)));
             }
             else if (state == DomainState.Shutdown)
             {
-                _loop.Post(StoreWork.Run(engine => engine.DomainShutdown(domid)));
+                _queue.Post(StoreWork.Run(engine => engine.DomainShutdown(domid)));
             }
         }
     }
+
+    /// <summary>The domains the hypervisor knows now (the Xenstore domain introduces them at start).</summary>
+    public IReadOnlyList<uint> ExistingDomains() => _hypervisor.ExistingDomains();
 
     /// <summary>Runs an action on the ring thread and waits for it.</summary>
     public Task<T> InvokeAsync<T>(Func<T> action)
@@ -300,11 +307,17 @@ internal sealed class RingManager : IDisposable
     public void Dispose()
     {
         _stopping = true;
-        _hypervisor.Dispose();
+        // The worker may be in the middle of servicing a ring: it stops before the hypervisor's handles close,
+        // and closing them ends the event thread's wait.
         _work.Add(new RingWork.Event(uint.MaxValue));
         if (_worker.IsAlive)
         {
             _worker.Join(TimeSpan.FromSeconds(5));
+        }
+        _hypervisor?.Dispose();
+        if (_eventThread.IsAlive)
+        {
+            _eventThread.Join(TimeSpan.FromSeconds(5));
         }
         foreach (RingConnection ring in _byDomid.Values)
         {

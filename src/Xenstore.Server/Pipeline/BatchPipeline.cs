@@ -1,0 +1,182 @@
+using Microsoft.Extensions.Logging;
+using Xenstore.Protocol;
+using Xenstore.Server.Reactor;
+using Xenstore.Store;
+
+namespace Xenstore.Server.Pipeline;
+
+/// <summary>
+/// One batch of the store thread, in the order that makes the daemon crash-safe:
+/// <list type="number">
+/// <item>receive: every ready socket is read (one io_uring submission), and its requests execute as they are parsed;</item>
+/// <item>execute: the requests and actions other threads posted (guest rings, in-memory connections, queries);</item>
+/// <item>journal: the batch's changes are appended to the journal;</item>
+/// <item>publish: the batch's replies and events become takeable (<see cref="OutputQueue.Publish"/>);</item>
+/// <item>flush: each touched connection's transport sends what is published (sockets together, rings by their thread).</item>
+/// </list>
+/// No transport can take output before step 4, so no reply can leave before its change is journalled.
+/// Everything here runs on the store thread.
+/// </summary>
+internal sealed class BatchPipeline(
+    XenstoreEngine engine,
+    WorkQueue queue,
+    SocketIoBatch io,
+    IBatchJournal journal,
+    ConnectionRegistry connections,
+    EngineOutputRouter output,
+    TraceSwitches trace,
+    ServerMetrics metrics,
+    ILogger logger)
+{
+    private readonly List<IClientConnection> _flushing = [];
+    private readonly List<IClientConnection> _carried = [];
+
+    public XenstoreEngine Engine => engine;
+
+    /// <summary>The sends and receives of the sockets ready in this batch.</summary>
+    public SocketIoBatch Io => io;
+
+    public void RunBatch()
+    {
+        io.Complete();
+        ExecuteQueued();
+        journal.Append(engine);
+        Publish();
+        Flush();
+    }
+
+    /// <summary>Executes one request now; false when it failed and the connection was dropped.</summary>
+    public bool Execute(IClientConnection connection, XsHeader header, ReadOnlySpan<byte> payload, long arrival)
+    {
+        try
+        {
+            if (trace.Io)
+            {
+                Log.Trace(logger, connection.Id, connection.Domid, "IN " + header.Type, header.TxId, TraceText.Summarize(payload));
+            }
+            engine.Process(connection.Id, header, payload);
+            metrics.RequestProcessed(header.Type, arrival);
+            connection.RequestCompleted();
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug in one request must not take the daemon down; the request's connection is dropped instead.
+            Log.StoreError(logger, e);
+            connection.Abort("internal error");
+            return false;
+        }
+    }
+
+    /// <summary>A connection opens: the engine learns of it now.</summary>
+    public void Open(IClientConnection connection)
+    {
+        if (trace.Connections)
+        {
+            Log.Trace(logger, connection.Id, connection.Domid, "CONNECT", 0, "");
+        }
+        connections.Add(connection);
+        metrics.ConnectionOpened();
+        engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged);
+    }
+
+    /// <summary>A connection is gone: the engine forgets it, its watches and transactions.</summary>
+    public void Close(IClientConnection connection)
+    {
+        if (trace.Connections)
+        {
+            Log.Trace(logger, connection.Id, connection.Domid, "DISCONNECT", 0, "");
+        }
+        if (connections.Remove(connection))
+        {
+            metrics.ConnectionClosed();
+        }
+        output.Forget(connection);
+        engine.CloseConnection(connection.Id);
+    }
+
+    /// <summary>Flushes a connection with this batch, after the journal (a socket whose send can go on, say).</summary>
+    public void FlushAfterBatch(IClientConnection connection) => output.Touch(connection);
+
+    private void ExecuteQueued()
+    {
+        while (queue.TryTake(out StoreWork work))
+        {
+            if (work.Kind == StoreWorkKind.Request)
+            {
+                Execute(work.Connection!, work.Header, work.Payload!, work.Timestamp);
+                continue;
+            }
+            try
+            {
+                switch (work.Kind)
+                {
+                    case StoreWorkKind.Open:
+                        Open(work.Connection!);
+                        break;
+                    case StoreWorkKind.Close:
+                        Close(work.Connection!);
+                        break;
+                    case StoreWorkKind.Action:
+                        work.Action!(engine);
+                        break;
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.StoreError(logger, e);
+                work.Connection?.Abort("internal error");
+            }
+        }
+    }
+
+    private void Publish()
+    {
+        output.TakeTouched(_flushing);
+        foreach (IClientConnection connection in _flushing)
+        {
+            connection.Output.Publish();
+        }
+    }
+
+    /// <summary>Lets every touched transport send; all sockets' sends go together, again for sends that can go on.</summary>
+    private void Flush()
+    {
+        while (_flushing.Count > 0)
+        {
+            foreach (IClientConnection connection in _flushing)
+            {
+                try
+                {
+                    connection.Flush();
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    Log.StoreError(logger, e);
+                    connection.Abort("internal error");
+                }
+            }
+            _flushing.Clear();
+            io.Complete();
+            output.TakeTouched(_flushing);
+            // A connection closing in this step may have made the engine produce output; it is not journalled
+            // yet, so it waits for the next batch, which is made to come.
+            foreach (IClientConnection connection in _flushing)
+            {
+                if (connection.Output.HasUnpublished)
+                {
+                    _carried.Add(connection);
+                }
+            }
+        }
+        if (_carried.Count > 0)
+        {
+            foreach (IClientConnection connection in _carried)
+            {
+                output.Touch(connection);
+            }
+            _carried.Clear();
+            queue.Post(StoreWork.Run(static _ => { }));
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Logging;
+using Xenstore.Protocol;
+using Xenstore.Store;
+
+namespace Xenstore.Server.Pipeline;
+
+/// <summary>
+/// The engine's output, routed: each reply or event is appended (unpublished) to its connection's queue, counted
+/// and traced, and the connection is remembered as touched by the current batch, so the batch publishes and
+/// flushes it after the journal. Store thread only.
+/// </summary>
+internal sealed class EngineOutputRouter(ConnectionRegistry connections, TraceSwitches trace, ServerMetrics metrics, ILogger logger) : IEngineOutput
+{
+    private readonly HashSet<IClientConnection> _touched = [];
+
+    /// <summary>The connections with output (or a pending send) in the current batch.</summary>
+    public IReadOnlyCollection<IClientConnection> Touched => _touched;
+
+    public void Send(int connectionId, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
+    {
+        if (!connections.TryGet(connectionId, out IClientConnection connection))
+        {
+            return;
+        }
+        if (trace.Io)
+        {
+            Log.Trace(logger, connectionId, connection.Domid, "OUT " + type, txId, TraceText.Summarize(payload));
+        }
+        bool queued = connection.Output.Append(type, reqId, txId, payload);
+        if (type == XsMessageType.WatchEvent)
+        {
+            metrics.WatchEvent(queued);
+        }
+        else if (type == XsMessageType.Error)
+        {
+            metrics.ErrorSent(payload);
+        }
+        _touched.Add(connection);
+    }
+
+    /// <summary>A connection to flush with this batch (a socket whose send can go on, say).</summary>
+    public void Touch(IClientConnection connection) => _touched.Add(connection);
+
+    public void Forget(IClientConnection connection) => _touched.Remove(connection);
+
+    /// <summary>Takes the touched connections out into <paramref name="into"/>.</summary>
+    public void TakeTouched(List<IClientConnection> into)
+    {
+        into.AddRange(_touched);
+        _touched.Clear();
+    }
+}

@@ -1,0 +1,142 @@
+using Xenstore.Protocol;
+using Xenstore.Server.Reactor;
+
+namespace Xenstore.Server.Pipeline;
+
+/// <summary>
+/// Messages waiting to be written to one connection. The store thread appends whole messages (header and payload
+/// together, so each reaches the wire in one piece) and, once the batch that produced them is in the journal,
+/// publishes them; a transport's writer can take published bytes only. That is what makes "journal before reply"
+/// hold for every transport by construction: a ring thread or an in-memory reader may take output at any moment,
+/// and still never sees a reply whose change could be lost in a crash.
+/// Watch events are bounded: past the limit, new events are dropped and counted rather than letting one slow
+/// reader grow the daemon's memory without end. Its buffers are pinned: a socket's writer hands them to the kernel.
+/// </summary>
+internal sealed class OutputQueue(int eventLimit)
+{
+    private readonly Lock _lock = new();
+    private byte[] _buffer = PinnedBuffer.Allocate(4096);
+    private int _length;
+    private int _published;
+    private int _queuedEvents;
+    private int _unpublishedEvents;
+
+    /// <summary>Bytes published and not yet taken by the writer: what a transport may send now.</summary>
+    public int PublishedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _published;
+            }
+        }
+    }
+
+    /// <summary>Every byte queued and not yet taken, published or not (what counts against a backlog limit).</summary>
+    public int QueuedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _length;
+            }
+        }
+    }
+
+    /// <summary>Whether some output waits for the next <see cref="Publish"/>.</summary>
+    public bool HasUnpublished
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _length > _published;
+            }
+        }
+    }
+
+    public int EventLimit { get; set; } = eventLimit;
+
+    /// <summary>Appends one message, not yet published; returns false when a watch event was dropped.</summary>
+    public bool Append(XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
+    {
+        lock (_lock)
+        {
+            if (type == XsMessageType.WatchEvent)
+            {
+                if (EventLimit > 0 && _queuedEvents >= EventLimit)
+                {
+                    return false;
+                }
+                _queuedEvents++;
+                _unpublishedEvents++;
+            }
+            int needed = _length + XsConstants.HeaderSize + payload.Length;
+            if (needed > _buffer.Length)
+            {
+                PinnedBuffer.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
+            }
+            _length += FrameParser.Write(_buffer.AsSpan(_length), type, reqId, txId, payload);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Queues bytes that are already framed and already safe to send (output carried over by a live update, written
+    /// to the journal by the previous daemon). They are published at once unless unpublished output is ahead of
+    /// them, in which case they wait for it (order is kept).
+    /// </summary>
+    public void AppendRaw(ReadOnlySpan<byte> framed)
+    {
+        lock (_lock)
+        {
+            bool publish = _published == _length;
+            if (_length + framed.Length > _buffer.Length)
+            {
+                PinnedBuffer.Resize(ref _buffer, Math.Max(_length + framed.Length, _buffer.Length * 2));
+            }
+            framed.CopyTo(_buffer.AsSpan(_length));
+            _length += framed.Length;
+            if (publish)
+            {
+                _published = _length;
+            }
+        }
+    }
+
+    /// <summary>Makes everything appended so far takeable. Store thread, after the batch's journal write.</summary>
+    public void Publish()
+    {
+        lock (_lock)
+        {
+            _published = _length;
+            _unpublishedEvents = 0;
+        }
+    }
+
+    /// <summary>
+    /// Moves every published byte into <paramref name="spare"/> (swapping buffers, so the published part is never
+    /// copied; the unpublished tail, if any, is copied to the front of the other buffer) and returns the number of
+    /// bytes now in it.
+    /// </summary>
+    public int TakeAll(ref byte[] spare)
+    {
+        lock (_lock)
+        {
+            int taken = _published;
+            int rest = _length - _published;
+            if (rest > spare.Length)
+            {
+                PinnedBuffer.Resize(ref spare, Math.Max(rest, spare.Length * 2));
+            }
+            _buffer.AsSpan(taken, rest).CopyTo(spare);
+            (spare, _buffer) = (_buffer, spare);
+            _length = rest;
+            _published = 0;
+            _queuedEvents = _unpublishedEvents;
+            return taken;
+        }
+    }
+}
