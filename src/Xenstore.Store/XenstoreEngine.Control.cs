@@ -9,7 +9,8 @@ namespace Xenstore.Store;
 
 public sealed partial class XenstoreEngine
 {
-    // C's order and layout (name, tab, arguments); only the commands this daemon implements.
+    // C's order and layout (name, tab, arguments); only the commands this daemon implements. Not quota-soft: C's
+    // only soft quota is the memory one, and this daemon does not account memory.
     private const string HelpText =
         "check\t\n" +
         "log\t[on|off|+<switch>|-<switch>]\n" +
@@ -17,7 +18,6 @@ public sealed partial class XenstoreEngine
         "metrics\t\n" +
         "print\t<string>\n" +
         "quota\t[set <name> <val>|<domid>]\n" +
-        "quota-soft\t[set <name> <val>]\n" +
         "help\t\n";
 
     private static readonly (Quota Quota, string Description)[] s_quotaDescriptions =
@@ -56,7 +56,6 @@ public sealed partial class XenstoreEngine
             "help" => HelpText,
             "check" => CheckConsistency() ?? "OK",
             "quota" => ControlQuota(args),
-            "quota-soft" => args.Length == 1 ? "Quota settings:\n" : null,
             _ => _host.Control(this, args[0], args[1..]),
         };
         if (text is null)
@@ -152,10 +151,6 @@ public sealed partial class XenstoreEngine
         return request.Ok();
     }
 
-    /// <summary>The features a domain's ring advertises (its SET_FEATURE value, else the server's).</summary>
-    public XsServerFeatures FeaturesOf(uint domid) =>
-        _domains.FeaturesOf(domid);
-
     // "GET_QUOTA": names; "<quota>|": global value; "<domid>|<quota>|": a domain's value.
     private XsError DoGetQuota(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
@@ -219,9 +214,6 @@ public sealed partial class XenstoreEngine
         return request.Ok();
     }
 
-    /// <summary>The quota that applies to a domain (its override, else the global value).</summary>
-    public long EffectiveQuota(uint domid, Quota quota) => _domains.QuotaFor(domid, quota);
-
     /// <summary>Checks the tree and the accounting; returns null when consistent, else what is wrong.</summary>
     public string? CheckConsistency()
     {
@@ -251,9 +243,9 @@ public sealed partial class XenstoreEngine
                 stack.Push(child);
             }
         }
-        if (count != NodeCount)
+        if (count != _liveTree.NodeCount)
         {
-            return $"node count {NodeCount} but {count} nodes in the tree";
+            return $"node count {_liveTree.NodeCount} but {count} nodes in the tree";
         }
         foreach ((uint domid, int nodes) in owned)
         {

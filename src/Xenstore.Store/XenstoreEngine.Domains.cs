@@ -31,13 +31,10 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         uint domid = CNumbers.AtoiAsDomid(arg);
-        bool introduced = domid == 0 || domid == XsConstants.DomidSelf || IsIntroduced(domid);
+        bool introduced = domid == 0 || domid == XsConstants.DomidSelf || _domains.IsIntroduced(domid);
         request.Reply.Append(introduced ? "T\0"u8 : "F\0"u8);
         return XsError.None;
     }
-
-    /// <summary>True when the domain was introduced and has not been released or died since.</summary>
-    public bool IsIntroduced(uint domid) => _domains.IsIntroduced(domid);
 
     // "INTRODUCE <domid>|<gfn>|<evtchn>|": a new domain fires @introduceDomain; re-introduction rebinds only.
     private XsError DoIntroduce(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
@@ -67,7 +64,7 @@ public sealed partial class XenstoreEngine
     /// daemon calls it itself for the domains it serves without being told: dom0 and the domains that already exist
     /// when it runs as the Xenstore domain (there is no INTRODUCE for dom0).
     /// </summary>
-    public void IntroduceDomain(uint domid, ulong gfn, uint eventChannel)
+    internal void IntroduceDomain(uint domid, ulong gfn, uint eventChannel)
     {
         Domain domain = _domains.GetOrAdd(domid);
         bool isNew = !domain.Introduced;
@@ -84,13 +81,13 @@ public sealed partial class XenstoreEngine
     }
 
     /// <summary>A domain's ring and the limits and features in force for it now, for its transport.</summary>
-    public DomainIntroduction IntroductionOf(uint domid, ulong gfn, uint eventChannel, bool isNew)
+    internal DomainIntroduction IntroductionOf(uint domid, ulong gfn, uint eventChannel, bool isNew)
     {
-        bool privileged = IsPrivilegedDomain(domid);
+        bool privileged = Domains.IsPrivileged(domid);
         return new DomainIntroduction(domid, gfn, eventChannel, isNew, privileged,
-            privileged ? 0 : (int)Math.Min(int.MaxValue, EffectiveQuota(domid, Quota.Outstanding)),
-            privileged ? 0 : (int)Math.Min(int.MaxValue, EffectiveQuota(domid, Quota.WatchEvents)),
-            FeaturesOf(domid));
+            privileged ? 0 : (int)Math.Min(int.MaxValue, _domains.QuotaFor(domid, Quota.Outstanding)),
+            privileged ? 0 : (int)Math.Min(int.MaxValue, _domains.QuotaFor(domid, Quota.WatchEvents)),
+            _domains.FeaturesOf(domid));
     }
 
     // "RELEASE <domid>|": the domain is gone for the store: connection, watches, transactions and owned nodes.
@@ -135,7 +132,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        return IsIntroduced(domid) ? XsError.None : XsError.ENOENT;
+        return _domains.IsIntroduced(domid) ? XsError.None : XsError.ENOENT;
     }
 
     // "SET_TARGET <domid>|<tdomid>|": domid acts with tdomid's permissions too; both must be introduced.
@@ -153,7 +150,7 @@ public sealed partial class XenstoreEngine
         uint domid = CNumbers.AtoiAsDomid(payload[args[0]]);
         uint target = CNumbers.AtoiAsDomid(payload[args[1]]);
         // dom0 always counts as introduced, as it does in C (its ring exists from the start).
-        if ((domid != 0 && !IsIntroduced(domid)) || (target != 0 && !IsIntroduced(target)))
+        if ((domid != 0 && !_domains.IsIntroduced(domid)) || (target != 0 && !_domains.IsIntroduced(target)))
         {
             return XsError.ENOENT;
         }
@@ -169,9 +166,9 @@ public sealed partial class XenstoreEngine
     /// removed from every permission list (so a later domain with the same id inherits nothing, XSA-322), its
     /// accounting is reset, and @releaseDomain fires.
     /// </summary>
-    public void ReleaseDomain(uint domid)
+    internal void ReleaseDomain(uint domid)
     {
-        if (!IsIntroduced(domid))
+        if (!_domains.IsIntroduced(domid))
         {
             return;
         }
@@ -199,7 +196,7 @@ public sealed partial class XenstoreEngine
     }
 
     /// <summary>The hypervisor reports a domain shut down (not dying): @releaseDomain fires once until RESUME.</summary>
-    public void DomainShutdown(uint domid)
+    internal void DomainShutdown(uint domid)
     {
         if (_domains.Find(domid) is { Introduced: true, Shutdown: false } domain)
         {

@@ -7,18 +7,6 @@ namespace Xenstore.Store;
 
 public sealed partial class XenstoreEngine
 {
-    /// <summary>Open transactions over all connections.</summary>
-    public int TransactionCount => _transactions.Count;
-
-    /// <summary>Transactions committed since start.</summary>
-    public long TransactionsCommitted => _transactions.Committed;
-
-    /// <summary>Transactions aborted by their client (or refused at commit for a quota) since start.</summary>
-    public long TransactionsAborted => _transactions.Aborted;
-
-    /// <summary>Commits answered EAGAIN since start.</summary>
-    public long TransactionsConflicted => _transactions.Conflicted;
-
     // "TRANSACTION_START |": the payload is ignored; the header's tx_id must be 0 (no nesting).
     private XsError DoTransactionStart(RequestContext request, Connection connection, XsHeader header)
     {

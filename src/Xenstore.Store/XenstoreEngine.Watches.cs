@@ -9,9 +9,6 @@ namespace Xenstore.Store;
 
 public sealed partial class XenstoreEngine
 {
-    /// <summary>Number of registered watches, over all connections.</summary>
-    public int WatchCount => _watches.Count;
-
     private XsError SetSpecialPerms(RequestContext request, Connection connection, string path, XsPermission[] perms)
     {
         XsPermission[]? current = _watches.ExactSpecialPerms(path);

@@ -15,7 +15,6 @@ namespace Xenstore.Store;
 /// </summary>
 public sealed partial class XenstoreEngine
 {
-    private readonly EngineOptions _options;
     private readonly IEngineOutput _output;
     private readonly IEngineHost _host;
     private readonly Dictionary<int, Connection> _connections = [];
@@ -37,7 +36,6 @@ public sealed partial class XenstoreEngine
 
     public XenstoreEngine(EngineOptions options, IEngineOutput output, IEngineHost? host = null)
     {
-        _options = options;
         _output = output;
         _host = host ?? new NullHost();
         _domains = new DomainTable(options.Quotas, options.ServerFeatures);
@@ -47,25 +45,32 @@ public sealed partial class XenstoreEngine
         _transactions = new TransactionManager(_domains, _liveTree);
         _liveFeed = new ChangeFeed(_liveTree, _domains, _journal, _watches);
         _quietFeed = new ChangeFeed(_liveTree, _domains);
-        Restorer = new EngineRestorer(_liveTree, _domains, _watches, _quietFeed);
+        Domains = new EngineDomains(this, _domains, options.PrivilegedDomid);
+        Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _quietFeed);
+        LiveUpdate = new EngineLiveUpdate(_connections, _watches);
         CreateInitialNodes();
     }
 
-    /// <summary>Number of nodes in the live tree, the root included.</summary>
-    public int NodeCount => _liveTree.NodeCount;
+    /// <summary>The counters, for metrics.</summary>
+    public EngineStatistics Statistics => new(
+        _liveTree.NodeCount, _liveTree.Generation, _watches.Count, _transactions.Count,
+        _transactions.Committed, _transactions.Aborted, _transactions.Conflicted);
 
-    /// <summary>Generation of the last change to the live tree.</summary>
-    public long Generation => _liveTree.Generation;
+    /// <summary>Domains: privileges, introduction, features and quotas, and what the hypervisor reports.</summary>
+    public EngineDomains Domains { get; }
+
+    /// <summary>The journal, snapshots and recovery.</summary>
+    public EnginePersistence Persistence { get; }
+
+    /// <summary>What a live update carries over: connections' watches.</summary>
+    public EngineLiveUpdate LiveUpdate { get; }
 
     /// <summary>Registers a connection. Socket connections are dom0 and privileged.</summary>
     public void OpenConnection(int connectionId, uint domid, bool privileged)
     {
-        bool isPrivileged = privileged || IsPrivilegedDomain(domid);
+        bool isPrivileged = privileged || Domains.IsPrivileged(domid);
         _connections.Add(connectionId, new Connection(connectionId, domid, isPrivileged));
     }
-
-    /// <summary>dom0 and the <c>--priv-domid</c> domain have full privileges, over any transport.</summary>
-    public bool IsPrivilegedDomain(uint domid) => domid == 0 || domid == _options.PrivilegedDomid;
 
     /// <summary>Forgets a connection: its watches and transactions are dropped, its nodes stay.</summary>
     public void CloseConnection(int connectionId)

@@ -118,12 +118,12 @@ public sealed class BackgroundSnapshotTests : IDisposable
     {
         var engine = new EngineHarness();
         engine.Dom0.Write("/data/a", "before").Ok();
-        EngineSnapshot view = engine.Engine.BeginSnapshot();
+        EngineSnapshot view = engine.Engine.Persistence.BeginSnapshot();
         engine.Dom0.Write("/data/a", "after").Ok();
         engine.Dom0.Write("/data/b", "new").Ok();
         var recorder = new RecordingJournal();
         view.WriteTo(recorder);
-        engine.Engine.EndSnapshot(view);
+        engine.Engine.Persistence.EndSnapshot(view);
 
         Assert.Equal("before", recorder.Nodes["/data/a"]);
         Assert.False(recorder.Nodes.ContainsKey("/data/b"));

@@ -75,13 +75,13 @@ public sealed class RecordRoundTripTests
         original.Dom0.SetPerms(XsPath.ReleaseDomain, "n0", "r5").Ok();
 
         var encoder = new RecordEncoder();
-        EngineSnapshot snapshot = original.Engine.BeginSnapshot();
+        EngineSnapshot snapshot = original.Engine.Persistence.BeginSnapshot();
         snapshot.WriteTo(encoder);
-        original.Engine.EndSnapshot(snapshot);
+        original.Engine.Persistence.EndSnapshot(snapshot);
         encoder.End();
 
         var restored = new EngineHarness();
-        RecordDecoder.Apply(encoder.Written.Span, restored.Engine.Restorer, out bool sawEnd, out _);
+        RecordDecoder.Apply(encoder.Written.Span, restored.Engine.Persistence.Restorer, out bool sawEnd, out _);
         Assert.True(sawEnd);
 
         Assert.Equal(SnapshotOf(original), SnapshotOf(restored));
@@ -92,9 +92,9 @@ public sealed class RecordRoundTripTests
     private static List<string> SnapshotOf(EngineHarness harness)
     {
         var journal = new RecordingJournal();
-        EngineSnapshot snapshot = harness.Engine.BeginSnapshot();
+        EngineSnapshot snapshot = harness.Engine.Persistence.BeginSnapshot();
         snapshot.WriteTo(journal);
-        harness.Engine.EndSnapshot(snapshot);
+        harness.Engine.Persistence.EndSnapshot(snapshot);
         return journal.Records;
     }
 
