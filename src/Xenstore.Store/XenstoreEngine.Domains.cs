@@ -213,10 +213,10 @@ public sealed partial class XenstoreEngine
             .Where(entry => entry.Path != "/" && entry.Node.Owner == domid)
             .Select(entry => entry.Path)
             .ToList();
-        TreeView live = LiveView;
+        TreeView live = _writer.LiveView;
         foreach (string path in owned)
         {
-            ApplyRemove(live, path);
+            _writer.Remove(live, path);
         }
     }
 

@@ -31,6 +31,11 @@ public sealed partial class XenstoreEngine
 
     /// <summary>Recovery and start-up: the tree's bookkeeping and accounting only (no journal, no watch events).</summary>
     private readonly ChangeFeed _quietFeed;
+    private readonly RequestChecks _checks;
+    private readonly TreeWriter _writer;
+    private readonly NodeRequests _nodes;
+    private readonly WatchRequests _watchRequests;
+    private readonly TransactionRequests _transactionRequests;
 
 
 
@@ -45,6 +50,11 @@ public sealed partial class XenstoreEngine
         _transactions = new TransactionManager(_domains, _liveTree);
         _liveFeed = new ChangeFeed(_liveTree, _domains, _journal, _watches);
         _quietFeed = new ChangeFeed(_liveTree, _domains);
+        _checks = new RequestChecks(_domains);
+        _writer = new TreeWriter(_liveTree, _liveFeed);
+        _nodes = new NodeRequests(_checks, _writer, _domains, _watches, _journal);
+        _watchRequests = new WatchRequests(_checks, _domains, _watches);
+        _transactionRequests = new TransactionRequests(_transactions, _writer, _watches);
         Domains = new EngineDomains(this, _domains, options.PrivilegedDomid);
         Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _quietFeed);
         LiveUpdate = new EngineLiveUpdate(_connections, _watches);
@@ -126,6 +136,13 @@ public sealed partial class XenstoreEngine
         }
     }
 
+    /// <summary>RESET_WATCHES, connection close and domain release: every watch and transaction goes.</summary>
+    private void DropWatchesAndTransactions(Connection connection)
+    {
+        _watches.RemoveAll(connection);
+        _transactions.DropAll(connection);
+    }
+
     private XsError Dispatch(RequestContext request, Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
     {
         switch (header.Type)
@@ -141,14 +158,14 @@ public sealed partial class XenstoreEngine
             case XsMessageType.TransactionEnd:
                 return DispatchInView(request, connection, header, payload);
             case XsMessageType.Watch:
-                return DoWatch(request, connection, payload);
+                return _watchRequests.Watch(request, connection, payload);
             case XsMessageType.Unwatch:
-                return DoUnwatch(request, connection, payload);
+                return _watchRequests.Unwatch(request, connection, payload);
             case XsMessageType.ResetWatches:
                 DropWatchesAndTransactions(connection);
                 return request.Ok();
             case XsMessageType.TransactionStart:
-                return DoTransactionStart(request, connection, header);
+                return _transactionRequests.Start(request, connection, header);
             case XsMessageType.GetDomainPath:
                 return DoGetDomainPath(request, payload);
             case XsMessageType.IsDomainIntroduced:
@@ -185,19 +202,19 @@ public sealed partial class XenstoreEngine
         }
         if (header.Type == XsMessageType.TransactionEnd)
         {
-            return tx is null ? XsError.ENOENT : DoTransactionEnd(request, connection, tx, payload);
+            return tx is null ? XsError.ENOENT : _transactionRequests.End(request, connection, tx, payload);
         }
         var view = new TreeView(tx is null ? _live : tx.Tree, tx);
         return header.Type switch
         {
-            XsMessageType.Read => DoRead(request, connection, view, payload),
-            XsMessageType.Write => DoWrite(request, connection, view, payload),
-            XsMessageType.Mkdir => DoMkdir(request, connection, view, payload),
-            XsMessageType.Rm => DoRm(request, connection, view, payload),
-            XsMessageType.Directory => DoDirectory(request, connection, view, payload),
-            XsMessageType.DirectoryPart => DoDirectoryPart(request, connection, view, payload),
-            XsMessageType.GetPerms => DoGetPerms(request, connection, view, payload),
-            XsMessageType.SetPerms => DoSetPerms(request, connection, view, payload),
+            XsMessageType.Read => _nodes.Read(request, connection, view, payload),
+            XsMessageType.Write => _nodes.Write(request, connection, view, payload),
+            XsMessageType.Mkdir => _nodes.Mkdir(request, connection, view, payload),
+            XsMessageType.Rm => _nodes.Rm(request, connection, view, payload),
+            XsMessageType.Directory => _nodes.Directory(request, connection, view, payload),
+            XsMessageType.DirectoryPart => _nodes.DirectoryPart(request, connection, view, payload),
+            XsMessageType.GetPerms => _nodes.GetPerms(request, connection, view, payload),
+            XsMessageType.SetPerms => _nodes.SetPerms(request, connection, view, payload),
             _ => XsError.ENOSYS,
         };
     }
@@ -206,21 +223,6 @@ public sealed partial class XenstoreEngine
     {
         // C xenstored creates /tool/xenstored at start; /local/domain is the toolstack's to create.
         TreeEdits.CreatePath(_live, _liveTree.Names, "/tool/xenstored", [], creator: 0, creatorPrivileged: true, _quietFeed);
-    }
-
-    /// <summary>Either the live tree or a transaction's tree, with the transaction that records accesses.</summary>
-    private readonly record struct TreeView(NodeTree Tree, Transaction? Transaction)
-    {
-        public bool IsLive => Transaction is null;
-
-        /// <summary>
-        /// Looks a node up and, in a transaction, records the access (ENOSPC past the transaction-nodes quota).
-        /// </summary>
-        public XsError GetAndRecord(string path, out Node? node)
-        {
-            node = Tree.Get(path);
-            return Transaction?.TryRecord(path, node) ?? XsError.None;
-        }
     }
 
     private sealed class NullHost : IEngineHost;

@@ -1,18 +1,23 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
-using Xenstore.Store.Requests;
+using Xenstore.Store.Persistence;
 using Xenstore.Store.Transactions;
 using Xenstore.Store.Tree;
+using Xenstore.Store.Watches;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Requests;
 
-public sealed partial class XenstoreEngine
+/// <summary>
+/// READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART, GET_PERMS and SET_PERMS, in the live tree or a transaction's:
+/// argument parsing and checks, then the change through the tree writer.
+/// </summary>
+internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, DomainTable domains, WatchTable watches, JournalSink journal)
 {
     // docs/misc/xenstore.txt "READ <path>|": the value, without a trailing NUL.
-    private XsError DoRead(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    public XsError Read(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        XsError error = ResolveNodePath(connection, payload, out string path);
+        XsError error = checks.ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
         {
             return error;
@@ -24,9 +29,9 @@ public sealed partial class XenstoreEngine
         }
         if (node is null)
         {
-            return HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
+            return checks.HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
         }
-        if (!HasAccess(connection, node.Perms, XsAccess.Read))
+        if (!checks.HasAccess(connection, node.Perms, XsAccess.Read))
         {
             return XsError.EACCES;
         }
@@ -35,14 +40,14 @@ public sealed partial class XenstoreEngine
     }
 
     // "WRITE <path>|<value|>": creates missing parents; the value is every byte after the first NUL.
-    private XsError DoWrite(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    public XsError Write(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         int nul = payload.IndexOf((byte)0);
         if (nul < 0)
         {
             return XsError.EINVAL;
         }
-        XsError error = ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
+        XsError error = checks.ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
         if (error != XsError.None)
         {
             return error;
@@ -52,7 +57,7 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         ReadOnlySpan<byte> value = payload[(nul + 1)..];
-        if (!connection.Privileged && !_domains.Allows(connection.Domid, Quota.NodeSize, value.Length))
+        if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.NodeSize, value.Length))
         {
             return XsError.ENOSPC;
         }
@@ -63,12 +68,12 @@ public sealed partial class XenstoreEngine
         }
         if (node is not null)
         {
-            if (!HasAccess(connection, node.Perms, XsAccess.Write))
+            if (!checks.HasAccess(connection, node.Perms, XsAccess.Write))
             {
                 return XsError.EACCES;
             }
             byte[] copy = value.ToArray();
-            ApplySetValue(view, path, copy);
+            writer.SetValue(view, path, copy);
             view.Transaction?.Effects.Add(new WriteEffect(path, copy));
             return request.Ok();
         }
@@ -78,15 +83,15 @@ public sealed partial class XenstoreEngine
             return error;
         }
         byte[] newValue = value.ToArray();
-        ApplyCreatePath(view, path, newValue, connection.Domid, connection.Privileged);
+        writer.CreatePath(view, path, newValue, connection.Domid, connection.Privileged);
         view.Transaction?.Effects.Add(new WriteEffect(path, newValue));
         return request.Ok();
     }
 
     // "MKDIR <path>|": an existing node is left alone, with no event.
-    private XsError DoMkdir(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    public XsError Mkdir(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        XsError error = ResolveNodePath(connection, payload, out string path);
+        XsError error = checks.ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
         {
             return error;
@@ -98,14 +103,14 @@ public sealed partial class XenstoreEngine
         }
         if (node is not null)
         {
-            return HasAccess(connection, node.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
+            return checks.HasAccess(connection, node.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
         }
         error = CheckCreate(connection, view, path);
         if (error != XsError.None)
         {
             return error;
         }
-        ApplyCreatePath(view, path, [], connection.Domid, connection.Privileged);
+        writer.CreatePath(view, path, [], connection.Domid, connection.Privileged);
         view.Transaction?.Effects.Add(new MkdirEffect(path));
         return request.Ok();
     }
@@ -122,7 +127,7 @@ public sealed partial class XenstoreEngine
         {
             return error;
         }
-        if (!HasAccess(connection, ancestor.Perms, XsAccess.Write))
+        if (!checks.HasAccess(connection, ancestor.Perms, XsAccess.Write))
         {
             return XsError.EACCES;
         }
@@ -140,8 +145,8 @@ public sealed partial class XenstoreEngine
         }
         if (!connection.Privileged)
         {
-            long owned = _domains.Usage(connection.Domid, Accounted.Nodes) + (view.Transaction?.DeltaFor(connection.Domid) ?? 0);
-            if (!_domains.Allows(connection.Domid, Quota.Nodes, owned + newLevels))
+            long owned = domains.Usage(connection.Domid, Accounted.Nodes) + (view.Transaction?.DeltaFor(connection.Domid) ?? 0);
+            if (!domains.Allows(connection.Domid, Quota.Nodes, owned + newLevels))
             {
                 return XsError.ENOSPC;
             }
@@ -150,9 +155,9 @@ public sealed partial class XenstoreEngine
     }
 
     // "RM <path>|": removes the subtree. A missing node under an existing parent is not an error.
-    private XsError DoRm(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    public XsError Rm(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        XsError error = ResolveNodePath(connection, payload, out string path);
+        XsError error = checks.ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
         {
             return error;
@@ -175,11 +180,11 @@ public sealed partial class XenstoreEngine
             }
             if (parent is null)
             {
-                return HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
+                return checks.HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
             }
-            return HasAccess(connection, parent.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
+            return checks.HasAccess(connection, parent.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
         }
-        if (!HasAccess(connection, node.Perms, XsAccess.Write))
+        if (!checks.HasAccess(connection, node.Perms, XsAccess.Write))
         {
             return XsError.EACCES;
         }
@@ -195,15 +200,15 @@ public sealed partial class XenstoreEngine
                 }
             }
         }
-        ApplyRemove(view, path);
+        writer.Remove(view, path);
         view.Transaction?.Effects.Add(new RemoveEffect(path));
         return request.Ok();
     }
 
     // "DIRECTORY <path>|": child names, each NUL-terminated, in insertion order.
-    private XsError DoDirectory(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    public XsError Directory(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        XsError error = ResolveNodePath(connection, payload, out string path);
+        XsError error = checks.ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
         {
             return error;
@@ -223,14 +228,14 @@ public sealed partial class XenstoreEngine
 
     // "DIRECTORY_PART <path>|<offset>|": <generation>| then as many whole names from the byte offset as fit,
     // and one more NUL when the list ends in this chunk. The generation changes whenever the children change.
-    private XsError DoDirectoryPart(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    public XsError DirectoryPart(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         Span<Range> args = stackalloc Range[2];
         if (!PayloadArgs.TrySplitExact(payload, args, 2))
         {
             return XsError.EINVAL;
         }
-        XsError error = ResolvePath(connection, payload[args[0]], out string path, out XsPathKind kind);
+        XsError error = checks.ResolvePath(connection, payload[args[0]], out string path, out XsPathKind kind);
         if (error != XsError.None)
         {
             return error;
@@ -279,24 +284,24 @@ public sealed partial class XenstoreEngine
         if (node is null)
         {
             XsError recorded = view.Transaction?.TryRecord(path, null) ?? XsError.None;
-            return recorded != XsError.None ? recorded : HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
+            return recorded != XsError.None ? recorded : checks.HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
         }
         XsError listed = view.Transaction?.TryRecordListing(path, node) ?? XsError.None;
         if (listed != XsError.None)
         {
             return listed;
         }
-        return HasAccess(connection, node.Perms, XsAccess.Read) ? XsError.None : XsError.EACCES;
+        return checks.HasAccess(connection, node.Perms, XsAccess.Read) ? XsError.None : XsError.EACCES;
     }
 
     // "GET_PERMS <path>|": the owner entry first. Special paths have permissions too.
-    private XsError DoGetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    public XsError GetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
         {
             return XsError.EINVAL;
         }
-        XsError error = ResolvePath(connection, raw, out string path, out XsPathKind kind);
+        XsError error = checks.ResolvePath(connection, raw, out string path, out XsPathKind kind);
         if (error != XsError.None)
         {
             return error;
@@ -304,7 +309,7 @@ public sealed partial class XenstoreEngine
         XsPermission[] perms;
         if (kind == XsPathKind.Special)
         {
-            if (!_watches.TryGetSpecialPerms(path, out perms))
+            if (!watches.TryGetSpecialPerms(path, out perms))
             {
                 return XsError.EINVAL;
             }
@@ -318,11 +323,11 @@ public sealed partial class XenstoreEngine
             }
             if (node is null)
             {
-                return HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
+                return checks.HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
             }
             perms = node.Perms;
         }
-        if (!HasAccess(connection, perms, XsAccess.Read))
+        if (!checks.HasAccess(connection, perms, XsAccess.Read))
         {
             return XsError.EACCES;
         }
@@ -331,14 +336,14 @@ public sealed partial class XenstoreEngine
     }
 
     // "SET_PERMS <path>|<perm-as-string>|+": owner or privileged only; only the privileged may change the owner.
-    private XsError DoSetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    public XsError SetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         int nul = payload.IndexOf((byte)0);
         if (nul < 0)
         {
             return XsError.EINVAL;
         }
-        XsError error = ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
+        XsError error = checks.ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
         if (error != XsError.None)
         {
             return error;
@@ -348,7 +353,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        if (!connection.Privileged && !_domains.Allows(connection.Domid, Quota.NodePermissions, perms.Length))
+        if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.NodePermissions, perms.Length))
         {
             return XsError.ENOSPC;
         }
@@ -363,14 +368,14 @@ public sealed partial class XenstoreEngine
         }
         if (node is null)
         {
-            return HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
+            return checks.HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
         }
-        error = AccessPolicy.MaySetPerms(CallerOf(connection), node.Perms[0].Domid, perms[0].Domid);
+        error = AccessPolicy.MaySetPerms(checks.CallerOf(connection), node.Perms[0].Domid, perms[0].Domid);
         if (error != XsError.None)
         {
             return error;
         }
-        ApplySetPerms(view, path, perms);
+        writer.SetPerms(view, path, perms);
         view.Transaction?.Effects.Add(new SetPermsEffect(path, perms));
         return request.Ok();
     }
@@ -383,5 +388,21 @@ public sealed partial class XenstoreEngine
             request.Reply.AppendNumber(perm.Domid);
             request.Reply.AppendByte(0);
         }
+    }
+
+    private XsError SetSpecialPerms(RequestContext request, Connection connection, string path, XsPermission[] perms)
+    {
+        XsPermission[]? current = watches.ExactSpecialPerms(path);
+        if (current is null)
+        {
+            return XsError.EINVAL;
+        }
+        if (!connection.Privileged && !AccessPolicy.IsOwnerOrTarget(checks.CallerOf(connection), current[0].Domid))
+        {
+            return XsError.EACCES;
+        }
+        watches.TrySetSpecialPerms(path, perms);
+        journal.SpecialPermsChanged(path, perms);
+        return request.Ok();
     }
 }

@@ -1,20 +1,21 @@
 using Xenstore.Protocol;
-using Xenstore.Store.Requests;
 using Xenstore.Store.Transactions;
 using Xenstore.Store.Tree;
+using Xenstore.Store.Watches;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Requests;
 
-public sealed partial class XenstoreEngine
+/// <summary>TRANSACTION_START and TRANSACTION_END: opening, and ending with the commit replayed on the live tree.</summary>
+internal sealed class TransactionRequests(TransactionManager transactions, TreeWriter writer, WatchTable watches)
 {
     // "TRANSACTION_START |": the payload is ignored; the header's tx_id must be 0 (no nesting).
-    private XsError DoTransactionStart(RequestContext request, Connection connection, XsHeader header)
+    public XsError Start(RequestContext request, Connection connection, XsHeader header)
     {
         if (header.TxId != 0)
         {
             return XsError.EBUSY;
         }
-        XsError error = _transactions.TryStart(connection, out Transaction? transaction);
+        XsError error = transactions.TryStart(connection, out Transaction? transaction);
         if (error != XsError.None)
         {
             return error;
@@ -25,7 +26,7 @@ public sealed partial class XenstoreEngine
     }
 
     // "TRANSACTION_END T|" commits, "F|" aborts; anything else is EINVAL and leaves the transaction open.
-    private XsError DoTransactionEnd(RequestContext request, Connection connection, Transaction tx, ReadOnlySpan<byte> payload)
+    public XsError End(RequestContext request, Connection connection, Transaction tx, ReadOnlySpan<byte> payload)
     {
         bool commit;
         if (payload.SequenceEqual("T\0"u8))
@@ -40,7 +41,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
-        XsError error = _transactions.End(tx, commit);
+        XsError error = transactions.End(tx, commit);
         if (error != XsError.None)
         {
             return error;
@@ -55,30 +56,30 @@ public sealed partial class XenstoreEngine
     /// <summary>Replays the transaction's changes on the live tree; one watch event per modified node.</summary>
     private void ApplyCommit(Transaction tx)
     {
-        TreeView live = LiveView;
-        int firstEvent = _watches.PendingCount;
+        TreeView liveView = writer.LiveView;
+        int firstEvent = watches.PendingCount;
         foreach (TransactionEffect effect in tx.Effects)
         {
-            Node? node = _live.Get(effect.Path);
+            Node? node = liveView.Tree.Get(effect.Path);
             switch (effect)
             {
                 case WriteEffect write when node is not null:
-                    ApplySetValue(live, write.Path, write.Value);
+                    writer.SetValue(liveView, write.Path, write.Value);
                     break;
                 case WriteEffect write:
-                    ApplyCreatePath(live, write.Path, write.Value, tx.Owner.Domid, tx.Owner.Privileged);
+                    writer.CreatePath(liveView, write.Path, write.Value, tx.Owner.Domid, tx.Owner.Privileged);
                     break;
                 case MkdirEffect mkdir when node is null:
-                    ApplyCreatePath(live, mkdir.Path, [], tx.Owner.Domid, tx.Owner.Privileged);
+                    writer.CreatePath(liveView, mkdir.Path, [], tx.Owner.Domid, tx.Owner.Privileged);
                     break;
                 case RemoveEffect remove when node is not null:
-                    ApplyRemove(live, remove.Path);
+                    writer.Remove(liveView, remove.Path);
                     break;
                 case SetPermsEffect setPerms when node is not null:
-                    ApplySetPerms(live, setPerms.Path, setPerms.Perms);
+                    writer.SetPerms(liveView, setPerms.Path, setPerms.Perms);
                     break;
             }
         }
-        _watches.CoalescePendingFrom(firstEvent);
+        watches.CoalescePendingFrom(firstEvent);
     }
 }

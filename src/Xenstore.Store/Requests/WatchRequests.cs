@@ -1,32 +1,15 @@
 using System.Text;
 using Xenstore.Protocol;
-using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
-using Xenstore.Store.Requests;
 using Xenstore.Store.Watches;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Requests;
 
-public sealed partial class XenstoreEngine
+/// <summary>WATCH and UNWATCH: argument parsing, the watch quota and the initial event.</summary>
+internal sealed class WatchRequests(RequestChecks checks, DomainTable domains, WatchTable watches)
 {
-    private XsError SetSpecialPerms(RequestContext request, Connection connection, string path, XsPermission[] perms)
-    {
-        XsPermission[]? current = _watches.ExactSpecialPerms(path);
-        if (current is null)
-        {
-            return XsError.EINVAL;
-        }
-        if (!connection.Privileged && !AccessPolicy.IsOwnerOrTarget(CallerOf(connection), current[0].Domid))
-        {
-            return XsError.EACCES;
-        }
-        _watches.TrySetSpecialPerms(path, perms);
-        _journal.SpecialPermsChanged(path, perms);
-        return request.Ok();
-    }
-
     // "WATCH <wpath>|<token>|[<depth>|]": replies OK, then fires once at once so the watcher can read state.
-    private XsError DoWatch(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
+    public XsError Watch(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         int count = PayloadArgs.Count(payload);
         Span<Range> args = stackalloc Range[3];
@@ -36,7 +19,7 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         ReadOnlySpan<byte> rawPath = payload[args[0]];
-        XsError error = ResolvePath(connection, rawPath, out string path, out XsPathKind kind);
+        XsError error = checks.ResolvePath(connection, rawPath, out string path, out XsPathKind kind);
         if (error != XsError.None)
         {
             return error;
@@ -56,11 +39,11 @@ public sealed partial class XenstoreEngine
             return XsError.EEXIST;
         }
         if (!connection.Privileged
-            && !_domains.Allows(connection.Domid, Quota.Watches, _domains.Usage(connection.Domid, Accounted.Watches) + 1))
+            && !domains.Allows(connection.Domid, Quota.Watches, domains.Usage(connection.Domid, Accounted.Watches) + 1))
         {
             return XsError.ENOSPC;
         }
-        _watches.Add(connection, path, token, kind == XsPathKind.Relative, depth);
+        watches.Add(connection, path, token, kind == XsPathKind.Relative, depth);
         byte[]? initial = WatchTable.EventPayload(Encoding.Latin1.GetString(rawPath), token);
         if (initial is not null)
         {
@@ -71,17 +54,17 @@ public sealed partial class XenstoreEngine
 
     private bool WatchDepthEnabled(Connection connection) =>
         connection.Privileged
-        || (_domains.FeaturesOf(connection.Domid) & XsServerFeatures.WatchDepth) != 0;
+        || (domains.FeaturesOf(connection.Domid) & XsServerFeatures.WatchDepth) != 0;
 
     // "UNWATCH <wpath>|<token>|": the exact pair registered.
-    private XsError DoUnwatch(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
+    public XsError Unwatch(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
     {
         Span<Range> args = stackalloc Range[2];
         if (!PayloadArgs.TrySplitExact(payload, args, 2))
         {
             return XsError.EINVAL;
         }
-        XsError error = ResolvePath(connection, payload[args[0]], out string path, out _);
+        XsError error = checks.ResolvePath(connection, payload[args[0]], out string path, out _);
         if (error != XsError.None)
         {
             return error;
@@ -92,14 +75,7 @@ public sealed partial class XenstoreEngine
         {
             return XsError.ENOENT;
         }
-        _watches.Remove(watch);
+        watches.Remove(watch);
         return request.Ok();
-    }
-
-    /// <summary>RESET_WATCHES, connection close and domain release: every watch and transaction goes.</summary>
-    private void DropWatchesAndTransactions(Connection connection)
-    {
-        _watches.RemoveAll(connection);
-        _transactions.DropAll(connection);
     }
 }

@@ -1,16 +1,18 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
+using Xenstore.Store.Domains;
 using Xenstore.Store.Tree;
 
-namespace Xenstore.Store;
+namespace Xenstore.Store.Requests;
 
-public sealed partial class XenstoreEngine
+/// <summary>The checks every request handler makes: path arguments, and permissions with existence hiding.</summary>
+internal sealed class RequestChecks(DomainTable domains)
 {
     /// <summary>
     /// Validates a path argument and returns its canonical form. Unprivileged callers are held to
     /// <see cref="Quota.PathMax"/>, measured below their home so a path survives a change of domid digits.
     /// </summary>
-    private XsError ResolvePath(Connection connection, ReadOnlySpan<byte> raw, out string path, out XsPathKind kind)
+    public XsError ResolvePath(Connection connection, ReadOnlySpan<byte> raw, out string path, out XsPathKind kind)
     {
         kind = XsPath.Classify(raw);
         if (kind == XsPathKind.Invalid)
@@ -19,7 +21,7 @@ public sealed partial class XenstoreEngine
             return XsError.EINVAL;
         }
         path = XsPath.Canonicalize(raw, kind, connection.Domid);
-        if (!connection.Privileged && !_domains.Allows(connection.Domid, Quota.PathMax, XsPath.RelativeLength(path)))
+        if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.PathMax, XsPath.RelativeLength(path)))
         {
             return XsError.EINVAL;
         }
@@ -27,7 +29,7 @@ public sealed partial class XenstoreEngine
     }
 
     /// <summary>Resolves the single argument of READ, MKDIR, RM, DIRECTORY, GET_PERMS: a node path, not special.</summary>
-    private XsError ResolveNodePath(Connection connection, ReadOnlySpan<byte> payload, out string path)
+    public XsError ResolveNodePath(Connection connection, ReadOnlySpan<byte> payload, out string path)
     {
         path = "";
         if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
@@ -38,16 +40,16 @@ public sealed partial class XenstoreEngine
         return error != XsError.None ? error : kind == XsPathKind.Special ? XsError.EINVAL : XsError.None;
     }
 
-    private Caller CallerOf(Connection connection) => _domains.CallerOf(connection);
+    public Caller CallerOf(Connection connection) => domains.CallerOf(connection);
 
-    private bool HasAccess(Connection connection, XsPermission[] perms, XsAccess needed) =>
+    public bool HasAccess(Connection connection, XsPermission[] perms, XsAccess needed) =>
         connection.Privileged || AccessPolicy.HasAccess(CallerOf(connection), perms, needed);
 
     /// <summary>
     /// <see cref="AccessPolicy.HideExistence"/> on the nearest existing ancestor, which a transaction records as
     /// read (its existence decided the answer).
     /// </summary>
-    private XsError HideExistence(Connection connection, TreeView view, string path, XsAccess needed, XsError original)
+    public XsError HideExistence(Connection connection, TreeView view, string path, XsAccess needed, XsError original)
     {
         if (connection.Privileged)
         {
