@@ -13,7 +13,7 @@ namespace Xenstore.Store;
 /// the same ordered calls produce the same replies, events and state. Nothing here blocks, reads a clock or does
 /// I/O; the server owns threads and transports and feeds requests in arrival order.
 /// </summary>
-public sealed partial class XenstoreEngine
+public sealed class XenstoreEngine
 {
     private readonly IEngineOutput _output;
     private readonly IEngineHost _host;
@@ -31,14 +31,21 @@ public sealed partial class XenstoreEngine
 
     /// <summary>Recovery and start-up: the tree's bookkeeping and accounting only (no journal, no watch events).</summary>
     private readonly ChangeFeed _quietFeed;
+
     private readonly RequestChecks _checks;
     private readonly TreeWriter _writer;
     private readonly NodeRequests _nodes;
     private readonly WatchRequests _watchRequests;
     private readonly TransactionRequests _transactionRequests;
+    private readonly QuotaRequests _quotaRequests;
+    private readonly ControlRequests _controlRequests;
+    private readonly DomainLifecycle _lifecycle;
+    private readonly DomainRequests _domainRequests;
 
-
-
+    /// <summary>
+    /// Builds the parts in dependency order. Every live change goes through one feed whose order is fixed here;
+    /// the request handlers get only the parts they use.
+    /// </summary>
     public XenstoreEngine(EngineOptions options, IEngineOutput output, IEngineHost? host = null)
     {
         _output = output;
@@ -55,7 +62,11 @@ public sealed partial class XenstoreEngine
         _nodes = new NodeRequests(_checks, _writer, _domains, _watches, _journal);
         _watchRequests = new WatchRequests(_checks, _domains, _watches);
         _transactionRequests = new TransactionRequests(_transactions, _writer, _watches);
-        Domains = new EngineDomains(this, _domains, options.PrivilegedDomid);
+        _quotaRequests = new QuotaRequests(_domains, _journal);
+        _lifecycle = new DomainLifecycle(_connections, _liveTree, _liveFeed, _domains, _watches, _transactions, _journal, _host, options.PrivilegedDomid);
+        _domainRequests = new DomainRequests(_domains, _lifecycle, _journal);
+        _controlRequests = new ControlRequests(this, _host, _domains, _journal);
+        Domains = new EngineDomains(_lifecycle, _domains);
         Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _quietFeed);
         LiveUpdate = new EngineLiveUpdate(_connections, _watches);
         CreateInitialNodes();
@@ -143,6 +154,9 @@ public sealed partial class XenstoreEngine
         _transactions.DropAll(connection);
     }
 
+    /// <summary>Checks the tree and the accounting; returns null when consistent, else what is wrong.</summary>
+    public string? CheckConsistency() => ConsistencyCheck.Run(_liveTree, _domains);
+
     private XsError Dispatch(RequestContext request, Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
     {
         switch (header.Type)
@@ -167,27 +181,27 @@ public sealed partial class XenstoreEngine
             case XsMessageType.TransactionStart:
                 return _transactionRequests.Start(request, connection, header);
             case XsMessageType.GetDomainPath:
-                return DoGetDomainPath(request, payload);
+                return DomainRequests.GetDomainPath(request, payload);
             case XsMessageType.IsDomainIntroduced:
-                return DoIsDomainIntroduced(request, connection, payload);
+                return _domainRequests.IsDomainIntroduced(request, connection, payload);
             case XsMessageType.Introduce:
-                return DoIntroduce(request, connection, payload);
+                return _domainRequests.Introduce(request, connection, payload);
             case XsMessageType.Release:
-                return DoRelease(request, connection, payload);
+                return _domainRequests.Release(request, connection, payload);
             case XsMessageType.Resume:
-                return DoResume(request, connection, payload);
+                return _domainRequests.Resume(request, connection, payload);
             case XsMessageType.SetTarget:
-                return DoSetTarget(request, connection, payload);
+                return _domainRequests.SetTarget(request, connection, payload);
             case XsMessageType.GetFeature:
-                return DoGetFeature(request, connection, payload);
+                return _quotaRequests.GetFeature(request, connection, payload);
             case XsMessageType.SetFeature:
-                return DoSetFeature(request, connection, payload);
+                return _quotaRequests.SetFeature(request, connection, payload);
             case XsMessageType.GetQuota:
-                return DoGetQuota(request, connection, payload);
+                return _quotaRequests.GetQuota(request, connection, payload);
             case XsMessageType.SetQuota:
-                return DoSetQuota(request, connection, payload);
+                return _quotaRequests.SetQuota(request, connection, payload);
             case XsMessageType.Control:
-                return DoControl(request, connection, header, payload);
+                return _controlRequests.Control(request, connection, header, payload);
             default:
                 return XsError.ENOSYS;
         }
