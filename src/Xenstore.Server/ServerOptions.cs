@@ -61,6 +61,13 @@ public sealed record ServerOptions
     public int MaxPendingOutputBytes { get; init; } = 1 << 20;
 
     /// <summary>
+    /// A guest's replies and events not yet copied into its ring beyond which the daemon stops reading its requests
+    /// until it reads (a guest that never reads costs a bounded amount).
+    /// <remarks>Defaults to 16 KiB.</remarks>
+    /// </summary>
+    public int MaxPendingRingOutputBytes { get; init; } = 16 * 1024;
+
+    /// <summary>
     /// Whether the sends and receives of many sockets go to the kernel in one io_uring submission. Where io_uring
     /// is missing or forbidden the daemon falls back to one system call each on its own.
     /// <remarks>Defaults to true.</remarks>

@@ -66,7 +66,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         });
         var connections = new ConnectionRegistry();
         _output = new EngineOutputRouter(connections, trace, _metrics, logger);
-        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, logger, NextConnectionId);
+        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
         _liveUpdateRequests = new LiveUpdateRequests(hasStateDirectory: _state is not null);
         var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, trace, _metrics, logger);
         _engine = new XenstoreEngine(options.Engine, _output, host);

@@ -69,6 +69,18 @@ public sealed class OurDaemon : IDaemonUnderTest
     public static string DaemonDll => Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Daemon", "bin",
         RepositoryPaths.Configuration, "net10.0", "xenstored.dll");
 
+    /// <summary>
+    /// Fails the calling test when the daemon is not built in the tests' configuration: every test project builds
+    /// it first (through the test kit), so a missing daemon is a broken build, never a reason to skip.
+    /// </summary>
+    public static void RequireBuilt()
+    {
+        if (!File.Exists(DaemonDll))
+        {
+            throw new FileNotFoundException($"our daemon is not built ({RepositoryPaths.Configuration}); build the test project or the solution", DaemonDll);
+        }
+    }
+
     /// <summary>Starts the daemon with extra command-line arguments and waits until its socket accepts.</summary>
     public static Task<OurDaemon> StartAsync(params string[] extraArgs) => StartWithEnvironmentAsync(null, extraArgs);
 
@@ -93,6 +105,7 @@ public sealed class OurDaemon : IDaemonUnderTest
 
     private static async Task<OurDaemon> StartProcessAsync(IReadOnlyDictionary<string, string>? environment, bool withSocket, string[] extraArgs)
     {
+        RequireBuilt();
         string directory = Directory.CreateTempSubdirectory("xs-ours-").FullName;
         string socket = Path.Combine(directory, "socket");
         var info = new ProcessStartInfo("dotnet")
