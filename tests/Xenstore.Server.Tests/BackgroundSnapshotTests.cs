@@ -110,7 +110,7 @@ public sealed class BackgroundSnapshotTests : IDisposable
             if (state.BackgroundWrite is { } writing)
             {
                 await writing;
-                state.Append(engine);
+                state.Append(engine.Engine);
             }
             Assert.True(File.Exists(PathOf("snapshot")), "no snapshot was put in place");
             AssertHolds(engine, 2000);
