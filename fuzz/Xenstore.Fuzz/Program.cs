@@ -6,18 +6,11 @@ using Xenstore.Fuzz.Targets;
 // dotnet run --project fuzz/Xenstore.Fuzz -- <target> --out-of-process AFL, each batch in a child process
 // dotnet run --project fuzz/Xenstore.Fuzz -- <target> --replay DIR     every file in DIR through the target
 // dotnet run --project fuzz/Xenstore.Fuzz -- --replay DIR              DIR/<target>/* for every target
-// dotnet run --project fuzz/Xenstore.Fuzz -- --seeds DIR               writes the hand-made seeds to DIR/<target>/
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Xenstore.Fuzz <target> [--replay DIR | --out-of-process] | --replay DIR | --seeds DIR");
+    Console.Error.WriteLine("usage: Xenstore.Fuzz <target> [--replay DIR | --out-of-process] | --replay DIR");
     Console.Error.WriteLine("targets: " + string.Join(", ", FuzzTargets.All.Keys));
     return 2;
-}
-if (args[0] == "--seeds" && args.Length == 2)
-{
-    int written = Seeds.WriteAll(args[1]);
-    Console.WriteLine($"{written} seeds written to {args[1]}");
-    return 0;
 }
 if (args[0] == "--replay" && args.Length == 2)
 {
@@ -28,7 +21,7 @@ if (args[0] == "--replay" && args.Length == 2)
     }
     return failures == 0 ? 0 : 1;
 }
-if (!FuzzTargets.All.TryGetValue(args[0], out Action<byte[]>? fuzz))
+if (!FuzzTargets.All.TryGetValue(args[0], out FuzzTarget? selected))
 {
     Console.Error.WriteLine("unknown target " + args[0] + "; targets: " + string.Join(", ", FuzzTargets.All.Keys));
     return 2;
@@ -41,7 +34,7 @@ Action<Stream> run = stream =>
 {
     using var buffer = new MemoryStream();
     stream.CopyTo(buffer);
-    fuzz(buffer.ToArray());
+    selected.Run(buffer.ToArray());
 };
 if (args.Length == 2 && args[1] == "--out-of-process")
 {

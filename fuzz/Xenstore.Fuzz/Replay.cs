@@ -8,7 +8,7 @@ public static class Replay
     /// <summary>Replays every file of <paramref name="directory"/>; returns the number of failing inputs.</summary>
     public static int Directory(string target, string directory, TextWriter log)
     {
-        Action<byte[]> fuzz = FuzzTargets.All[target];
+        FuzzTarget fuzz = FuzzTargets.All[target];
         if (!System.IO.Directory.Exists(directory))
         {
             log.WriteLine($"{target}: no directory {directory}");
@@ -21,7 +21,7 @@ public static class Replay
             count++;
             try
             {
-                fuzz(File.ReadAllBytes(file));
+                fuzz.Run(File.ReadAllBytes(file));
             }
 #pragma warning disable CA1031 // A replay reports every failing input, whatever it throws.
             catch (Exception e)

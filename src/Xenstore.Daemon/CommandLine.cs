@@ -30,6 +30,10 @@ internal static class CommandLine
           --metrics-port PORT      serve Prometheus text on http://127.0.0.1:PORT/metrics (off by default)
           --sim-dir DIR            serve guests through the simulated hypervisor in DIR (ring.N, evt, dying.N)
           --hypervisor KIND        none, sim or xen (default: xen when /dev/xen/evtchn exists, else none)
+          --xenstore-domain        run as the Xenstore domain: serve the privileged domain over its ring
+                                   (introduced by the daemon itself) and every domain that already exists;
+                                   no Unix socket unless --socket is given
+          --event PORT             the privileged domain's event channel (Xenstore domain on Xen)
           -N, --no-fork            accepted for compatibility; the daemon always runs in the foreground
           -V, --verbose            debug logging
           -h, --help               this text
@@ -111,6 +115,17 @@ internal static class CommandLine
                 case "--live-update-state":
                     settings.LiveUpdateState = Value();
                     break;
+                case "--xenstore-domain":
+                    settings.XenstoreDomain = true;
+                    break;
+                case "--event":
+                    if (!uint.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out uint eventPort) || eventPort == 0)
+                    {
+                        error = "--event needs an event channel port";
+                        return null;
+                    }
+                    settings.EventChannel = eventPort;
+                    break;
                 case "--fsync":
                     settings.Fsync = true;
                     break;
@@ -166,6 +181,11 @@ internal static class CommandLine
         if (settings.Hypervisor == "sim" && settings.SimulationDirectory is null)
         {
             error = "--hypervisor sim needs --sim-dir DIR";
+            return null;
+        }
+        if (settings.XenstoreDomain && settings.Hypervisor == "none")
+        {
+            error = "--xenstore-domain needs a hypervisor (--sim-dir DIR or --hypervisor xen)";
             return null;
         }
         return settings;

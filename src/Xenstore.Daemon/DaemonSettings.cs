@@ -34,5 +34,11 @@ internal sealed class DaemonSettings
     /// <summary>"none", "sim" or "xen"; null picks Xen when /dev/xen/evtchn exists.</summary>
     public string? Hypervisor { get; set; }
 
+    /// <summary>Serve the privileged domain over its ring; a socket only when one is asked for.</summary>
+    public bool XenstoreDomain { get; set; }
+
+    /// <summary>The privileged domain's event channel (<c>--event</c>), for the Xenstore domain on Xen.</summary>
+    public uint? EventChannel { get; set; }
+
     public bool ShowHelp { get; set; }
 }

@@ -25,19 +25,28 @@ using ILoggerFactory loggerFactory = LoggerFactory.Create(builder =>
     builder.AddFilter(level => level >= (settings.Verbose ? LogLevel.Debug : LogLevel.Information));
 });
 
-string socketPath = SocketPathResolver.Resolve(settings.SocketPath);
+// The Xenstore domain serves dom0 over its ring and has no socket unless one is asked for.
+string? socketPath = settings.XenstoreDomain && settings.SocketPath is null ? null : SocketPathResolver.Resolve(settings.SocketPath);
+string hypervisor = settings.Hypervisor ?? (File.Exists("/dev/xen/evtchn") ? "xen" : "none");
+if (settings.XenstoreDomain && hypervisor == "none")
+{
+    Console.Error.WriteLine("xenstored: --xenstore-domain needs a hypervisor (--sim-dir DIR or --hypervisor xen)");
+    return 2;
+}
 var options = new ServerOptions
 {
     SocketPath = socketPath,
     Engine = new EngineOptions { Quotas = settings.Quotas, PrivilegedDomid = settings.PrivilegedDomid },
-    Hypervisor = (settings.Hypervisor ?? (File.Exists("/dev/xen/evtchn") ? "xen" : "none")) switch
+    Hypervisor = hypervisor switch
     {
         "sim" => HypervisorKind.Simulated,
         "xen" => HypervisorKind.Xen,
         _ => HypervisorKind.None,
     },
     SimulationDirectory = settings.SimulationDirectory,
-    StateDirectory = settings.NoPersistence ? null : settings.StateDirectory ?? socketPath + ".state",
+    StateDirectory = settings.NoPersistence ? null : settings.StateDirectory ?? (socketPath ?? SocketPathResolver.Resolve(null)) + ".state",
+    XenstoreDomain = settings.XenstoreDomain,
+    PrivilegedEventChannel = settings.EventChannel ?? 0,
     Fsync = settings.Fsync,
     UseIoUring = !settings.NoIoUring,
     SnapshotAfterBytes = settings.SnapshotAfterBytes,
@@ -75,10 +84,17 @@ await using (var server = new XenstoreServer(options, loggerFactory))
     }
     catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or DllNotFoundException or EntryPointNotFoundException)
     {
-        Console.Error.WriteLine($"xenstored: cannot listen on {socketPath}: {e.Message}");
+        Console.Error.WriteLine(socketPath is null ? $"xenstored: cannot start: {e.Message}" : $"xenstored: cannot listen on {socketPath}: {e.Message}");
         return 1;
     }
-    Console.WriteLine($"xenstored: listening on {socketPath}");
+    if (socketPath is not null)
+    {
+        Console.WriteLine($"xenstored: listening on {socketPath}");
+    }
+    if (settings.XenstoreDomain)
+    {
+        Console.WriteLine($"xenstored: serving domain {settings.PrivilegedDomid ?? 0} over its ring");
+    }
     if (await Task.WhenAny(stop.Task, server.HandedOver).ConfigureAwait(false) == server.HandedOver)
     {
         // A successor serves every client now and owns the sockets: leave at once, closing nothing.

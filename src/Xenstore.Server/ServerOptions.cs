@@ -32,6 +32,19 @@ public sealed record ServerOptions
     /// <summary>Set by a daemon that starts as the successor of a live update: its handover file.</summary>
     public string? LiveUpdateStatePath { get; init; }
 
+    /// <summary>
+    /// Run as the Xenstore domain: the privileged domain (dom0 unless <see cref="EngineOptions.PrivilegedDomid"/>
+    /// says otherwise) is served over its ring, introduced by the daemon itself at start, and so is every domain that
+    /// already exists then. Needs a hypervisor; a socket is served only when <see cref="SocketPath"/> is set.
+    /// </summary>
+    public bool XenstoreDomain { get; init; }
+
+    /// <summary>
+    /// The privileged domain's event channel (its unbound port whose remote end is the Xenstore domain), as the C
+    /// stub domain is given it with <c>--event</c>. The simulated hypervisor ignores it.
+    /// </summary>
+    public uint PrivilegedEventChannel { get; init; }
+
     /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
     public EngineOptions Engine { get; init; } = new();
 
@@ -46,6 +59,13 @@ public sealed record ServerOptions
     /// <remarks>Defaults to 1 MiB.</remarks>
     /// </summary>
     public int MaxPendingOutputBytes { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// A guest's replies and events not yet copied into its ring beyond which the daemon stops reading its requests
+    /// until it reads (a guest that never reads costs a bounded amount).
+    /// <remarks>Defaults to 16 KiB.</remarks>
+    /// </summary>
+    public int MaxPendingRingOutputBytes { get; init; } = 16 * 1024;
 
     /// <summary>
     /// Whether the sends and receives of many sockets go to the kernel in one io_uring submission. Where io_uring

@@ -66,7 +66,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         });
         var connections = new ConnectionRegistry();
         _output = new EngineOutputRouter(connections, trace, _metrics, logger);
-        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, logger, NextConnectionId);
+        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
         _liveUpdateRequests = new LiveUpdateRequests(hasStateDirectory: _state is not null);
         var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, trace, _metrics, logger);
         _engine = new XenstoreEngine(options.Engine, _output, host);
@@ -122,6 +122,10 @@ public sealed class XenstoreServer : IAsyncDisposable
                 {
                     rings.Attach(engine.IntroductionOf(domain.Domid, domain.Gfn, domain.EventChannel, isNew: false));
                 }
+                if (_options.XenstoreDomain)
+                {
+                    IntroduceExistingDomains(engine, rings);
+                }
                 // The rings' sessions are opened by now (queued during the attaches): carried-over ring state follows.
                 _handover?.AdoptRings(rings);
             }));
@@ -136,6 +140,23 @@ public sealed class XenstoreServer : IAsyncDisposable
         _liveUpdate?.Start();
         _metricsEndpoint?.Start();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// As the Xenstore domain: the privileged domain first (it sets up the special nodes' owners), then every other
+    /// domain that exists, each unless it is introduced already (a restart re-attached it above). Store thread.
+    /// </summary>
+    private void IntroduceExistingDomains(XenstoreEngine engine, RingManager rings)
+    {
+        uint privileged = _options.Engine.PrivilegedDomid ?? 0;
+        if (!engine.IsIntroduced(privileged))
+        {
+            engine.IntroduceDomain(privileged, gfn: 0, _options.PrivilegedEventChannel);
+        }
+        foreach (uint domid in rings.ExistingDomains().Where(d => d != privileged && !engine.IsIntroduced(d)))
+        {
+            engine.IntroduceDomain(domid, gfn: 0, eventChannel: 0);
+        }
     }
 
     /// <summary>Starts a live update with the running binary (SIGUSR2); refused while transactions are open.</summary>

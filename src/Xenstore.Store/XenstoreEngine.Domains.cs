@@ -55,19 +55,29 @@ public sealed partial class XenstoreEngine
         {
             return XsError.EINVAL;
         }
+        IntroduceDomain(domid, gfn, (uint)port);
+        return Ok();
+    }
+
+    /// <summary>
+    /// Introduces a domain as INTRODUCE does (a new one fires <c>@introduceDomain</c>; a known one is rebound). The
+    /// daemon calls it itself for the domains it serves without being told: dom0 and the domains that already exist
+    /// when it runs as the Xenstore domain (there is no INTRODUCE for dom0).
+    /// </summary>
+    public void IntroduceDomain(uint domid, ulong gfn, uint eventChannel)
+    {
         Domain domain = DomainFor(domid);
         bool isNew = !domain.Introduced;
         domain.Introduced = true;
         domain.Gfn = gfn;
-        domain.EventChannel = (uint)port;
+        domain.EventChannel = eventChannel;
         if (isNew)
         {
             domain.Shutdown = false;
             FireSpecial(XsPath.IntroduceDomain, domid);
         }
         JournalDomain(domain);
-        _host.DomainIntroduced(IntroductionOf(domid, gfn, (uint)port, isNew));
-        return Ok();
+        _host.DomainIntroduced(IntroductionOf(domid, gfn, eventChannel, isNew));
     }
 
     /// <summary>A domain's ring and the limits and features in force for it now, for its transport.</summary>

@@ -26,7 +26,7 @@ public sealed class AllocationGateTests
 
     [Theory]
     [MemberData(nameof(Operations))]
-    public void Allocates_no_more_than_its_budget(string name)
+    public void Operation_AllocatesNoMoreThanItsBudget(string name)
     {
         Func<Action> create = MeasuredOperations.All.Single(o => o.Name == name).Create;
         Assert.True(s_budget.TryGetValue(name, out double budget), $"{name} has no entry in allocation-budget.json");
@@ -40,7 +40,7 @@ public sealed class AllocationGateTests
     }
 
     [Fact]
-    public void Every_budget_entry_names_a_measured_operation()
+    public void BudgetEntries_EachNameAMeasuredOperation()
     {
         var names = MeasuredOperations.All.Select(o => o.Name).ToHashSet();
         Assert.DoesNotContain(s_budget.Keys, k => !names.Contains(k));
@@ -48,7 +48,7 @@ public sealed class AllocationGateTests
 
     /// <summary>An operation that fails allocates differently from one that works: the gate must measure the real path.</summary>
     [Fact]
-    public void Engine_operations_succeed()
+    public void EngineOperations_Succeed()
     {
         var ops = new EngineOperations();
         foreach ((string name, Action op, XsMessageType reply) in new (string, Action, XsMessageType)[]

@@ -1,6 +1,5 @@
 using System.Text;
 using Xenstore.Client;
-using Xenstore.Client.Tests;
 using Xenstore.TestKit;
 
 namespace Xenstore.Cli.Tests;

@@ -10,7 +10,6 @@ public sealed class ExtrasTests(ToolRunner tools) : IClassFixture<ToolRunner>
 {
     private static async Task<ReferenceDaemon> StartAsync()
     {
-        Assert.SkipUnless(File.Exists(ToolRunner.OurAppHost), "the CLI is not built");
         ReferenceDaemon daemon = await ReferenceDaemon.StartOrSkipAsync("c");
         await using XenstoreClient client = await XenstoreClient.ConnectAsync(daemon.SocketPath);
         await client.WriteAsync("/x/a", "hello");

@@ -30,8 +30,18 @@ public sealed class ToolRunner : IDisposable
         }
     }
 
-    public static string OurAppHost => Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Cli", "bin",
-        RepositoryPaths.Configuration, "net10.0", "xenstore");
+    /// <summary>
+    /// Our CLI's apphost, built with this project (it references the CLI). Missing means a broken build: the
+    /// calling test fails, it is never skipped.
+    /// </summary>
+    public static string OurAppHost
+    {
+        get
+        {
+            string path = Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Cli", "bin", RepositoryPaths.Configuration, "net10.0", "xenstore");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"our CLI is not built ({RepositoryPaths.Configuration})", path);
+        }
+    }
 
     public static bool DebianToolsPresent => File.Exists("/usr/bin/xenstore-read") && File.Exists("/usr/bin/xenstore");
 

@@ -13,26 +13,15 @@ public sealed class DaemonPool : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<IDaemonUnderTest>>> _daemons = new();
 
-    public Task<IDaemonUnderTest> GetAsync(string kind)
-    {
-        SkipIfUnavailable(kind);
-        return _daemons.GetOrAdd(kind, k => new Lazy<Task<IDaemonUnderTest>>(() => StartAsync(k))).Value;
-    }
+    /// <summary>
+    /// The shared daemon of <paramref name="kind"/>, started by the first test that asks. A reference daemon that
+    /// cannot run here skips every test that asks for it; ours not built fails them (<see cref="DaemonKinds.StartAsync"/>).
+    /// </summary>
+    public Task<IDaemonUnderTest> GetAsync(string kind) =>
+        _daemons.GetOrAdd(kind, k => new Lazy<Task<IDaemonUnderTest>>(() => StartAsync(k))).Value;
 
     /// <summary>Starts a daemon of its own for a test that must disturb it.</summary>
-    public static async Task<IDaemonUnderTest> StartAsync(string kind)
-    {
-        SkipIfUnavailable(kind);
-        return kind == "ours" ? await OurDaemon.StartAsync() : await ReferenceDaemon.StartOrSkipAsync(kind);
-    }
-
-    private static void SkipIfUnavailable(string kind)
-    {
-        if (kind == "ours" && !File.Exists(OurDaemon.DaemonDll))
-        {
-            Assert.Skip("our daemon is not built yet: " + OurDaemon.DaemonDll);
-        }
-    }
+    public static Task<IDaemonUnderTest> StartAsync(string kind) => DaemonKinds.StartAsync(kind);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Xenstore.Protocol;
+using Xenstore.TestKit;
 
 namespace Xenstore.Client.Tests;
 
@@ -67,8 +68,7 @@ public sealed class FaultProxy : IAsyncDisposable
             while (true)
             {
                 Socket client = await _listener.AcceptAsync(_stop.Token);
-                var daemon = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                await daemon.ConnectAsync(new UnixDomainSocketEndPoint(_daemonSocket));
+                Socket daemon = await UnixSocketConnector.ConnectAsync(_daemonSocket);
                 _sockets.Add(client);
                 _sockets.Add(daemon);
                 Interlocked.Increment(ref _accepted);

@@ -9,6 +9,44 @@ public sealed class FaultTests(DaemonPool pool)
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Long enough for the request that follows a held one on a loaded machine, short enough to keep the tests quick.
+    /// </summary>
+    private static readonly XenstoreClientOptions s_shortTimeout = new() { RequestTimeout = TimeSpan.FromMilliseconds(1000) };
+
+    /// <summary>A client connected to the shared daemon of a kind through a relay that the test controls.</summary>
+    private sealed class RelayedClient(IDaemonUnderTest daemon, FaultProxy proxy, XenstoreClient client) : IAsyncDisposable
+    {
+        public IDaemonUnderTest Daemon => daemon;
+
+        public FaultProxy Proxy => proxy;
+
+        public XenstoreClient Client => client;
+
+        public async ValueTask DisposeAsync()
+        {
+            await client.DisposeAsync();
+            await proxy.DisposeAsync();
+        }
+    }
+
+    /// <summary>Connects with <paramref name="options"/> (their path replaced by the relay's).</summary>
+    private async Task<RelayedClient> ConnectThroughProxyAsync(string kind, XenstoreClientOptions? options = null)
+    {
+        IDaemonUnderTest daemon = await pool.GetAsync(kind);
+        var proxy = new FaultProxy(daemon.SocketPath);
+        try
+        {
+            XenstoreClient client = await XenstoreClient.ConnectAsync((options ?? new XenstoreClientOptions()) with { Path = proxy.SocketPath });
+            return new RelayedClient(daemon, proxy, client);
+        }
+        catch
+        {
+            await proxy.DisposeAsync();
+            throw;
+        }
+    }
+
     private static async Task<bool> EventuallyAsync(Func<bool> condition)
     {
         for (int i = 0; i < 200 && !condition(); i++)
@@ -23,14 +61,8 @@ public sealed class FaultTests(DaemonPool pool)
     [InlineData("ours")]
     public async Task Timeout_IsTyped_AndTheLateReplyIsAbsorbed(string kind)
     {
-        IDaemonUnderTest daemon = await pool.GetAsync(kind);
-        await using var proxy = new FaultProxy(daemon.SocketPath);
-        await using XenstoreClient client = await XenstoreClient.ConnectAsync(new XenstoreClientOptions
-        {
-            Path = proxy.SocketPath,
-            // Long enough for the request that follows on a loaded machine, short enough to keep the test quick.
-            RequestTimeout = TimeSpan.FromMilliseconds(1000),
-        });
+        await using RelayedClient relayed = await ConnectThroughProxyAsync(kind, s_shortTimeout);
+        (FaultProxy proxy, XenstoreClient client) = (relayed.Proxy, relayed.Client);
         proxy.HoldReplies();
         var timeout = await Assert.ThrowsAsync<XenstoreTimeoutException>(() => client.ReadAsync("/"));
         Assert.True(timeout.WasSent);
@@ -45,14 +77,8 @@ public sealed class FaultTests(DaemonPool pool)
     [InlineData("ours")]
     public async Task LateTransactionStart_IsAbortedSoNothingLeaks(string kind)
     {
-        IDaemonUnderTest daemon = await pool.GetAsync(kind);
-        await using var proxy = new FaultProxy(daemon.SocketPath);
-        await using XenstoreClient client = await XenstoreClient.ConnectAsync(new XenstoreClientOptions
-        {
-            Path = proxy.SocketPath,
-            // Long enough for the request that follows on a loaded machine, short enough to keep the test quick.
-            RequestTimeout = TimeSpan.FromMilliseconds(1000),
-        });
+        await using RelayedClient relayed = await ConnectThroughProxyAsync(kind, s_shortTimeout);
+        (FaultProxy proxy, XenstoreClient client) = (relayed.Proxy, relayed.Client);
         proxy.HoldReplies();
         await Assert.ThrowsAsync<XenstoreTimeoutException>(() => client.BeginTransactionAsync());
         proxy.ReleaseReplies();
@@ -72,13 +98,8 @@ public sealed class FaultTests(DaemonPool pool)
     [InlineData("ours")]
     public async Task CancelledWhileWaitingForASlot_IsNeverSent(string kind)
     {
-        IDaemonUnderTest daemon = await pool.GetAsync(kind);
-        await using var proxy = new FaultProxy(daemon.SocketPath);
-        await using XenstoreClient client = await XenstoreClient.ConnectAsync(new XenstoreClientOptions
-        {
-            Path = proxy.SocketPath,
-            MaxInFlight = 1,
-        });
+        await using RelayedClient relayed = await ConnectThroughProxyAsync(kind, new XenstoreClientOptions { MaxInFlight = 1 });
+        (FaultProxy proxy, XenstoreClient client) = (relayed.Proxy, relayed.Client);
         proxy.HoldReplies();
         Task<byte[]> first = client.ReadAsync("/");
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
@@ -94,9 +115,8 @@ public sealed class FaultTests(DaemonPool pool)
     [InlineData("ours")]
     public async Task LostConnection_FailsPendingRequests_WithOutcomeUnknown(string kind)
     {
-        IDaemonUnderTest daemon = await pool.GetAsync(kind);
-        await using var proxy = new FaultProxy(daemon.SocketPath);
-        await using XenstoreClient client = await XenstoreClient.ConnectAsync(proxy.SocketPath);
+        await using RelayedClient relayed = await ConnectThroughProxyAsync(kind);
+        (FaultProxy proxy, XenstoreClient client) = (relayed.Proxy, relayed.Client);
         proxy.HoldReplies();
         Task<byte[]> pending = client.ReadAsync("/");
         Assert.True(await EventuallyAsync(() => !proxy.Requests.IsEmpty));
@@ -113,15 +133,13 @@ public sealed class FaultTests(DaemonPool pool)
     [InlineData("ours")]
     public async Task Reconnect_ReRegistersWatches_AndServesNewRequests(string kind)
     {
-        IDaemonUnderTest daemon = await pool.GetAsync(kind);
-        await using var proxy = new FaultProxy(daemon.SocketPath);
-        await using XenstoreClient client = await XenstoreClient.ConnectAsync(new XenstoreClientOptions
+        await using RelayedClient relayed = await ConnectThroughProxyAsync(kind, new XenstoreClientOptions
         {
-            Path = proxy.SocketPath,
             AutoReconnect = true,
             ReconnectDelayMin = TimeSpan.FromMilliseconds(20),
         });
-        await using XenstoreClient writer = await XenstoreClient.ConnectAsync(daemon.SocketPath);
+        (FaultProxy proxy, XenstoreClient client) = (relayed.Proxy, relayed.Client);
+        await using XenstoreClient writer = await XenstoreClient.ConnectAsync(relayed.Daemon.SocketPath);
         string root = TestPaths.Unique("reconnect");
         await using XenstoreWatch watch = await client.WatchAsync(root);
         await watch.ReadAsync().AsTask().WaitAsync(s_wait);

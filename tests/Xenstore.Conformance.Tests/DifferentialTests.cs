@@ -34,7 +34,7 @@ public sealed class DifferentialTests(SharedDaemons daemons) : IClassFixture<Sha
 
     [Theory]
     [MemberData(nameof(Rows))]
-    public async Task Scenario_matches(string kind, string name)
+    public async Task Scenario_MatchesItsTranscript(string kind, string name)
     {
         Scenario scenario = ScenarioTable.Get(name);
         IDaemonUnderTest daemon = await daemons.GetAsync(kind);

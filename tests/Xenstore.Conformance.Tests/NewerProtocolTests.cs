@@ -13,7 +13,7 @@ public sealed class NewerProtocolTests
     private static async Task<IDaemonUnderTest> OursAsync() => await DaemonKinds.StartAsync("ours");
 
     [Fact]
-    public async Task Get_feature_reports_error_watchdepth_and_domid_any()
+    public async Task GetFeature_ReportsErrorWatchDepthAndDomidAny()
     {
         await using IDaemonUnderTest d = await OursAsync();
         await using var c = await RawConnection.ConnectAsync(d);
@@ -25,7 +25,7 @@ public sealed class NewerProtocolTests
     }
 
     [Fact]
-    public async Task Get_and_set_quota()
+    public async Task GetAndSetQuota_RoundTrip()
     {
         await using IDaemonUnderTest d = await OursAsync();
         await using var c = await RawConnection.ConnectAsync(d);
@@ -42,7 +42,7 @@ public sealed class NewerProtocolTests
     }
 
     [Fact]
-    public async Task Watch_depth_zero_is_the_node_only_and_negative_is_einval()
+    public async Task WatchDepth_ZeroIsTheNodeOnly_NegativeIsEinval()
     {
         await using IDaemonUnderTest d = await OursAsync();
         await using var c = await RawConnection.ConnectAsync(d);

@@ -3,11 +3,35 @@ using Xenstore.TestKit;
 
 namespace Xenstore.Conformance.Tests;
 
-/// <summary>The raw test client itself, against the reference C daemon.</summary>
+/// <summary>The raw test client itself: how it connects, and its message handling against the reference C daemon.</summary>
 public sealed class RawConnectionTests
 {
     [Fact]
-    public async Task Request_reply_and_own_watch_event_come_in_order()
+    public async Task Connect_WaitsOutAFullListenBacklog()
+    {
+        using var listener = new FullBacklogListener();
+        Assert.InRange(listener.Waiting, 1, 63);
+
+        Task<RawConnection> connecting = RawConnection.ConnectAsync(listener.Path);
+        await Task.Delay(100);
+        Assert.False(connecting.IsCompleted, "the connect gave up (or got in) while the backlog was full");
+
+        // The daemon catches up: the retry is accepted.
+        int waiting = listener.Waiting;
+        Assert.Equal(waiting + 1, await listener.AcceptAllAsync(more: 1, TimeSpan.FromSeconds(5)));
+        await using RawConnection connection = await connecting.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Connect_ReportsARefusalThatIsNotAFullBacklog()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"xs-missing-{Guid.NewGuid():N}", "socket");
+        var error = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => RawConnection.ConnectAsync(missing));
+        Assert.False(UnixSocketConnector.IsFullBacklog(error));
+    }
+
+    [Fact]
+    public async Task RequestReplyAndOwnWatchEvent_ComeInOrder()
     {
         await using var daemon = await ReferenceDaemon.StartOrSkipAsync("c");
         await using var conn = await RawConnection.ConnectAsync(daemon);
@@ -32,7 +56,7 @@ public sealed class RawConnectionTests
     }
 
     [Fact]
-    public async Task Oversized_header_closes_the_connection()
+    public async Task OversizedHeader_ClosesTheConnection()
     {
         await using var daemon = await ReferenceDaemon.StartOrSkipAsync("c");
         await using var conn = await RawConnection.ConnectAsync(daemon);

@@ -16,15 +16,15 @@ public sealed class RandomInputTests
     [MemberData(nameof(Targets))]
     public void RandomBytes_KeepTheInvariants(string target)
     {
-        Action<byte[]> fuzz = FuzzTargets.All[target];
-        Gen.Byte.Array[0, 600].Sample(fuzz, iter: 3000);
+        FuzzTarget fuzz = FuzzTargets.All[target];
+        Gen.Byte.Array[0, 600].Sample(input => fuzz.Run(input), iter: 3000);
     }
 
     [Theory]
     [MemberData(nameof(Targets))]
     public void MutatedCorpusInputs_KeepTheInvariants(string target)
     {
-        Action<byte[]> fuzz = FuzzTargets.All[target];
+        FuzzTarget fuzz = FuzzTargets.All[target];
         byte[][] corpus = Directory.EnumerateFiles(Path.Combine(CorpusReplayTests.CorpusFolder, target))
             .Order(StringComparer.Ordinal)
             .Select(File.ReadAllBytes)
@@ -34,7 +34,7 @@ public sealed class RandomInputTests
             from seed in Gen.Int[0, corpus.Length - 1]
             from flips in Gen.Select(Gen.Int[0, 4096], Gen.Byte).Array[1, 8]
             select Mutate(corpus[seed], flips);
-        mutated.Sample(fuzz, iter: 2000);
+        mutated.Sample(input => fuzz.Run(input), iter: 2000);
     }
 
     private static byte[] Mutate(byte[] input, (int Position, byte Value)[] flips)

@@ -24,7 +24,7 @@ public sealed class PyxsTests(SharedDaemons daemons) : IClassFixture<SharedDaemo
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Basic_operations(string kind)
+    public async Task BasicOperations_GiveTheExpectedReplies(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         string p = SharedDaemons.UniquePath("py");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Xenstore.TestKit;
 
@@ -34,7 +33,7 @@ public sealed partial class TestXenstoreTests(SharedDaemons daemons) : IClassFix
     private static partial Regex TimingLine();
 
     [Fact]
-    public async Task Lists_the_expected_tests()
+    public async Task TestList_IsTheExpectedOne()
     {
         DebianClients.SkipUnlessPresent(DebianClients.TestXenstore);
         ProcessResult list = await ExternalProcess.RunAsync(DebianClients.TestXenstore, ["-l"], "/nonexistent");
@@ -45,7 +44,7 @@ public sealed partial class TestXenstoreTests(SharedDaemons daemons) : IClassFix
 
     [Theory]
     [MemberData(nameof(KindAndTest))]
-    public async Task Test_passes(string kind, string test)
+    public async Task Test_Passes(string kind, string test)
     {
         DebianClients.SkipUnlessPresent(DebianClients.TestXenstore);
         IDaemonUnderTest d = await daemons.GetAsync(kind);
@@ -55,20 +54,5 @@ public sealed partial class TestXenstoreTests(SharedDaemons daemons) : IClassFix
         Match m = TimingLine().Match(line);
         Assert.True(m.Success, "test-xenstore reported: " + line);
         Assert.Equal(test, m.Groups["name"].Value.TrimEnd());
-    }
-
-    /// <summary>Parses a full run into test name → average ns; fails on any line that is not a timing.</summary>
-    internal static Dictionary<string, long> ParseTimings(ProcessResult run)
-    {
-        Assert.True(run.ExitCode == 0 && run.StdErr.Length == 0, run.ToString());
-        var result = new Dictionary<string, long>();
-        foreach (string line in run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            Match m = TimingLine().Match(line);
-            Assert.True(m.Success, "test-xenstore reported: " + line);
-            result[m.Groups["name"].Value.TrimEnd()] = long.Parse(m.Groups["avg"].Value, CultureInfo.InvariantCulture);
-        }
-        Assert.Equal(AllTests, result.Keys);
-        return result;
     }
 }

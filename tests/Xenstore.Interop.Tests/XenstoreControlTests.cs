@@ -21,7 +21,7 @@ public sealed class XenstoreControlTests(SharedDaemons daemons) : IClassFixture<
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Help_lists_the_commands(string kind)
+    public async Task Help_ListsTheCommands(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         ProcessResult help = await RunToolAsync(d, "control", "help");
@@ -40,7 +40,7 @@ public sealed class XenstoreControlTests(SharedDaemons daemons) : IClassFixture<
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Check_print_and_quota(string kind)
+    public async Task CheckPrintAndQuota_AnswerAsC(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         Succeeds(await RunToolAsync(d, "control", "check"), "OK\n");
@@ -75,7 +75,7 @@ public sealed class XenstoreControlTests(SharedDaemons daemons) : IClassFixture<
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Quota_set(string kind)
+    public async Task QuotaSet_ChangesTheGlobalQuota(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         try
@@ -95,7 +95,7 @@ public sealed class XenstoreControlTests(SharedDaemons daemons) : IClassFixture<
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Unknown_command_is_einval(string kind)
+    public async Task UnknownCommand_FailsWithTheValidCommands(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         ProcessResult bogus = await RunToolAsync(d, "control", "bogus");
@@ -110,7 +110,7 @@ public sealed class XenstoreControlTests(SharedDaemons daemons) : IClassFixture<
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Log_without_argument(string kind)
+    public async Task Log_WithoutArgument_AnswersAsItsVersion(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         ProcessResult log = await RunToolAsync(d, "control", "log");

@@ -14,7 +14,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Write_and_read(string kind)
+    public async Task WriteThenRead_PrintsValues_AndFailsOnAMissingPath(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         string p = SharedDaemons.UniquePath("rw");
@@ -29,7 +29,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Write_escapes_and_raw_read(string kind)
+    public async Task Write_ExpandsEscapes_ReadEscapesAgainUnlessRaw(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         string p = SharedDaemons.UniquePath("esc");
@@ -42,7 +42,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Write_errors(string kind)
+    public async Task Write_InvalidPathOrNoValue_Fails(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         Exactly(await RunToolAsync(d, "write", "/t/bad path", "1"), 1, "", "xenstore-write: could not write path /t/bad path\n");
@@ -53,7 +53,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Relative_paths_resolve_under_domain_0(string kind)
+    public async Task RelativePath_ResolvesUnderDomain0(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         string name = SharedDaemons.UniquePath("rel")[3..];
@@ -64,7 +64,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Ls_formats(string kind)
+    public async Task Ls_EachOption_FormatsTheTreeAsC(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         string p = SharedDaemons.UniquePath("ls");
@@ -90,7 +90,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task List_and_exists(string kind)
+    public async Task ListAndExists_ExitByWhetherTheNodesExist(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         string p = SharedDaemons.UniquePath("list");
@@ -108,7 +108,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Rm_and_rm_t(string kind)
+    public async Task Rm_RemovesSubtrees_AndWithTEmptyParents(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         string p = SharedDaemons.UniquePath("rm");
@@ -162,7 +162,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Chmod_u_applies_upwards_to_the_top_level_node(string kind)
+    public async Task ChmodUpwards_AppliesToEveryAncestorBelowTheRoot(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         // A top-level node of its own: -u changes every ancestor below the root.
@@ -180,7 +180,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Watch_n_prints_initial_event_then_changes(string kind)
+    public async Task WatchN_PrintsTheInitialEventThenTheChanges(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         SkipUnlessPresent(Tool("watch"));
@@ -202,7 +202,7 @@ public sealed class XenstoreUtilsTests(SharedDaemons daemons) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Watch_usage_and_bad_path(string kind)
+    public async Task Watch_NoKeyOrBadPath_Fails(string kind)
     {
         IDaemonUnderTest d = await daemons.GetAsync(kind);
         Exactly(await RunToolAsync(d, "watch"), 1, "", "xenstore-watch: Usage: /usr/bin/xenstore-watch [-h] [-n NR] key\n");

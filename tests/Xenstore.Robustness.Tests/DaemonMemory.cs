@@ -26,20 +26,8 @@ public sealed class DaemonMemory : IAsyncDisposable
     /// <summary>The largest RSS seen so far.</summary>
     public long PeakKiB => Interlocked.Read(ref _peakKiB);
 
-    public long PeakMiB => PeakKiB / 1024;
-
     /// <summary>The current RSS of a process, in KiB.</summary>
-    public static long RssKiB(int pid)
-    {
-        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-        }
-        throw new InvalidOperationException("no VmRSS for process " + pid);
-    }
+    public static long RssKiB(int pid) => TestKit.ProcessMemory.RssKiB(pid);
 
     /// <summary>Number of sockets a process holds open (assemblies loaded on first use would blur a plain fd count).</summary>
     public static int OpenSockets(int pid) => Directory.GetFiles($"/proc/{pid}/fd")

@@ -7,8 +7,9 @@ namespace Xenstore.Robustness.Tests;
 
 /// <summary>
 /// Many connections sending garbage (random bytes, oversized lengths, valid types with random payloads, torn
-/// frames) while a good client works: its data and watch stay intact, it is answered promptly, the daemon's memory
-/// and open descriptors stay bounded.
+/// frames) while a good client works: its data and watch stay intact, it is answered throughout, every garbage
+/// connection is closed. The good client's round trips and the daemon's RSS are reported, not asserted
+/// (bench/robustness.sh prints them).
 /// </summary>
 public sealed class MalformedFloodTests(ITestOutputHelper output)
 {
@@ -82,8 +83,7 @@ public sealed class MalformedFloodTests(ITestOutputHelper output)
         Assert.NotNull(evt);
         Assert.Equal(["/robust/good/k0", "mine"], evt!.Strings);
         Assert.Equal("OK", (await good.RequestAsync(XsMessageType.Control, RawPayload.Strings("check"))).Text);
-        Assert.True(latency.Median < 200, latency.Describe("good client"));
-        Assert.True(memory.PeakMiB < 400, memory.Describe("malformed flood"));
+        Assert.True(connections > Attackers, $"the attackers made only {connections} connections");
 
         // Every garbage connection is eventually closed: no socket leak.
         int socketsAfter = int.MaxValue;

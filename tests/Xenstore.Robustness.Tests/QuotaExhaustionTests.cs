@@ -43,7 +43,6 @@ public sealed class QuotaExhaustionTests(ITestOutputHelper output)
             Assert.Equal("OK", (await latency.MeasureAsync(() => dom0.WriteAsync($"/local/domain/{Greedy}/data/dom0-{i}", "x"))).Text);
         }
         output.WriteLine(latency.Describe("dom0"));
-        Assert.True(latency.Median < 50, latency.Describe("dom0"));
 
         // The neighbour has its own quotas.
         await Task.Run(() =>
@@ -60,7 +59,6 @@ public sealed class QuotaExhaustionTests(ITestOutputHelper output)
         });
         Assert.Equal("OK", (await dom0.RequestAsync(XsMessageType.Control, RawPayload.Strings("check"))).Text);
         output.WriteLine(memory.Describe("quota exhaustion"));
-        Assert.True(memory.PeakMiB < 400, memory.Describe("quota exhaustion"));
     }
 
     /// <summary>Repeats a request until it fails; returns how many succeeded and the error.</summary>

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Xenstore.Protocol;
+using Xenstore.TestKit;
 
 namespace Xenstore.Robustness.Tests;
 
@@ -19,11 +20,8 @@ public sealed class SilentClient : IAsyncDisposable
 
     public static async Task<SilentClient> ConnectAsync(string socketPath)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-        {
-            ReceiveBufferSize = 4096,
-        };
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+        Socket socket = await UnixSocketConnector.ConnectAsync(socketPath);
+        socket.ReceiveBufferSize = 4096;
         return new SilentClient(socket);
     }
 

@@ -105,7 +105,6 @@ public sealed class TransactionStormTests(ITestOutputHelper output)
             Assert.Equal((Connections * 5).ToString(System.Globalization.CultureInfo.InvariantCulture), (await admin.ReadAsync("/storm/counter")).Text);
             Assert.Equal("OK", (await admin.RequestAsync(XsMessageType.Control, RawPayload.Strings("check"))).Text);
             output.WriteLine(memory.Describe("transaction storm"));
-            Assert.True(memory.PeakMiB < 400, memory.Describe("transaction storm"));
         }
         finally
         {

@@ -7,15 +7,23 @@ namespace Xenstore.Robustness.Tests;
 
 /// <summary>
 /// A watcher on <c>/</c> that never reads while a writer makes 100k changes: the watcher's event queue is bounded
-/// (events beyond the limit are dropped), the daemon's memory stays bounded and the writer is not slowed down.
+/// (events beyond the limit are dropped, so the daemon's memory for it is bounded too), and the writer and a reader
+/// are answered throughout. The writer's rate, the reader's round trips and the daemon's RSS are reported, not
+/// asserted (bench/robustness.sh prints them).
 /// </summary>
 public sealed class WatchFloodTests(ITestOutputHelper output)
 {
     private const int Writes = 100_000;
     private const int Window = 64;
 
+    /// <summary>The daemon's default limit of watch events queued for a socket connection (ServerOptions).</summary>
+    private const int SocketEventLimit = 65536;
+
+    /// <summary>The smallest event of the flood: header, <c>/flood/nN</c> and the token, each NUL-terminated.</summary>
+    private const int SmallestEvent = XsConstants.HeaderSize + 16;
+
     [Fact]
-    public async Task WatcherThatNeverReads_DoesNotSlowTheWriterOrGrowMemory()
+    public async Task WatcherThatNeverReads_HasItsEventsBoundedWhileOthersAreServed()
     {
         await using OurDaemon daemon = await OurDaemon.StartAsync();
         await using SilentClient watcher = await SilentClient.ConnectAsync(daemon.SocketPath);
@@ -60,16 +68,25 @@ public sealed class WatchFloodTests(ITestOutputHelper output)
         output.WriteLine($"writer: {Writes} writes in {elapsed.TotalSeconds:F1} s ({Writes / elapsed.TotalSeconds:F0}/s), {errors} errors");
         output.WriteLine(readerLatency.Describe("reader") + "; slowest " + readerLatency.Slowest(3));
         Assert.Equal(0, errors);
-        Assert.True(elapsed < TimeSpan.FromSeconds(60), $"100k writes took {elapsed}");
-        Assert.True(readerLatency.Median < 50, readerLatency.Describe("reader"));
-        Assert.True(memory.PeakMiB < 400, memory.Describe("watch flood"));
+        Assert.True(readerLatency.Count > 0, "the reader got no reply during the flood");
 
-        // The watcher starts reading: it gets a bounded number of events (the rest were dropped), then its reply.
+        // The watcher starts reading: it gets the events its queue held, full to the limit, plus what the socket
+        // buffers between the daemon and it had taken before they filled up; the rest were dropped. Then its reply.
         (int events, bool replied) = await DrainAsync(watcher.Socket, TimeSpan.FromSeconds(20));
-        output.WriteLine($"watcher: {events} of {Writes + 1} events delivered after the flood, then replied: {replied}");
+        output.WriteLine($"watcher: {events} of {Writes + 2} events delivered after the flood, then replied: {replied}");
         Assert.True(replied, "the watcher's connection did not answer a request after the flood");
-        Assert.InRange(events, 1, Writes);
+        Assert.InRange(events, SocketEventLimit, SocketEventLimit + SocketBufferedEvents());
         Assert.Equal("OK", (await writer.RequestAsync(XsMessageType.Control, RawPayload.Strings("check"))).Text);
+    }
+
+    /// <summary>
+    /// The most events the kernel can hold in flight on a Unix stream socket: its data is charged to the sender's
+    /// send buffer (the daemon keeps the system default), which a last send may overshoot by one more block.
+    /// </summary>
+    private static int SocketBufferedEvents()
+    {
+        long sendBuffer = long.Parse(File.ReadAllText("/proc/sys/net/core/wmem_default").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        return (int)(2 * sendBuffer / SmallestEvent);
     }
 
     /// <summary>Sends READ / and reads events until its reply arrives.</summary>

@@ -13,28 +13,14 @@ public static class DaemonKinds
     /// <summary>Whether a kind is our server (as a process or embedded): it shares our documented differences.</summary>
     public static bool IsOurs(string kind) => kind is "ours" or "embedded";
 
-    /// <summary>True when our daemon has been built in the configuration the tests use.</summary>
-    public static bool OursBuilt => File.Exists(OurDaemon.DaemonDll);
-
     /// <summary>
     /// Starts a daemon of <paramref name="kind"/> with a socket of its own. Skips the test when a reference daemon
-    /// cannot run here.
+    /// cannot run here; fails it when ours is not built (<see cref="OurDaemon.RequireBuilt"/>).
     /// </summary>
-    public static async Task<IDaemonUnderTest> StartAsync(string kind)
+    public static async Task<IDaemonUnderTest> StartAsync(string kind) => kind switch
     {
-        if (kind == "embedded")
-        {
-            return await EmbeddedDaemon.StartAsync().ConfigureAwait(false);
-        }
-        if (kind == "ours")
-        {
-            if (!OursBuilt)
-            {
-                // The test kit builds the daemon first; a missing daemon is a failure, never a skip.
-                throw new FileNotFoundException("our daemon is not built", OurDaemon.DaemonDll);
-            }
-            return await OurDaemon.StartAsync().ConfigureAwait(false);
-        }
-        return await ReferenceDaemon.StartOrSkipAsync(kind).ConfigureAwait(false);
-    }
+        "embedded" => await EmbeddedDaemon.StartAsync().ConfigureAwait(false),
+        "ours" => await OurDaemon.StartAsync().ConfigureAwait(false),
+        _ => await ReferenceDaemon.StartOrSkipAsync(kind).ConfigureAwait(false),
+    };
 }

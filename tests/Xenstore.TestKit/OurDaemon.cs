@@ -69,12 +69,43 @@ public sealed class OurDaemon : IDaemonUnderTest
     public static string DaemonDll => Path.Combine(RepositoryPaths.Root, "src", "Xenstore.Daemon", "bin",
         RepositoryPaths.Configuration, "net10.0", "xenstored.dll");
 
+    /// <summary>
+    /// Fails the calling test when the daemon is not built in the tests' configuration: every test project builds
+    /// it first (through the test kit), so a missing daemon is a broken build, never a reason to skip.
+    /// </summary>
+    public static void RequireBuilt()
+    {
+        if (!File.Exists(DaemonDll))
+        {
+            throw new FileNotFoundException($"our daemon is not built ({RepositoryPaths.Configuration}); build the test project or the solution", DaemonDll);
+        }
+    }
+
     /// <summary>Starts the daemon with extra command-line arguments and waits until its socket accepts.</summary>
     public static Task<OurDaemon> StartAsync(params string[] extraArgs) => StartWithEnvironmentAsync(null, extraArgs);
 
     /// <summary>As <see cref="StartAsync"/>, with extra environment variables for the daemon process.</summary>
-    public static async Task<OurDaemon> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
+    public static Task<OurDaemon> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, params string[] extraArgs) =>
+        StartProcessAsync(environment, withSocket: true, extraArgs);
+
+    /// <summary>
+    /// Starts the daemon as the Xenstore domain on the simulated hypervisor in <paramref name="simulationDirectory"/>
+    /// (<c>--xenstore-domain</c>), without a socket: dom0 reaches it over <c>ring.0</c>. Returns once the daemon says
+    /// it serves dom0's ring.
+    /// </summary>
+    public static Task<OurDaemon> StartXenstoreDomainAsync(string simulationDirectory, params string[] extraArgs) =>
+        StartProcessAsync(null, withSocket: false, ["--xenstore-domain", "--sim-dir", simulationDirectory, .. extraArgs]);
+
+    /// <summary>
+    /// Starts the daemon as the Xenstore domain with the given environment and arguments (the hypervisor among
+    /// them), without a socket; returns once it says it serves dom0's ring.
+    /// </summary>
+    public static Task<OurDaemon> StartXenstoreDomainWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] extraArgs) =>
+        StartProcessAsync(environment, withSocket: false, ["--xenstore-domain", .. extraArgs]);
+
+    private static async Task<OurDaemon> StartProcessAsync(IReadOnlyDictionary<string, string>? environment, bool withSocket, string[] extraArgs)
     {
+        RequireBuilt();
         string directory = Directory.CreateTempSubdirectory("xs-ours-").FullName;
         string socket = Path.Combine(directory, "socket");
         var info = new ProcessStartInfo("dotnet")
@@ -88,15 +119,31 @@ public sealed class OurDaemon : IDaemonUnderTest
             info.Environment[key] = value;
         }
         info.ArgumentList.Add(DaemonDll);
-        info.ArgumentList.Add("--socket");
-        info.ArgumentList.Add(socket);
+        if (withSocket)
+        {
+            info.ArgumentList.Add("--socket");
+            info.ArgumentList.Add(socket);
+        }
+        else
+        {
+            // Without a socket the state directory would default to the system one: keep it in the test's directory.
+            info.ArgumentList.Add("--state-dir");
+            info.ArgumentList.Add(Path.Combine(directory, "state"));
+        }
         foreach (string arg in extraArgs)
         {
             info.ArgumentList.Add(arg);
         }
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start xenstored");
         TrackForExit(process);
-        process.OutputDataReceived += (_, _) => { };
+        var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && e.Data.StartsWith("xenstored: serving domain", StringComparison.Ordinal))
+            {
+                serving.TrySetResult();
+            }
+        };
         var log = new ConcurrentQueue<string>();
         process.ErrorDataReceived += (_, e) =>
         {
@@ -108,7 +155,14 @@ public sealed class OurDaemon : IDaemonUnderTest
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var daemon = new OurDaemon(process, directory, socket, log);
-        await SocketWait.UntilAcceptingAsync(socket, TimeSpan.FromSeconds(30), () => process.HasExited).ConfigureAwait(false);
+        if (withSocket)
+        {
+            await SocketWait.UntilAcceptingAsync(socket, TimeSpan.FromSeconds(30), () => process.HasExited).ConfigureAwait(false);
+        }
+        else if (await Task.WhenAny(serving.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30))).ConfigureAwait(false) != serving.Task)
+        {
+            throw new InvalidOperationException("the daemon did not start serving dom0's ring: " + string.Join('\n', log));
+        }
         return daemon;
     }
 

@@ -34,21 +34,9 @@ public sealed class RawConnection : IAsyncDisposable
         _reader = Task.Run(ReadLoopAsync);
     }
 
-    /// <summary>Connects to a daemon's Unix socket.</summary>
-    public static async Task<RawConnection> ConnectAsync(string socketPath)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath)).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-        return new RawConnection(socket, null);
-    }
+    /// <summary>Connects to a daemon's Unix socket (waiting out a full listen backlog).</summary>
+    public static async Task<RawConnection> ConnectAsync(string socketPath) =>
+        new(await UnixSocketConnector.ConnectAsync(socketPath).ConfigureAwait(false), null);
 
     /// <summary>A connection over a stream: an embedded server's in-memory connection.</summary>
     public static RawConnection Over(Stream stream) => new(null, stream);

@@ -28,6 +28,12 @@ internal interface IHypervisor : IDisposable
     void Unmask(uint localPort);
 
     DomainState GetDomainState(uint domid);
+
+    /// <summary>
+    /// The domains that exist now and have a Xenstore page, for a daemon that introduces them itself at start (the
+    /// Xenstore domain, as C 4.21+ does); empty where the hypervisor cannot enumerate them.
+    /// </summary>
+    IReadOnlyList<uint> ExistingDomains();
 }
 
 /// <summary>What the hypervisor says about a domain.</summary>

@@ -4,11 +4,11 @@ using System.IO.MemoryMappedFiles;
 namespace Xenstore.Server.Hypervisor;
 
 /// <summary>
-/// A hypervisor made of files, the layout ../shared/refxs gives the reference daemons, so one guest-side driver
-/// tests all three: guest N's page is the 4096-byte file <c>DIR/ring.N</c>; a guest notifies the daemon by writing
-/// the little-endian u32 <c>100+N</c> into the FIFO <c>DIR/evt</c>; domain N is dying while <c>DIR/dying.N</c>
-/// exists (and port 1, VIRQ_DOM_EXC, is written). The daemon notifies guest N by writing its local port to the
-/// FIFO <c>DIR/notify.N</c> when that FIFO exists and someone reads it.
+/// A hypervisor made of files, the same layout the C reference daemons see through a preloaded stand-in for the Xen
+/// libraries, so one guest-side driver tests all three: guest N's page is the 4096-byte file <c>DIR/ring.N</c>; a
+/// guest notifies the daemon by writing the little-endian u32 <c>100+N</c> into the FIFO <c>DIR/evt</c>; domain N
+/// is dying while <c>DIR/dying.N</c> exists (and port 1, VIRQ_DOM_EXC, is written). The daemon notifies guest N by
+/// writing its local port to the FIFO <c>DIR/notify.N</c> when that FIFO exists and someone reads it.
 /// </summary>
 internal sealed unsafe class SimulatedHypervisor : IHypervisor
 {
@@ -16,6 +16,9 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
     private readonly string _directory;
     private readonly int _eventFd;
     private volatile bool _closed;
+    private readonly byte[] _events = new byte[4096];
+    private int _eventsOffset;
+    private int _eventsLength;
 
     public SimulatedHypervisor(string directory)
     {
@@ -79,30 +82,40 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
         Libc.Close(fd);
     }
 
+    /// <summary>
+    /// The next notification. The FIFO is drained in bulk (whatever is there, up to the buffer) and the ports are
+    /// handed out from the buffer, so a storm of notifications costs one read per buffer, not one per port.
+    /// </summary>
     public uint? WaitForEvent()
     {
-        Span<byte> buffer = stackalloc byte[4];
-        int filled = 0;
         while (!_closed)
         {
-            fixed (byte* p = buffer)
+            if (_eventsLength - _eventsOffset >= 4)
             {
-                nint n = Libc.Read(_eventFd, p + filled, 4 - filled);
-                if (n <= 0)
+                uint port = BinaryPrimitives.ReadUInt32LittleEndian(_events.AsSpan(_eventsOffset));
+                _eventsOffset += 4;
+                return port;
+            }
+            // A partial port stays at the front for the rest of it.
+            int rest = _eventsLength - _eventsOffset;
+            _events.AsSpan(_eventsOffset, rest).CopyTo(_events);
+            _eventsOffset = 0;
+            _eventsLength = rest;
+            nint n;
+            fixed (byte* p = _events)
+            {
+                n = Libc.Read(_eventFd, p + _eventsLength, _events.Length - _eventsLength);
+            }
+            if (n <= 0)
+            {
+                if (_closed)
                 {
-                    if (_closed)
-                    {
-                        return null;
-                    }
-                    Thread.Sleep(1);
-                    continue;
+                    return null;
                 }
-                filled += (int)n;
+                Thread.Sleep(1);
+                continue;
             }
-            if (filled == 4)
-            {
-                return BinaryPrimitives.ReadUInt32LittleEndian(buffer);
-            }
+            _eventsLength += (int)n;
         }
         return null;
     }
@@ -113,6 +126,16 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
 
     public DomainState GetDomainState(uint domid) =>
         File.Exists(Path.Combine(_directory, $"dying.{domid}")) ? DomainState.Dying : DomainState.Running;
+
+    /// <summary>Every <c>ring.N</c> page in the directory whose domain is not dying.</summary>
+    public IReadOnlyList<uint> ExistingDomains() =>
+        Directory.EnumerateFiles(_directory, "ring.*")
+            .Select(path => Path.GetFileName(path)["ring.".Length..])
+            .Select(suffix => uint.TryParse(suffix, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint domid) ? domid : (uint?)null)
+            .OfType<uint>()
+            .Where(domid => GetDomainState(domid) == DomainState.Running)
+            .Order()
+            .ToList();
 
     /// <summary>Wakes a thread blocked in <see cref="WaitForEvent"/> by writing a port nobody owns.</summary>
     public void Dispose()

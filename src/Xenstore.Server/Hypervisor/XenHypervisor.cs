@@ -5,7 +5,8 @@ namespace Xenstore.Server.Hypervisor;
 /// <summary>
 /// Real Xen, as a dom0 daemon sees it: the guest page is grant reference 1 (GNTTAB_RESERVED_XENSTORE), mapped
 /// with libxengnttab; event channels come from libxenevtchn, with VIRQ_DOM_EXC for domain state changes; domain
-/// state comes from libxenctrl. Tested here with the library stand-ins of ../shared/refxs (fakexen.so).
+/// state comes from libxenctrl. Without Xen it is tested against stand-ins for these libraries, loaded with
+/// LD_PRELOAD, that serve the layout of <see cref="SimulatedHypervisor"/>.
 /// </summary>
 internal sealed unsafe class XenHypervisor : IHypervisor
 {
@@ -33,6 +34,12 @@ internal sealed unsafe class XenHypervisor : IHypervisor
     }
 
     public uint DomainExceptionPort => _virqPort;
+
+    /// <summary>
+    /// Not enumerated: C 4.21+ uses libxenmanage for this, which the Xen 4.17 libraries this daemon binds to lack;
+    /// the privileged domain is still introduced at start, the others by the toolstack's INTRODUCE.
+    /// </summary>
+    public IReadOnlyList<uint> ExistingDomains() => [];
 
     public GuestPage MapPage(uint domid, ulong gfn)
     {

@@ -29,8 +29,8 @@ internal static unsafe partial class XenNative
 
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
-        // Libraries already in the process's global scope (LD_PRELOAD'ed stand-ins, as in ../shared/refxs) take
-        // precedence, as they would for a C program linked against them.
+        // Libraries already in the process's global scope (stand-ins loaded with LD_PRELOAD) take precedence, as they
+        // would for a C program linked against them.
         string probe = name switch
         {
             Evtchn => "xenevtchn_open",

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 
 namespace Xenstore.Server.Persistence;
 
@@ -18,6 +19,13 @@ internal static class StateFileFormat
     public const int MaxBodySize = 1 << 20;
 
     public static ReadOnlySpan<byte> Ident => "xenstore"u8;
+
+    /// <summary>
+    /// CRC-32 (IEEE 802.3, as zlib): one per thread, because the store thread encodes the journal while a background
+    /// snapshot is encoded on the thread pool, and a record's checksum is computed over two separate spans.
+    /// </summary>
+    [ThreadStatic]
+    private static Crc32? s_crc;
 
     public static void WriteHeader(Span<byte> destination, ulong sequence)
     {
@@ -47,6 +55,11 @@ internal static class StateFileFormat
         Span<byte> head = stackalloc byte[8];
         BinaryPrimitives.WriteUInt32LittleEndian(head, (uint)type);
         BinaryPrimitives.WriteUInt32LittleEndian(head[4..], (uint)body.Length);
-        return Crc32.Finish(Crc32.Append(Crc32.Append(Crc32.Initial, head), body));
+        Crc32 crc = s_crc ??= new Crc32();
+        crc.Append(head);
+        crc.Append(body);
+        uint checksum = crc.GetCurrentHashAsUInt32();
+        crc.Reset();
+        return checksum;
     }
 }

@@ -174,6 +174,9 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     /// <summary>Tests: a finished background snapshot is not put in place (as if the daemon stopped first).</summary>
     internal bool HoldBackgroundSnapshot { get; set; }
 
+    /// <summary>Tests: the write of the background snapshot under way, if any.</summary>
+    internal Task? BackgroundWrite => _background?.Written;
+
     /// <summary>Tests: starts a background snapshot now and returns its write.</summary>
     internal Task StartBackgroundNow(XenstoreEngine engine)
     {

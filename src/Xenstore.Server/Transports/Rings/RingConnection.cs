@@ -5,7 +5,7 @@ namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>
 /// A guest's shared ring, driven only by the ring thread: requests are read from <c>req[]</c> as long as the
-/// domain is under its outstanding-request quota, output is written into <c>rsp[]</c> as space allows, and the
+/// domain is under its outstanding-request quota and its undelivered output under a bound, output is written into <c>rsp[]</c> as space allows, and the
 /// guest is notified after every transfer. A guest that corrupts its indexes (error 2) or sends a packet over
 /// 4096 bytes (error 3) is ignored from then on, until it reconnects or is released; nobody else is affected.
 /// </summary>
@@ -21,8 +21,9 @@ internal sealed class RingConnection
     private int _outputOffset;
     private int _outputLength;
 
-    public RingConnection(RingManager manager, uint domid, uint localPort, GuestPage page, int outstandingLimit)
+    public RingConnection(RingManager manager, uint domid, uint localPort, GuestPage page, int outstandingLimit, int outputLimit)
     {
+        OutputLimit = outputLimit;
         Manager = manager;
         Domid = domid;
         LocalPort = localPort;
@@ -38,12 +39,18 @@ internal sealed class RingConnection
 
     public int OutstandingLimit { get; }
 
+    /// <summary>Undelivered output (bytes) beyond which the guest's requests are not read until it reads replies.</summary>
+    public int OutputLimit { get; }
+
+    /// <summary>Replies and events of this guest not yet copied into its ring: queued, and taken but not yet written.</summary>
+    public int UndeliveredBytes => (Session?.Output.QueuedBytes ?? 0) + (_outputLength - _outputOffset);
+
     public RingSession? Session { get; set; }
 
     /// <summary>Set after a protocol violation: nothing more is read or written until a reconnection.</summary>
     public bool Ignored { get; private set; }
 
-    public bool HasPendingOutput => _outputLength > _outputOffset || (Session?.Output.PublishedBytes ?? 0) > 0;
+    public bool HasPendingOutput => !Ignored && (_outputLength > _outputOffset || (Session?.Output.PublishedBytes ?? 0) > 0);
 
     public GuestPage Page => _page;
 
@@ -83,7 +90,9 @@ internal sealed class RingConnection
             return false;
         }
         bool consumed = false;
-        while (Session.Outstanding < OutstandingLimit || OutstandingLimit == 0)
+        // A guest that does not read its replies is not read either: its undelivered output stays bounded, and
+        // everything it sent before is still answered, in order, once it reads.
+        while ((Session.Outstanding < OutstandingLimit || OutstandingLimit == 0) && UndeliveredBytes <= OutputLimit)
         {
             FrameStatus status = FrameParser.TryParse(_input.AsSpan(0, _inputLength), out XsHeader header, out int length);
             if (status == FrameStatus.TooLarge)

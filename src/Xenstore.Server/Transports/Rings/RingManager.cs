@@ -26,13 +26,20 @@ internal sealed class RingManager : IDisposable
     private readonly BlockingCollection<RingWork> _work = [];
     private readonly Dictionary<uint, RingConnection> _byDomid = [];
     private readonly Dictionary<uint, RingConnection> _byPort = [];
+
+    // Event channels work with one pending bit per port: a port already waiting to be handled is not queued again,
+    // and a port nobody is bound to is dropped, so a storm of notifications costs no memory.
+    private readonly ConcurrentDictionary<uint, byte> _boundPorts = new();
+    private readonly ConcurrentDictionary<uint, byte> _pendingPorts = new();
+    private readonly int _outputLimit;
     private readonly Thread _eventThread;
     private readonly Thread _worker;
     private volatile bool _stopping;
     private bool _paused;
 
-    public RingManager(Func<IHypervisor> openHypervisor, WorkQueue queue, ILogger logger, Func<int> nextConnectionId)
+    public RingManager(Func<IHypervisor> openHypervisor, WorkQueue queue, ILogger logger, Func<int> nextConnectionId, int outputLimit)
     {
+        _outputLimit = outputLimit;
         _openHypervisor = openHypervisor;
         _queue = queue;
         _logger = logger;
@@ -75,7 +82,11 @@ internal sealed class RingManager : IDisposable
             {
                 return;
             }
-            _work.Add(new RingWork.Event(port.Value));
+            uint pending = port.Value;
+            if ((pending == _hypervisor.DomainExceptionPort || _boundPorts.ContainsKey(pending)) && _pendingPorts.TryAdd(pending, 0))
+            {
+                _work.Add(new RingWork.Event(pending));
+            }
         }
     }
 
@@ -102,6 +113,11 @@ internal sealed class RingManager : IDisposable
 
     private void Handle(RingWork work)
     {
+        if (work is RingWork.Event { Port: var handled })
+        {
+            // Cleared before handling: a notification from now on is a new one.
+            _pendingPorts.TryRemove(handled, out _);
+        }
         if (work is RingWork.Call call)
         {
             call.Action();
@@ -160,6 +176,7 @@ internal sealed class RingManager : IDisposable
         {
             // Re-introduction: keep the connection, rebind the event channel.
             _byPort.Remove(existing.LocalPort);
+            _boundPorts.TryRemove(existing.LocalPort, out _);
             _hypervisor.Unbind(existing.LocalPort);
             existing.Page.Dispose();
             _byDomid.Remove(attach.Domid);
@@ -170,10 +187,11 @@ internal sealed class RingManager : IDisposable
         }
         GuestPage page = _hypervisor.MapPage(attach.Domid, attach.Gfn);
         uint localPort = _hypervisor.BindInterdomain(attach.Domid, attach.EventChannel);
-        var ring = new RingConnection(this, attach.Domid, localPort, page, attach.OutstandingLimit);
+        var ring = new RingConnection(this, attach.Domid, localPort, page, attach.OutstandingLimit, _outputLimit);
         ring.Advertise(attach.Features);
         _byDomid[attach.Domid] = ring;
         _byPort[localPort] = ring;
+        _boundPorts[localPort] = 0;
         StartSession(ring, attach.Privileged, attach.WatchEventLimit);
         if (ring.ReconnectRequested)
         {
@@ -199,6 +217,7 @@ internal sealed class RingManager : IDisposable
         }
         _byDomid.Remove(detach.Domid);
         _byPort.Remove(ring.LocalPort);
+        _boundPorts.TryRemove(ring.LocalPort, out _);
         _hypervisor.Unbind(ring.LocalPort);
         ring.Page.Dispose();
         if (ring.Session is { } session)
@@ -218,15 +237,20 @@ internal sealed class RingManager : IDisposable
             _hypervisor.Notify(ring.LocalPort);
             return;
         }
+        if (ring.Ignored)
+        {
+            // Broken until it reconnects: its notifications cost nothing more.
+            return;
+        }
         RingSession? session = ring.Session;
-        bool wasIgnored = ring.Ignored;
-        bool progress = ring.ReadRequests((header, payload) =>
+        // Replies out first: a guest that read its replies makes room for its next requests.
+        bool progress = ring.WriteResponses();
+        progress |= ring.ReadRequests((header, payload) =>
         {
             session!.RequestPosted();
             _queue.Post(StoreWork.Request(session, header, payload));
         });
-        progress |= ring.WriteResponses();
-        if (!wasIgnored && ring.Ignored && session is not null)
+        if (ring.Ignored && session is not null)
         {
             // The guest broke the protocol: its watches and transactions go, its domain stays (XSA-325).
             Log.RingIgnored(_logger, ring.Domid);
@@ -253,6 +277,9 @@ internal sealed class RingManager : IDisposable
             }
         }
     }
+
+    /// <summary>The domains the hypervisor knows now (the Xenstore domain introduces them at start).</summary>
+    public IReadOnlyList<uint> ExistingDomains() => _hypervisor.ExistingDomains();
 
     /// <summary>Runs an action on the ring thread and waits for it.</summary>
     public Task<T> InvokeAsync<T>(Func<T> action)

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Xenstore.Protocol;
 
-namespace Xenstore.Client.Tests;
+namespace Xenstore.TestKit;
 
 /// <summary>
 /// A stand-in for Linux's <c>/dev/xen/xenbus</c>: a pseudo-terminal in raw mode (8-bit clean, no echo, no line
@@ -42,8 +42,7 @@ public sealed unsafe partial class PtyXenbusDevice : IDisposable
         Check(TcGetAttr(_slave, termios) == 0, "tcgetattr");
         CfMakeRaw(termios);
         Check(TcSetAttr(_slave, TcsaNow, termios) == 0, "tcsetattr");
-        _daemon = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _daemon.Connect(new UnixDomainSocketEndPoint(daemonSocket));
+        _daemon = UnixSocketConnector.Connect(daemonSocket);
         _toDaemon = new Thread(PumpToDaemon) { IsBackground = true, Name = "xenbus stand-in: to daemon" };
         _fromDaemon = new Thread(PumpFromDaemon) { IsBackground = true, Name = "xenbus stand-in: from daemon" };
         _toDaemon.Start();
