@@ -11,6 +11,12 @@ internal enum InternalPurpose
     /// <summary>The session check: a watch of xenbusd's own, which the daemon answers EEXIST while it remembers it.</summary>
     Probe,
 
+    /// <summary>
+    /// xenbusd's second watch, registered once per session and checked only when the probe was accepted: the probe
+    /// alone can race with a daemon that is re-registering handed-over watches (a live update).
+    /// </summary>
+    Anchor,
+
     /// <summary>Ending a transaction or removing a watch of a client that closed or reset.</summary>
     Cleanup,
 
@@ -44,6 +50,9 @@ internal sealed class InFlightRequest
 
     /// <summary>WATCH: the entry to add once the daemon accepts it; UNWATCH: what to remove.</summary>
     public WatchEntry? Watch { get; init; }
+
+    /// <summary>An anchor check: the probe's sequence (what was sent before it is lost if the check confirms).</summary>
+    public long ProbeSequence { get; init; }
 
     public uint WireId { get; set; }
 

@@ -32,6 +32,9 @@ internal sealed partial class Multiplexer
             case InternalPurpose.Probe:
                 OnProbeReply(request, failed, error);
                 return;
+            case InternalPurpose.Anchor:
+                OnAnchorReply(request, failed);
+                return;
             case InternalPurpose.Cleanup:
                 OnCleanupReply(request);
                 RescheduleParked();

@@ -242,7 +242,7 @@ internal sealed partial class Multiplexer
     /// </summary>
     private bool AdmitWatch()
     {
-        int limit = _limits.Watches == 0 ? 0 : _limits.Watches - (ProbeEnabled ? 1 : 0);
+        int limit = _limits.Watches == 0 ? 0 : _limits.Watches - (ProbeEnabled ? 2 : 0);
         return limit <= 0 || _watches < limit || _unwatchesInFlight == 0;
     }
 

@@ -13,6 +13,9 @@ internal sealed partial class Multiplexer
     /// <summary>xenbusd's own watch: registering it again answers EEXIST for as long as the daemon remembers us.</summary>
     private static readonly byte[] s_probePayload = "xenbusd-session\0xenbusd-probe\0"u8.ToArray();
 
+    /// <summary>The anchor: a second watch of xenbusd's own, looked at only to confirm a probe's news.</summary>
+    private static readonly byte[] s_anchorPayload = "xenbusd-session\0xenbusd-anchor\0"u8.ToArray();
+
     private bool _up;
     private int _link = -1;
     private int _session;
@@ -132,6 +135,7 @@ internal sealed partial class Multiplexer
         if (ProbeEnabled)
         {
             front.Add(NewProbe());
+            front.Add(NewAnchor(probeSequence: 0));
         }
         foreach (ClientState client in _clients.Values)
         {
@@ -178,6 +182,31 @@ internal sealed partial class Multiplexer
         return _probe;
     }
 
+    private static InFlightRequest NewAnchor(long probeSequence) => new()
+    {
+        Client = null,
+        Original = default,
+        Type = XsMessageType.Watch,
+        UpstreamTx = 0,
+        Payload = s_anchorPayload,
+        Purpose = InternalPurpose.Anchor,
+        ProbeSequence = probeSequence,
+    };
+
+    /// <summary>The anchor's answer after an accepted probe: accepted too means the daemon really forgot us.</summary>
+    private void OnAnchorReply(InFlightRequest anchor, bool failed)
+    {
+        if (anchor.ProbeSequence == 0 || failed || anchor.Session != _session)
+        {
+            return;
+        }
+        // The daemon accepted our own watches again: it no longer knows this connection (it restarted and serves
+        // the same ring afresh). What was sent before the probe is lost with the old session.
+        Log.SessionReset(_logger);
+        EndSession(anchor.ProbeSequence);
+        StartSession();
+    }
+
     private void OnProbeReply(InFlightRequest probe, bool failed, XsError error)
     {
         if (probe != _probe)
@@ -192,11 +221,9 @@ internal sealed partial class Multiplexer
         }
         if (!failed)
         {
-            // The daemon accepted our own watch again: it no longer knows this connection (it restarted and serves
-            // the same ring afresh). What was sent before the probe is lost with the old session.
-            Log.SessionReset(_logger);
-            EndSession(probe.Sequence);
-            StartSession();
+            // Accepted: either the daemon forgot us, or the probe overtook the daemon's own re-registration of
+            // handed-over watches. The anchor, sent after this answer, tells which.
+            _internal.AddFirst(NewAnchor(probe.Sequence));
         }
     }
 
