@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Xenstore.Protocol;
-using Xenstore.Server.Reactor;
 
 namespace Xenstore.LoadGen;
 
@@ -21,11 +20,11 @@ internal static class NullServer
 
         public int Fd { get; } = (int)socket.SafeHandle.DangerousGetHandle();
 
-        public byte[] Rx { get; } = GC.AllocateUninitializedArray<byte>(256 * 1024, pinned: true);
+        public byte[] Rx { get; } = PinnedBuffer.Allocate(256 * 1024);
 
         public int Filled { get; set; }
 
-        public byte[] Tx { get; } = GC.AllocateUninitializedArray<byte>(512 * 1024, pinned: true);
+        public byte[] Tx { get; } = PinnedBuffer.Allocate(512 * 1024);
 
         public int TxLength { get; set; }
 

@@ -1,5 +1,6 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Xenstore.Server.Reactor;
 
 namespace Xenstore.LoadGen;
 
@@ -23,71 +24,42 @@ internal interface IReactorClient
 /// reply, so one request in flight per connection costs a read and a write, no thread hand-off. This keeps the
 /// generator's own ceiling far above what the daemons reach with 64 connections on two cores.
 /// </summary>
-internal static partial class Reactor
+internal static class Reactor
 {
-    private const int EpollIn = 0x001;
-    private const int EpollCtlAdd = 1;
-
-    [StructLayout(LayoutKind.Sequential, Pack = 4)]
-    private struct EpollEvent
-    {
-        public uint Events;
-        public ulong Data;
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int epoll_create1(int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int epoll_wait(int epfd, EpollEvent* events, int maxevents, int timeout);
-
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
-
     /// <summary>
     /// Serves sockets handed over by <paramref name="accepted"/> (from any thread) on the calling thread: after each
     /// wait, <paramref name="onReadable"/> gets every socket that is readable, with its id. Never returns.
     /// </summary>
-    public static unsafe void Serve(System.Collections.Concurrent.BlockingCollection<System.Net.Sockets.Socket> accepted,
-        Action<List<(System.Net.Sockets.Socket Socket, int Id)>> onReadable)
+    public static void Serve(BlockingCollection<Socket> accepted, Action<List<(Socket Socket, int Id)>> onReadable)
     {
-        int epfd = epoll_create1(0);
-        var sockets = new System.Collections.Concurrent.ConcurrentDictionary<int, System.Net.Sockets.Socket>();
+        var epoll = new Epoll();
+        var sockets = new ConcurrentDictionary<int, Socket>();
         var adder = new Thread(() =>
         {
             int next = 0;
-            foreach (System.Net.Sockets.Socket socket in accepted.GetConsumingEnumerable())
+            foreach (Socket socket in accepted.GetConsumingEnumerable())
             {
                 int id = next++;
                 sockets[id] = socket;
-                var ev = new EpollEvent { Events = EpollIn, Data = (ulong)id };
-                _ = epoll_ctl(epfd, EpollCtlAdd, (int)socket.SafeHandle.DangerousGetHandle(), &ev);
+                epoll.Add((int)socket.SafeHandle.DangerousGetHandle(), Epoll.In, id);
             }
         }) { IsBackground = true };
         adder.Start();
-        var events = new EpollEvent[256];
-        var ready = new List<(System.Net.Sockets.Socket, int)>();
-        fixed (EpollEvent* buffer = events)
+        var ready = new List<(Socket, int)>();
+        Action<long, uint> onEvent = (token, _) =>
         {
-            while (true)
+            if (token >= 0 && sockets.TryGetValue((int)token, out Socket? socket))
             {
-                int n = epoll_wait(epfd, buffer, events.Length, 1000);
-                ready.Clear();
-                for (int i = 0; i < n; i++)
-                {
-                    int id = (int)buffer[i].Data;
-                    if (sockets.TryGetValue(id, out System.Net.Sockets.Socket? socket))
-                    {
-                        ready.Add((socket, id));
-                    }
-                }
-                if (ready.Count > 0)
-                {
-                    onReadable(ready);
-                }
+                ready.Add((socket, (int)token));
+            }
+        };
+        while (true)
+        {
+            ready.Clear();
+            epoll.Wait(onEvent, 1000);
+            if (ready.Count > 0)
+            {
+                onReadable(ready);
             }
         }
     }
@@ -98,82 +70,54 @@ internal static partial class Reactor
     /// in one submission, and so do the sends that follow: the generator then spends far less per request than
     /// any daemon, as the daemon does with its own batches.
     /// </summary>
-    public static unsafe void Run(IReactorClient[] clients, Func<bool> stop, bool batched = false)
+    public static void Run(IReactorClient[] clients, Func<bool> stop, bool batched = false)
     {
         using IoUring? ring = batched ? IoUring.TryCreate(256) : null;
         var ready = new List<IReactorClient>();
         var batch = new Batch(clients.Length);
-        int epfd = epoll_create1(0);
-        if (epfd < 0)
+        // One event per connection and one for the epoll's own wake-up descriptor.
+        using var epoll = new Epoll(clients.Length + 1);
+        for (int i = 0; i < clients.Length; i++)
         {
-            throw new IOException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
+            epoll.Add(clients[i].Connection.Fd, Epoll.In, i);
         }
-        try
+        foreach (IReactorClient client in clients)
         {
-            for (int i = 0; i < clients.Length; i++)
+            client.Connection.SendsBatched = ring is not null;
+            client.Start();
+        }
+        if (ring is not null)
+        {
+            SendBatch(ring, batch, clients);
+        }
+        Action<long, uint> onEvent = (token, _) =>
+        {
+            if (token >= 0 && clients[(int)token].Active)
             {
-                var ev = new EpollEvent { Events = EpollIn, Data = (ulong)i };
-                if (epoll_ctl(epfd, EpollCtlAdd, clients[i].Connection.Fd, &ev) != 0)
-                {
-                    throw new IOException($"epoll_ctl failed: errno {Marshal.GetLastPInvokeError()}");
-                }
+                ready.Add(clients[(int)token]);
             }
-            foreach (IReactorClient client in clients)
+        };
+        int active = clients.Count(c => c.Active);
+        while (active > 0 && !stop())
+        {
+            ready.Clear();
+            epoll.Wait(onEvent, 50);
+            if (ring is not null)
             {
-                client.Connection.SendsBatched = ring is not null;
-                client.Start();
+                ReceiveBatch(ring, batch, ready);
+            }
+            foreach (IReactorClient client in ready)
+            {
+                client.OnReadable();
+                if (!client.Active)
+                {
+                    active--;
+                }
             }
             if (ring is not null)
             {
-                SendBatch(ring, batch, clients);
+                SendBatch(ring, batch, ready);
             }
-            var events = new EpollEvent[clients.Length];
-            int active = clients.Count(c => c.Active);
-            fixed (EpollEvent* buffer = events)
-            {
-                while (active > 0 && !stop())
-                {
-                    int n = epoll_wait(epfd, buffer, events.Length, 50);
-                    if (n < 0)
-                    {
-                        int errno = Marshal.GetLastPInvokeError();
-                        if (errno == 4)
-                        {
-                            continue; // EINTR
-                        }
-                        throw new IOException($"epoll_wait failed: errno {errno}");
-                    }
-                    ready.Clear();
-                    for (int i = 0; i < n; i++)
-                    {
-                        IReactorClient client = clients[(int)buffer[i].Data];
-                        if (client.Active)
-                        {
-                            ready.Add(client);
-                        }
-                    }
-                    if (ring is not null)
-                    {
-                        ReceiveBatch(ring, batch, ready);
-                    }
-                    foreach (IReactorClient client in ready)
-                    {
-                        client.OnReadable();
-                        if (!client.Active)
-                        {
-                            active--;
-                        }
-                    }
-                    if (ring is not null)
-                    {
-                        SendBatch(ring, batch, ready);
-                    }
-                }
-            }
-        }
-        finally
-        {
-            _ = close(epfd);
         }
     }
 

@@ -45,7 +45,7 @@ internal sealed class ChmodCommand(XenstoreOperations ops, CliOutput output, Too
         }
         catch (XenstoreException e)
         {
-            throw output.Fail(1, $"Error occurred setting permissions on '{path}': {Errno.Text(e)}");
+            throw output.Fail(1, $"Error occurred setting permissions on '{path}': {ClientFailure.Text(e)}");
         }
         if (upTo)
         {

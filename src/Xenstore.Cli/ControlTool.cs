@@ -60,7 +60,7 @@ internal sealed class ControlTool(CliOutput output, string argv0, EndpointOption
             }
             catch (XenstoreException e)
             {
-                output.ErrorLine($"Error {Errno.Number(e)} when trying to execute command.");
+                output.ErrorLine($"Error {ClientFailure.Number(e)} when trying to execute command.");
                 return 3;
             }
         }
@@ -168,7 +168,7 @@ internal sealed class ControlTool(CliOutput output, string argv0, EndpointOption
         }
         catch (XenstoreException e)
         {
-            return (null, Errno.Text(e));
+            return (null, ClientFailure.Text(e));
         }
     }
 }

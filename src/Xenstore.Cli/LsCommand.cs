@@ -36,7 +36,7 @@ internal sealed class LsCommand(XenstoreClient client, CliOutput output, ToolOpt
                 // A node that disappears while recursing is skipped silently.
                 return;
             }
-            throw output.Fail(1, $"xs_directory ({path}): {Errno.Text(e)}");
+            throw output.Fail(1, $"xs_directory ({path}): {ClientFailure.Text(e)}");
         }
         foreach (string child in children)
         {
@@ -59,7 +59,7 @@ internal sealed class LsCommand(XenstoreClient client, CliOutput output, ToolOpt
                 if (permissions is null)
                 {
                     output.FlushDirect();
-                    output.Warn($"\ncould not access permissions for {child}: {Errno.Of(XsError.EACCES).Text}");
+                    output.Warn($"\ncould not access permissions for {child}: {Errno.Text(Errno.EACCES)}");
                 }
                 else
                 {

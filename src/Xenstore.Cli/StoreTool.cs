@@ -83,7 +83,7 @@ internal sealed class StoreTool
         }
         catch (XenstoreConnectionException e)
         {
-            throw _output.Fail(1, "xs_open: " + Errno.Text(e));
+            throw _output.Fail(1, "xs_open: " + ClientFailure.Text(e));
         }
         await using (client.ConfigureAwait(false))
         {

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Xenstore.Native;
 using Xenstore.Server.Reactor;
 
 namespace Xenstore.Server.Tests;
@@ -10,10 +11,6 @@ namespace Xenstore.Server.Tests;
 /// </summary>
 public sealed class SocketIoBatchTests : IDisposable
 {
-    private const int EAgain = 11;
-    private const int EPipe = 32;
-    private const int EConnReset = 104;
-
     private readonly string _directory = Directory.CreateTempSubdirectory("xs-iobatch-").FullName;
     private readonly List<Socket> _sockets = [];
     private int _listeners;
@@ -98,14 +95,14 @@ public sealed class SocketIoBatchTests : IDisposable
         batch.Receive(gone, Descriptor(goneServer), PinnedBuffer.Allocate(16), 0, 16);
         batch.Receive(ready, Descriptor(readyServer), PinnedBuffer.Allocate(16), 0, 16);
         batch.Complete();
-        Assert.Equal([-EAgain], quiet.Received);
+        Assert.Equal([-Errno.EAGAIN], quiet.Received);
         Assert.Equal([0], gone.Received);
         Assert.Equal([1], ready.Received);
 
         batch.Send(gone, Descriptor(goneServer), PinnedBuffer.Allocate(16), 0, 16);
         batch.Send(ready, Descriptor(readyServer), PinnedBuffer.Allocate(16), 0, 16);
         batch.Complete();
-        Assert.Contains(gone.Sent.Single(), new[] { -EPipe, -EConnReset });
+        Assert.Contains(gone.Sent.Single(), new[] { -Errno.EPIPE, -Errno.ECONNRESET });
         Assert.Equal([16], ready.Sent);
     }
 

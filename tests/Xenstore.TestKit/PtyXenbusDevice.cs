@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Xenstore.Native;
 using Xenstore.Protocol;
 
 namespace Xenstore.TestKit;
@@ -11,14 +12,10 @@ namespace Xenstore.TestKit;
 /// the daemon's replies and watch events back, as the kernel driver forwards to xenstored. A pty is one path that
 /// reads and writes like a character device, which two FIFOs or a socket (not openable as a file) are not.
 /// </summary>
-public sealed unsafe partial class PtyXenbusDevice : IDisposable
+public sealed unsafe class PtyXenbusDevice : IDisposable
 {
-    private const int ORdWr = 2;
-    private const int ONoCtty = 0x100;
-
     // Close-on-exec: a daemon started meanwhile by another test must not inherit the pty and keep it alive.
-    private const int OCloExec = 0x80000;
-    private const int TcsaNow = 0;
+    private const int OpenFlags = Libc.ORdWr | Libc.ONoCtty | Libc.OCloExec;
 
     private readonly int _master;
     private readonly int _slave;
@@ -30,18 +27,18 @@ public sealed unsafe partial class PtyXenbusDevice : IDisposable
 
     private PtyXenbusDevice(string daemonSocket)
     {
-        _master = PosixOpenpt(ORdWr | ONoCtty | OCloExec);
-        Check(_master >= 0 && GrantPt(_master) == 0 && UnlockPt(_master) == 0, "posix_openpt");
+        _master = Pseudoterminal.OpenMaster(OpenFlags);
+        Check(_master >= 0 && Pseudoterminal.Grant(_master) == 0 && Pseudoterminal.Unlock(_master) == 0, "posix_openpt");
         byte* name = stackalloc byte[128];
-        Check(PtsNameR(_master, name, 128) == 0, "ptsname_r");
+        Check(Pseudoterminal.SlaveName(_master, name, 128) == 0, "ptsname_r");
         DevicePath = Marshal.PtrToStringUTF8((nint)name)!;
         // Held open by the stand-in too, so the master never sees the slave's last close (EIO) between clients.
-        _slave = Open(DevicePath, ORdWr | ONoCtty | OCloExec);
+        _slave = Libc.Open(DevicePath, OpenFlags);
         Check(_slave >= 0, "open " + DevicePath);
-        byte* termios = stackalloc byte[256];
-        Check(TcGetAttr(_slave, termios) == 0, "tcgetattr");
-        CfMakeRaw(termios);
-        Check(TcSetAttr(_slave, TcsaNow, termios) == 0, "tcsetattr");
+        byte* termios = stackalloc byte[Pseudoterminal.TermiosSize];
+        Check(Pseudoterminal.GetAttributes(_slave, termios) == 0, "tcgetattr");
+        Pseudoterminal.MakeRaw(termios);
+        Check(Pseudoterminal.SetAttributes(_slave, Pseudoterminal.TcsaNow, termios) == 0, "tcsetattr");
         _daemon = UnixSocketConnector.Connect(daemonSocket);
         _toDaemon = new Thread(PumpToDaemon) { IsBackground = true, Name = "xenbus stand-in: to daemon" };
         _fromDaemon = new Thread(PumpFromDaemon) { IsBackground = true, Name = "xenbus stand-in: from daemon" };
@@ -65,15 +62,15 @@ public sealed unsafe partial class PtyXenbusDevice : IDisposable
         {
             while (!_closed)
             {
-                var poll = new PollFd { Fd = _master, Events = 1 };
-                if (Poll(&poll, 1, 50) <= 0)
+                var poll = new Libc.PollFd { Fd = _master, Events = Libc.PollIn };
+                if (Libc.Poll(&poll, 1, 50) <= 0)
                 {
                     continue;
                 }
                 nint read;
                 fixed (byte* p = buffer)
                 {
-                    read = Read(_master, p, buffer.Length);
+                    read = Libc.Read(_master, p, buffer.Length);
                 }
                 if (read <= 0)
                 {
@@ -110,7 +107,7 @@ public sealed unsafe partial class PtyXenbusDevice : IDisposable
                     int done = 0;
                     while (done < read && !_closed)
                     {
-                        nint written = Write(_master, p + done, read - done);
+                        nint written = Libc.Write(_master, p + done, read - done);
                         if (written > 0)
                         {
                             done += (int)written;
@@ -136,59 +133,15 @@ public sealed unsafe partial class PtyXenbusDevice : IDisposable
         _toDaemon.Join();
         _fromDaemon.Join();
         _daemon.Dispose();
-        Close(_slave);
-        Close(_master);
+        _ = Libc.Close(_slave);
+        _ = Libc.Close(_master);
     }
 
     private static void Check(bool ok, string what)
     {
         if (!ok)
         {
-            throw new IOException(what + ": " + Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError()));
+            throw new IOException(what + ": " + Libc.LastErrorText());
         }
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    [LibraryImport("libc", EntryPoint = "posix_openpt", SetLastError = true)]
-    private static partial int PosixOpenpt(int flags);
-
-    [LibraryImport("libc", EntryPoint = "grantpt", SetLastError = true)]
-    private static partial int GrantPt(int fd);
-
-    [LibraryImport("libc", EntryPoint = "unlockpt", SetLastError = true)]
-    private static partial int UnlockPt(int fd);
-
-    [LibraryImport("libc", EntryPoint = "ptsname_r", SetLastError = true)]
-    private static partial int PtsNameR(int fd, byte* buffer, nuint length);
-
-    [LibraryImport("libc", EntryPoint = "tcgetattr", SetLastError = true)]
-    private static partial int TcGetAttr(int fd, byte* termios);
-
-    [LibraryImport("libc", EntryPoint = "cfmakeraw")]
-    private static partial void CfMakeRaw(byte* termios);
-
-    [LibraryImport("libc", EntryPoint = "tcsetattr", SetLastError = true)]
-    private static partial int TcSetAttr(int fd, int action, byte* termios);
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static partial nint Read(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static partial nint Write(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 }

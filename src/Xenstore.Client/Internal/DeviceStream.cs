@@ -80,7 +80,7 @@ internal sealed unsafe class DeviceStream : DuplexStream
                 cancellationToken.ThrowIfCancellationRequested();
                 var poll = new Libc.PollFd { Fd = fd, Events = Libc.PollIn };
                 int ready = Libc.Poll(&poll, 1, PollMilliseconds);
-                if (ready < 0 && Marshal.GetLastPInvokeError() != Libc.EIntr)
+                if (ready < 0 && Marshal.GetLastPInvokeError() != Errno.EINTR)
                 {
                     throw new IOException("poll: " + Libc.LastErrorText());
                 }
@@ -94,7 +94,7 @@ internal sealed unsafe class DeviceStream : DuplexStream
                     return (int)read;
                 }
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno != Libc.EIntr && errno != Libc.EAgain)
+                if (errno != Errno.EINTR && errno != Errno.EAGAIN)
                 {
                     throw new IOException(Libc.LastErrorText(), errno);
                 }
@@ -124,7 +124,7 @@ internal sealed unsafe class DeviceStream : DuplexStream
                 if (written < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
-                    if (errno == Libc.EIntr)
+                    if (errno == Errno.EINTR)
                     {
                         continue;
                     }

@@ -31,7 +31,7 @@ internal sealed class SimulatedEventChannel : IDisposable
         _eventFifo = Path.Combine(directory, "evt");
         _notifyFifo = Path.Combine(directory, $"notify.{domid}");
         _port = PortBase + domid;
-        if (Libc.MkFifo(_notifyFifo, 0x180) != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EExist)
+        if (Libc.MkFifo(_notifyFifo, (uint)(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Errno.EEXIST)
         {
             throw new IOException($"cannot create {_notifyFifo}: {Libc.LastErrorText()}");
         }
@@ -72,7 +72,7 @@ internal sealed class SimulatedEventChannel : IDisposable
                     return;
                 }
             }
-            if (Libc.Write(_kickFd, bytes, 4) != 4 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EAgain)
+            if (Libc.Write(_kickFd, bytes, 4) != 4 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Errno.EAGAIN)
             {
                 // The daemon went away (EPIPE) or replaced the FIFO: open it afresh next time.
                 Libc.Close(_kickFd);
@@ -110,7 +110,7 @@ internal sealed class SimulatedEventChannel : IDisposable
                 _daemonNotifies = true;
                 Signal();
             }
-            else if (read < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EIntr)
+            else if (read < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Errno.EINTR)
             {
                 Thread.Sleep(10);
             }

@@ -27,7 +27,7 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
         string fifo = Path.Combine(directory, "evt");
         if (!File.Exists(fifo))
         {
-            if (Libc.MkFifo(fifo, 0x180) != 0 && !File.Exists(fifo))
+            if (Libc.MkFifo(fifo, (uint)(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0 && !File.Exists(fifo))
             {
                 throw new IOException("cannot create FIFO " + fifo);
             }

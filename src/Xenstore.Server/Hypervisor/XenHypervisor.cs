@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Xenstore.Server.Hypervisor;
 
 /// <summary>
@@ -43,7 +41,7 @@ internal sealed unsafe class XenHypervisor : IHypervisor
 
     public GuestPage MapPage(uint domid, ulong gfn)
     {
-        byte* page = XenNative.GnttabMapGrantRef(_gnttab, domid, XenNative.GnttabReservedXenstore, XenNative.ProtReadWrite);
+        byte* page = XenNative.GnttabMapGrantRef(_gnttab, domid, XenNative.GnttabReservedXenstore, Libc.ProtReadWrite);
         if (page == null)
         {
             throw new IOException($"cannot map the Xenstore page of domain {domid}");
@@ -67,9 +65,9 @@ internal sealed unsafe class XenHypervisor : IHypervisor
         int fd = XenNative.EvtchnFd(_evtchn);
         while (!_closed)
         {
-            var poll = new XenNative.PollFd { Fd = fd, Events = 1 };
+            var poll = new Libc.PollFd { Fd = fd, Events = Libc.PollIn };
             // A bounded wait so that closing the hypervisor is noticed.
-            if (XenNative.Poll(&poll, 1, 200) <= 0)
+            if (Libc.Poll(&poll, 1, 200) <= 0)
             {
                 continue;
             }
@@ -86,17 +84,16 @@ internal sealed unsafe class XenHypervisor : IHypervisor
 
     public DomainState GetDomainState(uint domid)
     {
-        byte* info = stackalloc byte[XenNative.DomainInfoBufferSize];
-        new Span<byte>(info, XenNative.DomainInfoBufferSize).Clear();
+        byte* buffer = stackalloc byte[XenNative.DomainInfoBufferSize];
+        new Span<byte>(buffer, XenNative.DomainInfoBufferSize).Clear();
+        var info = (XenDomainInfo*)buffer;
         int count = XenNative.CtrlDomainGetInfoList(_ctrl, domid, 1, info);
-        var span = new ReadOnlySpan<byte>(info, 8);
-        if (count < 1 || BinaryPrimitives.ReadUInt16LittleEndian(span) != domid)
+        if (count < 1 || info->Domain != domid)
         {
             return DomainState.Gone;
         }
-        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(span[4..]);
-        return (flags & XenNative.DomInfoDying) != 0 ? DomainState.Dying
-            : (flags & XenNative.DomInfoShutdown) != 0 ? DomainState.Shutdown
+        return (info->Flags & XenNative.DomInfoDying) != 0 ? DomainState.Dying
+            : (info->Flags & XenNative.DomInfoShutdown) != 0 ? DomainState.Shutdown
             : DomainState.Running;
     }
 

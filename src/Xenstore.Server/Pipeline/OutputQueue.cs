@@ -1,5 +1,4 @@
 using Xenstore.Protocol;
-using Xenstore.Server.Reactor;
 
 namespace Xenstore.Server.Pipeline;
 

@@ -12,7 +12,6 @@ namespace Xenstore.Server.Reactor;
 internal sealed class SocketIoBatch : IDisposable
 {
     private const uint RingEntries = 256;
-    private const int EIo = 5;
     private const int NoResult = int.MinValue;
 
     private readonly Action<ISocketIoTarget, Exception> _failed;
@@ -101,7 +100,7 @@ internal sealed class SocketIoBatch : IDisposable
         {
             // io_uring_enter failed (EINTR is retried; the completion queue cannot overflow): whatever did not
             // complete fails its connection, and the batches go on as plain system calls.
-            _results.AsSpan(0, submitted).Replace(NoResult, -EIo);
+            _results.AsSpan(0, submitted).Replace(NoResult, -Errno.EIO);
             _ring?.Dispose();
             _ring = null;
         }

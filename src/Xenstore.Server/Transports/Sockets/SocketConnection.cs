@@ -171,7 +171,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
 
     public void ReceiveCompleted(int result)
     {
-        if (result == -Libc.EAgain)
+        if (result == -Errno.EAGAIN)
         {
             return;
         }
@@ -289,7 +289,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
 
     public void SendCompleted(int result)
     {
-        if (result < 0 && result != -Libc.EAgain)
+        if (result < 0 && result != -Errno.EAGAIN)
         {
             Close(Marshal.GetPInvokeErrorMessage(-result));
             return;

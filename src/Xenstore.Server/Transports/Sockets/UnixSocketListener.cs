@@ -13,8 +13,6 @@ internal sealed class UnixSocketListener : IPollable, IDisposable
 
     private const int NonBlockingCloseOnExec = Libc.SockNonBlock | Libc.SockCloseOnExec;
     private const int AcceptsPerWakeUp = 16;
-    private const int WouldBlock = 11;
-    private const int Interrupted = 4;
 
     private readonly string _path;
     private readonly SocketTransport _transport;
@@ -106,12 +104,12 @@ internal sealed class UnixSocketListener : IPollable, IDisposable
             if (client < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno == Interrupted)
+                if (errno == Errno.EINTR)
                 {
                     accepted--;
                     continue;
                 }
-                if (errno != WouldBlock)
+                if (errno != Errno.EAGAIN)
                 {
                     // Out of descriptors, say: the backlog stays readable, so pause rather than spin on it.
                     Log.AcceptFailed(_transport.Logger, new SocketException(errno));

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace Xenstore.Server.Hypervisor;
+namespace Xenstore.Native;
 
 /// <summary>
 /// P/Invoke declarations for the Xen control libraries a dom0 daemon uses. The library names are resolved to the
@@ -15,11 +15,14 @@ internal static unsafe partial class XenNative
 
     public const int VirqDomExc = 3;
     public const uint GnttabReservedXenstore = 1;
-    public const int ProtReadWrite = 3;
     public const uint DomInfoDying = 1u << 0;
     public const uint DomInfoShutdown = 1u << 2;
 
-    /// <summary>Bytes of xc_domaininfo_t we hand to libxenctrl (the real struct is smaller).</summary>
+    /// <summary>
+    /// Bytes handed to libxenctrl for one <see cref="XenDomainInfo"/>: far more than the 112 of Xen 4.17 on x86_64,
+    /// because arm64's is larger (120) and so may be a later release's, which the resolver below also loads. The
+    /// fields read from it lead the struct in all of them.
+    /// </summary>
     public const int DomainInfoBufferSize = 1024;
 
     static XenNative()
@@ -106,16 +109,5 @@ internal static unsafe partial class XenNative
     public static partial int CtrlClose(IntPtr handle);
 
     [LibraryImport(Ctrl, EntryPoint = "xc_domain_getinfolist")]
-    public static partial int CtrlDomainGetInfoList(IntPtr handle, uint firstDomain, uint maxDomains, byte* info);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
+    public static partial int CtrlDomainGetInfoList(IntPtr handle, uint firstDomain, uint maxDomains, XenDomainInfo* info);
 }

@@ -1,4 +1,4 @@
-namespace Xenstore.Server.Reactor;
+namespace Xenstore.Native;
 
 /// <summary>
 /// Byte arrays that never move (the pinned object heap), so the kernel may fill or read them during a system call

@@ -1,20 +1,31 @@
 using System.Runtime.InteropServices;
 
-namespace Xenstore.Client.Internal;
+namespace Xenstore.Native;
 
-/// <summary>The few libc calls .NET has no managed form of: FIFOs, non-blocking opens, poll on a device.</summary>
+/// <summary>
+/// The libc calls .NET has no managed form of, for descriptors and files: FIFOs, raw reads and writes of devices
+/// and FIFOs, descriptor flags, poll, and the raw system call io_uring needs. The other calls are grouped by
+/// concern in the other <c>Libc.*.cs</c> files, so a program compiles in only the ones it uses.
+/// </summary>
+/// <remarks>
+/// Flag values are Linux's generic ones (asm-generic/fcntl.h, asm-generic/poll.h), the same on x86_64 and arm64.
+/// Errno numbers are in <see cref="Errno"/>.
+/// </remarks>
 internal static partial class Libc
 {
-    public const int ORdOnly = 0;
     public const int OWrOnly = 1;
     public const int ORdWr = 2;
+    public const int ONoCtty = 0x100;
     public const int ONonBlock = 0x800;
     public const int OCloExec = 0x80000;
-    public const short PollIn = 0x1;
-    public const int EIntr = 4;
-    public const int EAgain = 11;
-    public const int EExist = 17;
 
+    public const int FGetFd = 1;
+    public const int FSetFd = 2;
+    public const int FdCloexec = 1;
+
+    public const short PollIn = 0x1;
+
+    /// <summary><c>struct pollfd</c> (poll.h): 8 bytes.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
     {
@@ -32,14 +43,21 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static unsafe partial nint Write(int fd, byte* buffer, nint count);
 
-    [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int MkFifo(string path, uint mode);
-
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
+    [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MkFifo(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
+
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static unsafe partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+
+    /// <summary>A system call libc has no wrapper for (io_uring's); returns -1 and sets errno on failure.</summary>
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    public static partial long Syscall(long number, nint a1, nint a2, nint a3, nint a4, nint a5, nint a6);
 
     /// <summary>The <c>strerror</c> text of the last failed call.</summary>
     public static string LastErrorText() => Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Xenstore.Server.Reactor;
+namespace Xenstore.Native;
 
 /// <summary>One non-blocking send or receive (<see cref="IoUring.OpSend"/>, <see cref="IoUring.OpRecv"/>) of a pinned buffer.</summary>
 internal readonly record struct SocketOperation(byte Opcode, int Descriptor, nint Address, int Length);
@@ -9,13 +9,10 @@ internal readonly record struct SocketOperation(byte Opcode, int Descriptor, nin
 /// Carries out a set of socket sends and receives: through io_uring in submissions of at most the ring's capacity,
 /// or, without a ring or for a single operation (where a submission saves nothing), one plain call each. Nothing
 /// waits (MSG_DONTWAIT: a socket with nothing to read or no room reports EAGAIN) and a peer that went away never
-/// raises SIGPIPE. The daemon and the load generator share this file as source.
+/// raises SIGPIPE. The daemon and the load generator both use it.
 /// </summary>
-internal static partial class SocketOperations
+internal static class SocketOperations
 {
-    private const int MsgDontWait = 0x40;
-    private const int MsgNoSignal = 0x4000;
-
     /// <summary>Fills <paramref name="results"/> with each operation's bytes, or its negated errno.</summary>
     public static unsafe void Run(IoUring? ring, ReadOnlySpan<SocketOperation> operations, Span<int> results)
     {
@@ -25,8 +22,8 @@ internal static partial class SocketOperations
             {
                 SocketOperation operation = operations[i];
                 nint result = operation.Opcode == IoUring.OpRecv
-                    ? Receive(operation.Descriptor, (byte*)operation.Address, operation.Length, Flags(operation.Opcode))
-                    : Send(operation.Descriptor, (byte*)operation.Address, operation.Length, Flags(operation.Opcode));
+                    ? Libc.Receive(operation.Descriptor, (byte*)operation.Address, operation.Length, Flags(operation.Opcode))
+                    : Libc.Send(operation.Descriptor, (byte*)operation.Address, operation.Length, Flags(operation.Opcode));
                 results[i] = result < 0 ? -Marshal.GetLastPInvokeError() : (int)result;
             }
             return;
@@ -48,11 +45,6 @@ internal static partial class SocketOperations
         }
     }
 
-    private static int Flags(byte opcode) => opcode == IoUring.OpRecv ? MsgDontWait : MsgDontWait | MsgNoSignal;
-
-    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
-    private static unsafe partial nint Receive(int descriptor, byte* buffer, nint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    private static unsafe partial nint Send(int descriptor, byte* buffer, nint length, int flags);
+    private static int Flags(byte opcode) =>
+        opcode == IoUring.OpRecv ? Libc.MsgDontWait : Libc.MsgDontWait | Libc.MsgNoSignal;
 }
