@@ -20,6 +20,9 @@ internal sealed class InMemoryConnection : IClientConnection
     private int _inputLength;
     private volatile bool _closed;
 
+    /// <summary>Closed by the server for an oversized frame: like a socket's, unsent output is gone with it.</summary>
+    private volatile bool _cutOff;
+
     public InMemoryConnection(int id, uint domid, bool privileged, int eventLimit, WorkQueue queue)
     {
         Id = id;
@@ -84,7 +87,8 @@ internal sealed class InMemoryConnection : IClientConnection
                 }
                 if (status == FrameStatus.TooLarge)
                 {
-                    // As on a socket: a payload over 4096 bytes ends the connection.
+                    // As on a socket: a payload over 4096 bytes ends the connection at once, unsent replies with it.
+                    _cutOff = true;
                     Close();
                     return;
                 }
@@ -100,7 +104,7 @@ internal sealed class InMemoryConnection : IClientConnection
     /// <summary>Client side: takes published output into <paramref name="into"/>, waiting for some; 0 at the end.</summary>
     public async ValueTask<int> ReadAsync(Memory<byte> into, OutputCursor cursor, CancellationToken cancellationToken)
     {
-        while (true)
+        while (!_cutOff)
         {
             int copied = cursor.CopyTo(into.Span, Output);
             if (copied > 0)
@@ -109,10 +113,11 @@ internal sealed class InMemoryConnection : IClientConnection
             }
             if (!await _published.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                return cursor.CopyTo(into.Span, Output);
+                return _cutOff ? 0 : cursor.CopyTo(into.Span, Output);
             }
             _published.Reader.TryRead(out _);
         }
+        return 0;
     }
 
     /// <summary>Client side: the client goes; the engine forgets the connection, its watches and transactions.</summary>
