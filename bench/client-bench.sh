@@ -14,7 +14,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 for round in $(seq "$rounds"); do
   for daemon in ours c; do
     if [ "$daemon" = ours ]; then
-      dotnet src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll --socket "$work/ours.sock" --no-persistence >/dev/null 2>&1 &
+      dotnet src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll --no-fork --socket "$work/ours.sock" --no-persistence >/dev/null 2>&1 &
       pid=$!; sock=$work/ours.sock
       for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
     else

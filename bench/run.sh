@@ -113,7 +113,7 @@ start_daemon() {
       daemon_sock=$workdir/ours.sock
       rm -rf "$daemon_sock" "$workdir/ours.out" "$statedir"
       mkdir -p "$statedir"
-      "${prefix[@]}" dotnet "$ours_dll" --socket "$daemon_sock" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
+      "${prefix[@]}" dotnet "$ours_dll" --no-fork --socket "$daemon_sock" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
       daemon_pid=$!
       for _ in $(seq 200); do grep -q "listening on" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "listening on" "$workdir/ours.out" || { echo "our daemon did not start: $(cat "$workdir/ours.err")" >&2; return 1; }

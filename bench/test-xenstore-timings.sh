@@ -45,7 +45,7 @@ for round in $(seq "$rounds"); do
       # As a fresh daemon of the test suite: defaults, persistence on, its state next to its socket.
       sock=$work/ours.sock
       rm -rf "$sock" "$sock.state"
-      dotnet "$ours_dll" --socket "$sock" > "$work/ours.out" 2> "$work/ours.err" &
+      dotnet "$ours_dll" --no-fork --socket "$sock" > "$work/ours.out" 2> "$work/ours.err" &
       pid=$!
       for _ in $(seq 200); do grep -q "listening on" "$work/ours.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "listening on" "$work/ours.out" || { echo "our daemon did not start: $(cat "$work/ours.err")" >&2; exit 1; }

@@ -45,6 +45,15 @@ public sealed record ServerOptions
     /// </summary>
     public uint PrivilegedEventChannel { get; init; }
 
+    /// <summary>
+    /// A file that receives the access trace in C xenstored's format (its <c>-T</c>), with the <c>io</c> and
+    /// <c>conn</c> switches on from the start; null (the default) traces to the log when switched on.
+    /// </summary>
+    public string? TraceFile { get; init; }
+
+    /// <summary>Trace switch changes applied at start, in order, as CONTROL log takes them (<c>+io</c>, <c>-obj</c>).</summary>
+    public IReadOnlyList<string> TraceSwitches { get; init; } = [];
+
     /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
     public EngineOptions Engine { get; init; } = new();
 

@@ -32,7 +32,17 @@ internal sealed class TraceSwitches
         {
             return false;
         }
-        int index = Array.IndexOf(s_names, argument[1..]);
+        // C's name for connections coming and going is obj; its wrl, acc and tdb have nothing to trace here.
+        string name = argument[1..] switch
+        {
+            "obj" => "conn",
+            var other => other,
+        };
+        if (name is "wrl" or "acc" or "tdb")
+        {
+            return true;
+        }
+        int index = Array.IndexOf(s_names, name);
         if (index < 0)
         {
             return false;

@@ -37,6 +37,7 @@ public sealed class XenstoreServer : IAsyncDisposable
     private readonly LiveUpdateCoordinator? _liveUpdate;
     private readonly HandoverReceiver? _handover;
     private readonly MetricsEndpoint? _metricsEndpoint;
+    private readonly TraceFile? _traceFile;
     private int _lastConnectionId;
     private bool _started;
 
@@ -53,7 +54,21 @@ public sealed class XenstoreServer : IAsyncDisposable
         _options = options;
         ILogger logger = loggerFactory.CreateLogger("xenstored");
         _logger = logger;
-        var trace = new TraceSwitches();
+        var switches = new TraceSwitches();
+        // With a trace file, C traces io and obj from the start; --trace-control switches then apply in order.
+        if (options.TraceFile is not null)
+        {
+            switches.Apply("on");
+        }
+        foreach (string change in options.TraceSwitches)
+        {
+            if (!switches.Apply(change))
+            {
+                throw new ArgumentException("unknown trace switch " + change, nameof(options));
+            }
+        }
+        _traceFile = options.TraceFile is null ? null : new TraceFile(options.TraceFile);
+        var trace = new AccessTrace(switches, _traceFile, logger);
         _state = options.StateDirectory is null ? null : new StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger);
         StateStore? state = _state;
         _metrics = new ServerMetrics(() => state?.JournalBytesWritten ?? 0);
@@ -65,10 +80,10 @@ public sealed class XenstoreServer : IAsyncDisposable
             (target as IClientConnection)?.Abort("internal error");
         });
         var connections = new ConnectionRegistry();
-        _output = new EngineOutputRouter(connections, trace, _metrics, logger);
+        _output = new EngineOutputRouter(connections, trace, _metrics);
         _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
         _liveUpdateRequests = new LiveUpdateRequests(hasStateDirectory: _state is not null);
-        var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, trace, _metrics, logger);
+        var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, switches, _metrics, logger);
         _engine = new XenstoreEngine(options.Engine, _output, host);
         IBatchJournal journal = observeJournal((IBatchJournal?)_state ?? InMemoryOnly.Instance);
         _pipeline = new BatchPipeline(_engine, _queue, _io, journal, connections, _output, trace, _metrics, logger);
@@ -93,8 +108,14 @@ public sealed class XenstoreServer : IAsyncDisposable
     /// <summary>The Unix socket path; null for a server with in-memory connections only.</summary>
     public string? SocketPath => _options.SocketPath;
 
-    /// <summary>Completes when a live update handed everything to a successor: the daemon should exit now.</summary>
-    public Task HandedOver => _liveUpdate?.HandedOver ?? Task.Delay(Timeout.Infinite);
+    /// <summary>
+    /// Completes with the successor's process id when a live update handed everything to it: the daemon should
+    /// exit now.
+    /// </summary>
+    public Task<int> HandedOver => _liveUpdate?.HandedOver ?? new TaskCompletionSource<int>().Task;
+
+    /// <summary>Reopens the trace file (after it was rotated); nothing without one.</summary>
+    public void ReopenTrace() => _traceFile?.Reopen();
 
     /// <summary>
     /// Recovers the state directory, opens the socket (or takes over a predecessor's), opens the hypervisor and
@@ -210,5 +231,6 @@ public sealed class XenstoreServer : IAsyncDisposable
         _io.Dispose();
         _state?.Dispose();
         _metrics.Dispose();
+        _traceFile?.Dispose();
     }
 }

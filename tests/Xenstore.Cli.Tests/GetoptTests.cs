@@ -1,3 +1,5 @@
+using Xenstore.CommandLine;
+
 namespace Xenstore.Cli.Tests;
 
 public sealed class GetoptTests
@@ -42,6 +44,20 @@ public sealed class GetoptTests
     {
         Assert.Equal(["prog: invalid option -- 'z'"], Parse("-z").Errors);
         Assert.Equal(["prog: option requires an argument -- 'n'"], Parse("-n").Errors);
+    }
+
+    [Fact]
+    public void OptionalArgument_IsTakenOnlyWhenAttached()
+    {
+        // "H::" as in C xenstored: -Hx carries x; -H x leaves x as an operand.
+        var getopt = new Getopt("prog", ["-Hx", "-H", "y", "-NH"], "H::N", [], _ => { });
+        var options = new List<string>();
+        while (getopt.Next(out char c, out string? arg))
+        {
+            options.Add(arg is null ? c.ToString() : $"{c}={arg}");
+        }
+        Assert.Equal(["H=x", "H", "N", "H"], options);
+        Assert.Equal(["y"], getopt.Operands);
     }
 
     [Theory]

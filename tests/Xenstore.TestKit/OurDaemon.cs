@@ -119,6 +119,8 @@ public sealed class OurDaemon : IDaemonUnderTest
             info.Environment[key] = value;
         }
         info.ArgumentList.Add(DaemonDll);
+        // In the foreground, as under systemd: the test owns the process and reads its output.
+        info.ArgumentList.Add("--no-fork");
         if (withSocket)
         {
             info.ArgumentList.Add("--socket");

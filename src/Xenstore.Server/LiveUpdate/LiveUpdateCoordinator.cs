@@ -27,11 +27,14 @@ internal sealed class LiveUpdateCoordinator(
     ILogger logger)
 {
     private static readonly TimeSpan s_readyTimeout = TimeSpan.FromSeconds(60);
-    private readonly TaskCompletionSource _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<int> _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _running;
 
-    /// <summary>Completes when a successor has taken over: the daemon should leave without closing anything.</summary>
-    public Task HandedOver => _handedOver.Task;
+    /// <summary>
+    /// Completes with the successor's process id once it has taken over: the daemon should leave without closing
+    /// anything.
+    /// </summary>
+    public Task<int> HandedOver => _handedOver.Task;
 
     /// <summary>Carries out the updates asked for, one at a time, until <see cref="LiveUpdateRequests.Complete"/>.</summary>
     public void Start() => _running = Task.Run(async () =>
@@ -107,7 +110,7 @@ internal sealed class LiveUpdateCoordinator(
                 Log.LiveUpdateDone(logger, successor.Id);
                 // The sockets stay open in the successor; the daemon leaves without closing or unlinking anything.
                 listener.MarkHandedOver();
-                _handedOver.TrySetResult();
+                _handedOver.TrySetResult(successor.Id);
                 return;
             }
             throw new InvalidOperationException("the new daemon did not become ready");

@@ -24,7 +24,7 @@ internal sealed class BatchPipeline(
     IBatchJournal journal,
     ConnectionRegistry connections,
     EngineOutputRouter output,
-    TraceSwitches trace,
+    AccessTrace trace,
     ServerMetrics metrics,
     ILogger logger)
 {
@@ -50,10 +50,7 @@ internal sealed class BatchPipeline(
     {
         try
         {
-            if (trace.Io)
-            {
-                Log.Trace(logger, connection.Id, connection.Domid, "IN " + header.Type, header.TxId, TraceText.Summarize(payload));
-            }
+            trace.Request(connection.Id, connection.Domid, header, payload);
             engine.Process(connection.Id, header, payload);
             metrics.RequestProcessed(header.Type, arrival);
             connection.RequestCompleted();
@@ -71,10 +68,7 @@ internal sealed class BatchPipeline(
     /// <summary>A connection opens: the engine learns of it now.</summary>
     public void Open(IClientConnection connection)
     {
-        if (trace.Connections)
-        {
-            Log.Trace(logger, connection.Id, connection.Domid, "CONNECT", 0, "");
-        }
+        trace.Connection(connection.Id, connection.Domid, opened: true);
         connections.Add(connection);
         metrics.ConnectionOpened();
         engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged);
@@ -83,10 +77,7 @@ internal sealed class BatchPipeline(
     /// <summary>A connection is gone: the engine forgets it, its watches and transactions.</summary>
     public void Close(IClientConnection connection)
     {
-        if (trace.Connections)
-        {
-            Log.Trace(logger, connection.Id, connection.Domid, "DISCONNECT", 0, "");
-        }
+        trace.Connection(connection.Id, connection.Domid, opened: false);
         if (connections.Remove(connection))
         {
             metrics.ConnectionClosed();

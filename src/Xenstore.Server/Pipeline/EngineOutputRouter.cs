@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
 using Xenstore.Store;
 
@@ -9,7 +8,7 @@ namespace Xenstore.Server.Pipeline;
 /// and traced, and the connection is remembered as touched by the current batch, so the batch publishes and
 /// flushes it after the journal. Store thread only.
 /// </summary>
-internal sealed class EngineOutputRouter(ConnectionRegistry connections, TraceSwitches trace, ServerMetrics metrics, ILogger logger) : IEngineOutput
+internal sealed class EngineOutputRouter(ConnectionRegistry connections, AccessTrace trace, ServerMetrics metrics) : IEngineOutput
 {
     private readonly HashSet<IClientConnection> _touched = [];
 
@@ -22,10 +21,7 @@ internal sealed class EngineOutputRouter(ConnectionRegistry connections, TraceSw
         {
             return;
         }
-        if (trace.Io)
-        {
-            Log.Trace(logger, connectionId, connection.Domid, "OUT " + type, txId, TraceText.Summarize(payload));
-        }
+        trace.Reply(connectionId, connection.Domid, type, txId, payload);
         bool queued = connection.Output.Append(type, reqId, txId, payload);
         if (type == XsMessageType.WatchEvent)
         {

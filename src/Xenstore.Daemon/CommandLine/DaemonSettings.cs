@@ -1,6 +1,6 @@
 using Xenstore.Store;
 
-namespace Xenstore.Daemon;
+namespace Xenstore.Daemon.CommandLine;
 
 /// <summary>What the command line asked for.</summary>
 internal sealed class DaemonSettings
@@ -10,6 +10,9 @@ internal sealed class DaemonSettings
     public QuotaSet Quotas { get; } = new();
 
     public uint? PrivilegedDomid { get; set; }
+
+    /// <summary>C's <c>--master-domid</c>: the domain a Xenstore domain serves as the privileged one at start.</summary>
+    public uint? MasterDomid { get; set; }
 
     public bool Verbose { get; set; }
 
@@ -39,6 +42,24 @@ internal sealed class DaemonSettings
 
     /// <summary>The privileged domain's event channel (<c>--event</c>), for the Xenstore domain on Xen.</summary>
     public uint? EventChannel { get; set; }
+
+    /// <summary>Stay in the foreground (<c>-N</c>); a live update's successor always does.</summary>
+    public bool NoFork { get; set; }
+
+    /// <summary>Where the serving process writes its pid (<c>-F</c>).</summary>
+    public string? PidFile { get; set; }
+
+    /// <summary>Print the serving process's pid on stdout once it serves (4.17's <c>-P</c>).</summary>
+    public bool OutputPid { get; set; }
+
+    /// <summary>The access trace in C's format (<c>-T</c>).</summary>
+    public string? TraceFile { get; set; }
+
+    /// <summary>The <c>--trace-control</c> arguments in order (<c>+io</c>, <c>-obj</c>).</summary>
+    public List<string> TraceControl { get; } = [];
+
+    /// <summary>Options accepted that have no effect here, each with why: printed as warnings at start.</summary>
+    public List<string> Warnings { get; } = [];
 
     public bool ShowHelp { get; set; }
 }

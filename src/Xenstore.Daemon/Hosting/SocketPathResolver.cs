@@ -1,4 +1,4 @@
-namespace Xenstore.Daemon;
+namespace Xenstore.Daemon.Hosting;
 
 /// <summary>Where to listen when --socket is not given, in the order libxenstore looks for the daemon.</summary>
 internal static class SocketPathResolver

@@ -1,4 +1,4 @@
-namespace Xenstore.Cli;
+namespace Xenstore.CommandLine;
 
 /// <summary>One long option: its name, whether it takes an argument, the short letter it stands for.</summary>
 internal readonly record struct LongOption(string Name, bool HasArgument, char Value, bool ExactOnly = false);
@@ -8,7 +8,8 @@ internal readonly record struct LongOption(string Name, bool HasArgument, char V
 /// operands), <c>--</c> ends options, short options cluster, long options may be abbreviated when unambiguous.
 /// An unknown option prints a message and yields <c>'?'</c>, which the tools then ignore. Options marked
 /// <see cref="LongOption.ExactOnly"/> (our extras) never match an abbreviation, so the original options'
-/// abbreviations and ambiguity messages stay exactly as they were.
+/// abbreviations and ambiguity messages stay exactly as they were. A letter followed by <c>::</c> in the optstring
+/// takes an optional argument, attached only (<c>-Hfoo</c>), as C xenstored's <c>-H</c> does.
 /// </summary>
 internal sealed class Getopt
 {
@@ -80,6 +81,14 @@ internal sealed class Getopt
             return true;
         }
         bool takesArgument = spec + 1 < _optstring.Length && _optstring[spec + 1] == ':';
+        bool optionalArgument = takesArgument && spec + 2 < _optstring.Length && _optstring[spec + 2] == ':';
+        if (optionalArgument)
+        {
+            argument = endOfCluster ? null : cluster[_clusterPosition..];
+            Advance(true);
+            option = c;
+            return true;
+        }
         if (!takesArgument)
         {
             Advance(endOfCluster);
