@@ -117,12 +117,12 @@ internal sealed class ServerMetrics : IDisposable
         Counter(text, "xenstore_watch_events_dropped_total", _watchEventsDropped);
         Counter(text, "xenstore_journal_bytes_total", _journalBytes());
         {
-            Gauge(text, "xenstore_nodes", engine.NodeCount);
-            Gauge(text, "xenstore_watches", engine.WatchCount);
-            Gauge(text, "xenstore_transactions_open", engine.TransactionCount);
-            Counter(text, "xenstore_transactions_committed_total", engine.TransactionsCommitted);
-            Counter(text, "xenstore_transactions_aborted_total", engine.TransactionsAborted);
-            Counter(text, "xenstore_transactions_conflicts_total", engine.TransactionsConflicted);
+            Gauge(text, "xenstore_nodes", engine.Statistics.Nodes);
+            Gauge(text, "xenstore_watches", engine.Statistics.Watches);
+            Gauge(text, "xenstore_transactions_open", engine.Statistics.OpenTransactions);
+            Counter(text, "xenstore_transactions_committed_total", engine.Statistics.TransactionsCommitted);
+            Counter(text, "xenstore_transactions_aborted_total", engine.Statistics.TransactionsAborted);
+            Counter(text, "xenstore_transactions_conflicts_total", engine.Statistics.TransactionsConflicted);
         }
         RenderRuntime(text);
         return text.ToString();

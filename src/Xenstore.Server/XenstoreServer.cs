@@ -139,9 +139,9 @@ public sealed class XenstoreServer : IAsyncDisposable
             // Domains introduced before a restart are served again (their pages and ports are unchanged).
             _queue.Post(StoreWork.Run(engine =>
             {
-                foreach (DomainRecord domain in engine.IntroducedDomains())
+                foreach (DomainRecord domain in engine.Domains.Introduced())
                 {
-                    rings.Attach(engine.IntroductionOf(domain.Domid, domain.Gfn, domain.EventChannel, isNew: false));
+                    rings.Attach(engine.Domains.IntroductionOf(domain.Domid, domain.Gfn, domain.EventChannel, isNew: false));
                 }
                 if (_options.XenstoreDomain)
                 {
@@ -177,13 +177,13 @@ public sealed class XenstoreServer : IAsyncDisposable
     private void IntroduceExistingDomains(XenstoreEngine engine, RingManager rings)
     {
         uint privileged = _options.Engine.PrivilegedDomid ?? 0;
-        if (!engine.IsIntroduced(privileged))
+        if (!engine.Domains.IsIntroduced(privileged))
         {
-            engine.IntroduceDomain(privileged, gfn: 0, _options.PrivilegedEventChannel);
+            engine.Domains.Introduce(privileged, gfn: 0, _options.PrivilegedEventChannel);
         }
-        foreach (uint domid in rings.ExistingDomains().Where(d => d != privileged && !engine.IsIntroduced(d)))
+        foreach (uint domid in rings.ExistingDomains().Where(d => d != privileged && !engine.Domains.IsIntroduced(d)))
         {
-            engine.IntroduceDomain(domid, gfn: 0, eventChannel: 0);
+            engine.Domains.Introduce(domid, gfn: 0, eventChannel: 0);
         }
     }
 

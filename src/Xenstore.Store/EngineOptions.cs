@@ -3,7 +3,10 @@ namespace Xenstore.Store;
 /// <summary>Settings of the store engine.</summary>
 public sealed class EngineOptions
 {
-    /// <summary>Global quota defaults for unprivileged domains.</summary>
+    /// <summary>
+    /// Global quota values for unprivileged domains at start. The engine keeps its own copy, which SET_QUOTA, CONTROL
+    /// quota and recovery change; this instance is never changed.
+    /// </summary>
     public QuotaSet Quotas { get; init; } = new();
 
     /// <summary>

@@ -1,9 +1,10 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store;
 
 /// <summary>
-/// The persistent state frozen at one moment (<see cref="XenstoreEngine.BeginSnapshot"/>). Nothing in it changes
+/// The persistent state frozen at one moment (<see cref="EnginePersistence.BeginSnapshot"/>). Nothing in it changes
 /// afterwards, so <see cref="WriteTo"/> may run on another thread while the engine serves requests.
 /// </summary>
 public sealed class EngineSnapshot

@@ -24,14 +24,3 @@ public interface IStateJournal
     /// <summary>A global quota now has this value.</summary>
     void GlobalQuotaWritten(Quota quota, long value);
 }
-
-/// <summary>The persistent part of what the engine knows about a domain.</summary>
-public sealed record DomainRecord(
-    uint Domid,
-    bool Introduced,
-    ulong Gfn,
-    uint EventChannel,
-    bool Shutdown,
-    uint? Target,
-    XsServerFeatures Features,
-    IReadOnlyDictionary<Quota, long> QuotaOverrides);

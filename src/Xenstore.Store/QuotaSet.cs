@@ -21,12 +21,16 @@ public sealed class QuotaSet
         this[Quota.WatchEvents] = 1024;
     }
 
+    /// <summary>A copy of <paramref name="source"/>'s values.</summary>
+    public QuotaSet(QuotaSet source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        _values = (long[])source._values.Clone();
+    }
+
     public long this[Quota quota]
     {
         get => _values[(int)quota];
         set => _values[(int)quota] = value;
     }
-
-    /// <summary>True when <paramref name="wanted"/> items stay within the limit (0 = unlimited).</summary>
-    public bool Allows(Quota quota, long wanted) => _values[(int)quota] == 0 || wanted <= _values[(int)quota];
 }

@@ -1,4 +1,10 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Domains;
+using Xenstore.Store.Persistence;
+using Xenstore.Store.Requests;
+using Xenstore.Store.Transactions;
+using Xenstore.Store.Tree;
+using Xenstore.Store.Watches;
 
 namespace Xenstore.Store;
 
@@ -7,58 +13,85 @@ namespace Xenstore.Store;
 /// the same ordered calls produce the same replies, events and state. Nothing here blocks, reads a clock or does
 /// I/O; the server owns threads and transports and feeds requests in arrival order.
 /// </summary>
-public sealed partial class XenstoreEngine
+public sealed class XenstoreEngine
 {
-    private static readonly XsPermission[] s_rootPerms = [new(XsAccess.None, 0)];
-
-    private readonly EngineOptions _options;
     private readonly IEngineOutput _output;
     private readonly IEngineHost _host;
     private readonly Dictionary<int, Connection> _connections = [];
-    private readonly Dictionary<uint, Domain> _domains = [];
-    private readonly ReplyBuffer _reply = new();
-    private readonly List<PendingEvent> _pendingEvents = [];
+    private readonly DomainTable _domains;
+    private readonly RequestContext _request = new();
+    private readonly WatchTable _watches;
+    private readonly LiveTree _liveTree;
     private readonly NodeTree _live;
+    private readonly TransactionManager _transactions;
+    private readonly JournalSink _journal = new();
+
+    /// <summary>Observers of every live change, in this order: the tree's own bookkeeping, accounting, journal, watches.</summary>
+    private readonly ChangeFeed _liveFeed;
+
+    /// <summary>Recovery and start-up: the tree's bookkeeping and accounting only (no journal, no watch events).</summary>
+    private readonly ChangeFeed _quietFeed;
+
+    private readonly RequestChecks _checks;
+    private readonly TreeWriter _writer;
+    private readonly NodeRequests _nodes;
+    private readonly WatchRequests _watchRequests;
+    private readonly TransactionRequests _transactionRequests;
+    private readonly QuotaRequests _quotaRequests;
+    private readonly ControlRequests _controlRequests;
+    private readonly DomainLifecycle _lifecycle;
+    private readonly DomainRequests _domainRequests;
 
     /// <summary>
-    /// Open snapshots by live epoch, with how many transactions use each. Epochs only grow, so new entries go at the
-    /// end and the newest is the last key.
+    /// Builds the parts in dependency order. Every live change goes through one feed whose order is fixed here;
+    /// the request handlers get only the parts they use.
     /// </summary>
-    private readonly SortedList<int, int> _liveSnapshots = [];
-
-    private long _generation;
-
-    /// <summary>The host took the current request over and will answer it itself.</summary>
-    private bool _replyDeferred;
-    private int _epochCounter;
-    private readonly NameCache _names = new();
-
     public XenstoreEngine(EngineOptions options, IEngineOutput output, IEngineHost? host = null)
     {
-        _options = options;
         _output = output;
         _host = host ?? new NullHost();
-        var root = new Node("", [], s_rootPerms, epoch: 1);
-        _epochCounter = 1;
-        _live = new NodeTree(root, epoch: 1, frozenUpTo: 0);
+        _domains = new DomainTable(options.Quotas, options.ServerFeatures);
+        _watches = new WatchTable(_domains, output);
+        _liveTree = new LiveTree();
+        _live = _liveTree.Nodes;
+        _transactions = new TransactionManager(_domains, _liveTree);
+        _liveFeed = new ChangeFeed(_liveTree, _domains, _journal, _watches);
+        _quietFeed = new ChangeFeed(_liveTree, _domains);
+        _checks = new RequestChecks(_domains);
+        _writer = new TreeWriter(_liveTree, _liveFeed);
+        _nodes = new NodeRequests(_checks, _writer, _domains, _watches, _journal);
+        _watchRequests = new WatchRequests(_checks, _domains, _watches);
+        _transactionRequests = new TransactionRequests(_transactions, _writer, _watches);
+        _quotaRequests = new QuotaRequests(_domains, _journal);
+        _lifecycle = new DomainLifecycle(_connections, _liveTree, _liveFeed, _domains, _watches, _transactions, _journal, _host, options.PrivilegedDomid);
+        _domainRequests = new DomainRequests(_domains, _lifecycle, _journal);
+        _controlRequests = new ControlRequests(this, _host, _domains, _journal);
+        Domains = new EngineDomains(_lifecycle, _domains);
+        Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _quietFeed);
+        LiveUpdate = new EngineLiveUpdate(_connections, _watches);
         CreateInitialNodes();
     }
 
-    /// <summary>Number of nodes in the live tree, the root included.</summary>
-    public int NodeCount { get; private set; } = 1;
+    /// <summary>The counters, for metrics.</summary>
+    public EngineStatistics Statistics => new(
+        _liveTree.NodeCount, _liveTree.Generation, _watches.Count, _transactions.Count,
+        _transactions.Committed, _transactions.Aborted, _transactions.Conflicted);
 
-    /// <summary>Generation of the last change to the live tree.</summary>
-    public long Generation => _generation;
+    /// <summary>Domains: privileges, introduction, features and quotas, and what the hypervisor reports.</summary>
+    public EngineDomains Domains { get; }
+
+    /// <summary>The journal, snapshots and recovery.</summary>
+    public EnginePersistence Persistence { get; }
+
+    /// <summary>What a live update carries over: connections' watches.</summary>
+    public EngineLiveUpdate LiveUpdate { get; }
 
     /// <summary>Registers a connection. Socket connections are dom0 and privileged.</summary>
     public void OpenConnection(int connectionId, uint domid, bool privileged)
     {
-        bool isPrivileged = privileged || IsPrivilegedDomain(domid);
+        bool isPrivileged = privileged || Domains.IsPrivileged(domid);
         _connections.Add(connectionId, new Connection(connectionId, domid, isPrivileged));
     }
-
-    /// <summary>dom0 and the <c>--priv-domid</c> domain have full privileges, over any transport.</summary>
-    public bool IsPrivilegedDomain(uint domid) => domid == 0 || domid == _options.PrivilegedDomid;
 
     /// <summary>Forgets a connection: its watches and transactions are dropped, its nodes stay.</summary>
     public void CloseConnection(int connectionId)
@@ -81,29 +114,22 @@ public sealed partial class XenstoreEngine
         {
             return;
         }
-        _reply.Clear();
-        _pendingEvents.Clear();
-        _afterReply.Clear();
-        _replyDeferred = false;
+        RequestContext request = _request;
+        request.Reset();
         XsError error;
         try
         {
-            error = Dispatch(connection, header, payload);
-        }
-        catch (TransactionNodesExceededException)
-        {
-            _reply.Clear();
-            error = XsError.ENOSPC;
+            error = Dispatch(request, connection, header, payload);
         }
         finally
         {
-            FirePendingEvents();
+            _watches.FirePending();
         }
-        if (_replyDeferred)
+        if (request.Deferred)
         {
             return;
         }
-        if (error == XsError.None && _reply.Length > XsConstants.PayloadMax)
+        if (error == XsError.None && request.Reply.Length > XsConstants.PayloadMax)
         {
             error = XsError.E2BIG;
         }
@@ -113,15 +139,25 @@ public sealed partial class XenstoreEngine
         }
         else
         {
-            _output.Send(connectionId, header.Type, header.ReqId, header.TxId, _reply.Span);
+            _output.Send(connectionId, header.Type, header.ReqId, header.TxId, request.Reply.Span);
         }
-        foreach ((int target, byte[] message) in _afterReply)
+        foreach ((int target, byte[] message) in request.AfterReply)
         {
             _output.Send(target, XsMessageType.WatchEvent, 0, 0, message);
         }
     }
 
-    private XsError Dispatch(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
+    /// <summary>RESET_WATCHES, connection close and domain release: every watch and transaction goes.</summary>
+    private void DropWatchesAndTransactions(Connection connection)
+    {
+        _watches.RemoveAll(connection);
+        _transactions.DropAll(connection);
+    }
+
+    /// <summary>Checks the tree and the accounting; returns null when consistent, else what is wrong.</summary>
+    public string? CheckConsistency() => ConsistencyCheck.Run(_liveTree, _domains);
+
+    private XsError Dispatch(RequestContext request, Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
     {
         switch (header.Type)
         {
@@ -134,44 +170,44 @@ public sealed partial class XenstoreEngine
             case XsMessageType.GetPerms:
             case XsMessageType.SetPerms:
             case XsMessageType.TransactionEnd:
-                return DispatchInView(connection, header, payload);
+                return DispatchInView(request, connection, header, payload);
             case XsMessageType.Watch:
-                return DoWatch(connection, payload);
+                return _watchRequests.Watch(request, connection, payload);
             case XsMessageType.Unwatch:
-                return DoUnwatch(connection, payload);
+                return _watchRequests.Unwatch(request, connection, payload);
             case XsMessageType.ResetWatches:
                 DropWatchesAndTransactions(connection);
-                return Ok();
+                return request.Ok();
             case XsMessageType.TransactionStart:
-                return DoTransactionStart(connection, header);
+                return _transactionRequests.Start(request, connection, header);
             case XsMessageType.GetDomainPath:
-                return DoGetDomainPath(payload);
+                return DomainRequests.GetDomainPath(request, payload);
             case XsMessageType.IsDomainIntroduced:
-                return DoIsDomainIntroduced(connection, payload);
+                return _domainRequests.IsDomainIntroduced(request, connection, payload);
             case XsMessageType.Introduce:
-                return DoIntroduce(connection, payload);
+                return _domainRequests.Introduce(request, connection, payload);
             case XsMessageType.Release:
-                return DoRelease(connection, payload);
+                return _domainRequests.Release(request, connection, payload);
             case XsMessageType.Resume:
-                return DoResume(connection, payload);
+                return _domainRequests.Resume(request, connection, payload);
             case XsMessageType.SetTarget:
-                return DoSetTarget(connection, payload);
+                return _domainRequests.SetTarget(request, connection, payload);
             case XsMessageType.GetFeature:
-                return DoGetFeature(connection, payload);
+                return _quotaRequests.GetFeature(request, connection, payload);
             case XsMessageType.SetFeature:
-                return DoSetFeature(connection, payload);
+                return _quotaRequests.SetFeature(request, connection, payload);
             case XsMessageType.GetQuota:
-                return DoGetQuota(connection, payload);
+                return _quotaRequests.GetQuota(request, connection, payload);
             case XsMessageType.SetQuota:
-                return DoSetQuota(connection, payload);
+                return _quotaRequests.SetQuota(request, connection, payload);
             case XsMessageType.Control:
-                return DoControl(connection, header, payload);
+                return _controlRequests.Control(request, connection, header, payload);
             default:
                 return XsError.ENOSYS;
         }
     }
 
-    private XsError DispatchInView(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
+    private XsError DispatchInView(RequestContext request, Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
     {
         Transaction? tx = null;
         if (header.TxId != 0 && !connection.Transactions.TryGetValue(header.TxId, out tx))
@@ -180,47 +216,27 @@ public sealed partial class XenstoreEngine
         }
         if (header.Type == XsMessageType.TransactionEnd)
         {
-            return tx is null ? XsError.ENOENT : DoTransactionEnd(connection, tx, payload);
+            return tx is null ? XsError.ENOENT : _transactionRequests.End(request, connection, tx, payload);
         }
         var view = new TreeView(tx is null ? _live : tx.Tree, tx);
         return header.Type switch
         {
-            XsMessageType.Read => DoRead(connection, view, payload),
-            XsMessageType.Write => DoWrite(connection, view, payload),
-            XsMessageType.Mkdir => DoMkdir(connection, view, payload),
-            XsMessageType.Rm => DoRm(connection, view, payload),
-            XsMessageType.Directory => DoDirectory(connection, view, payload),
-            XsMessageType.DirectoryPart => DoDirectoryPart(connection, view, payload),
-            XsMessageType.GetPerms => DoGetPerms(connection, view, payload),
-            XsMessageType.SetPerms => DoSetPerms(connection, view, payload),
+            XsMessageType.Read => _nodes.Read(request, connection, view, payload),
+            XsMessageType.Write => _nodes.Write(request, connection, view, payload),
+            XsMessageType.Mkdir => _nodes.Mkdir(request, connection, view, payload),
+            XsMessageType.Rm => _nodes.Rm(request, connection, view, payload),
+            XsMessageType.Directory => _nodes.Directory(request, connection, view, payload),
+            XsMessageType.DirectoryPart => _nodes.DirectoryPart(request, connection, view, payload),
+            XsMessageType.GetPerms => _nodes.GetPerms(request, connection, view, payload),
+            XsMessageType.SetPerms => _nodes.SetPerms(request, connection, view, payload),
             _ => XsError.ENOSYS,
         };
-    }
-
-    private XsError Ok()
-    {
-        _reply.Append(XsConstants.Ok);
-        return XsError.None;
     }
 
     private void CreateInitialNodes()
     {
         // C xenstored creates /tool/xenstored at start; /local/domain is the toolstack's to create.
-        ApplyCreatePath(_live, null, "/tool/xenstored", [], creator: 0, creatorPrivileged: true);
-        _pendingEvents.Clear();
-    }
-
-    /// <summary>Either the live tree or a transaction's tree, with the transaction that records accesses.</summary>
-    private readonly record struct TreeView(NodeTree Tree, Transaction? Transaction)
-    {
-        public bool IsLive => Transaction is null;
-
-        public Node? Get(string path)
-        {
-            Node? node = Tree.Get(path);
-            Transaction?.Record(path, node);
-            return node;
-        }
+        TreeEdits.CreatePath(_live, _liveTree.Names, "/tool/xenstored", [], creator: 0, creatorPrivileged: true, _quietFeed);
     }
 
     private sealed class NullHost : IEngineHost;

@@ -50,6 +50,19 @@ public static partial class ScenarioTable
             await b.Req(Write, "$B/after\0v");
         }, Golden);
 
+        yield return new("an oversized frame closes the connection at once, unanswered requests before it too", async s =>
+        {
+            var a = await s.OpenAsync();
+            byte[] read = s.Bytes("/\0");
+            var frames = new byte[2 * XsConstants.HeaderSize + read.Length + 4097];
+            new XsHeader(Read, 1, 0, (uint)read.Length).Write(frames);
+            read.CopyTo(frames, XsConstants.HeaderSize);
+            new XsHeader(Write, 2, 0, 4097).Write(frames.AsSpan(XsConstants.HeaderSize + read.Length));
+            await a.SendRaw(frames, "READ / and a WRITE header with len 4097, in one write");
+            await a.Reply(Read, 1);
+            await a.Closed();
+        }, Golden);
+
         yield return new("length 0xffffffff closes the connection", async s =>
         {
             var a = await s.OpenAsync();

@@ -26,7 +26,7 @@ public sealed class PublishOrderTests
         {
             Thread.Sleep(3);
             inner.Append(engine);
-            Volatile.Write(ref _journalledNodes, engine.NodeCount);
+            Volatile.Write(ref _journalledNodes, engine.Statistics.Nodes);
         }
     }
 
@@ -60,7 +60,7 @@ public sealed class PublishOrderTests
         }
     }
 
-    private static Task<long> NodeCountAsync(XenstoreServer server) => server.QueryAsync(engine => (long)engine.NodeCount);
+    private static Task<long> NodeCountAsync(XenstoreServer server) => server.QueryAsync(engine => (long)engine.Statistics.Nodes);
 
     /// <summary>Each write creates one node; its reply may only be seen once that node is journalled.</summary>
     private static async Task AssertEveryReplyJournalledAsync(ObservedServer observed, Func<string, Task<RawMessage>> write)

@@ -1,5 +1,6 @@
 using CsCheck;
 using Xenstore.Protocol;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store.Tests;
 

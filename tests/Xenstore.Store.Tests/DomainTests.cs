@@ -1,5 +1,5 @@
 using Xenstore.Protocol;
-using Xenstore.Store.Tests.Harness;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Store.Tests;
 
@@ -154,8 +154,8 @@ public sealed class DomainTests
         Dom0.Write("/secret", "s").Ok();
         Dom0.SetPerms("/secret", "n0", "r5").Ok();
         Dom0.Request(XsMessageType.Release, "5").Ok();
-        Assert.Equal(0, _h.Engine.WatchCount);
-        Assert.Equal(0, _h.Engine.TransactionCount);
+        Assert.Equal(0, _h.Engine.Statistics.Watches);
+        Assert.Equal(0, _h.Engine.Statistics.OpenTransactions);
 
         TestConnection again = _h.GuestWithHome(5);
         again.Write("a", "").Ok();
@@ -175,11 +175,11 @@ public sealed class DomainTests
         Dom0.WatchQuietly("@releaseDomain", "d0");
         dom6.WatchQuietly("@releaseDomain", "d6");
         dom7.WatchQuietly("@releaseDomain", "d7");
-        _h.Engine.ReleaseDomain(5);
+        _h.Engine.Domains.Release(5);
         Assert.Contains(new WatchEvent("@releaseDomain", "d0"), Dom0.TakeEvents());
         Assert.Empty(dom6.TakeEvents());
         Assert.Equal([new WatchEvent("@releaseDomain", "d7")], dom7.TakeEvents());
-        Assert.False(_h.Engine.IsIntroduced(5));
+        Assert.False(_h.Engine.Domains.IsIntroduced(5));
         _h.AssertConsistent();
     }
 
@@ -197,14 +197,14 @@ public sealed class DomainTests
     {
         _h.Guest(5);
         Dom0.WatchQuietly("@releaseDomain", "r");
-        _h.Engine.DomainShutdown(5);
+        _h.Engine.Domains.Shutdown(5);
         Assert.Equal(["@releaseDomain"], Dom0.TakeEventPaths());
-        _h.Engine.DomainShutdown(5);
+        _h.Engine.Domains.Shutdown(5);
         Assert.Empty(Dom0.TakeEvents());
         Dom0.Request(XsMessageType.Resume, "5").Ok();
-        _h.Engine.DomainShutdown(5);
+        _h.Engine.Domains.Shutdown(5);
         Assert.Equal(["@releaseDomain"], Dom0.TakeEventPaths());
-        _h.Engine.DomainShutdown(77);
+        _h.Engine.Domains.Shutdown(77);
         Assert.Empty(Dom0.TakeEvents());
         IsIntroduced("5").Is("T\0");
     }
@@ -223,7 +223,7 @@ public sealed class DomainTests
         Introduce("9", "1", "1").Ok();
         Dom0.Request(XsMessageType.SetFeature, "9", "1").Fails("EBUSY");
         Dom0.Request(XsMessageType.GetFeature, "9").Is("4\0");
-        Assert.Equal(XsServerFeatures.WatchDepth, _h.Engine.FeaturesOf(9));
+        Assert.Equal(XsServerFeatures.WatchDepth, _h.Engine.Domains.FeaturesOf(9));
     }
 
     [Fact]

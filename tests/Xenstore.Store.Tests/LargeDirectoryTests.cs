@@ -1,4 +1,4 @@
-using Xenstore.Store.Tests.Harness;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Store.Tests;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Xenstore.Protocol;
-using Xenstore.Store.Tests.Harness;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Store.Tests;
 
@@ -16,7 +16,7 @@ public sealed class NodeOperationTests
         Dom0.Directory("/").Is("tool\0");
         Dom0.Directory("/tool").Is("xenstored\0");
         Dom0.GetPerms("/").Is("n0\0");
-        Assert.Equal(3, _h.Engine.NodeCount);
+        Assert.Equal(3, _h.Engine.Statistics.Nodes);
         _h.AssertConsistent();
     }
 
@@ -62,7 +62,7 @@ public sealed class NodeOperationTests
         Dom0.Read("/a/b").Is("");
         Dom0.Read("/a/b/c").Is("v");
         Dom0.GetPerms("/a/b").Is("n0\0");
-        Assert.Equal(6, _h.Engine.NodeCount);
+        Assert.Equal(6, _h.Engine.Statistics.Nodes);
         _h.AssertConsistent();
     }
 
@@ -145,13 +145,13 @@ public sealed class NodeOperationTests
         Dom0.Write("/a/b/c", "1").Ok();
         Dom0.Write("/a/b/d", "2").Ok();
         Dom0.Write("/a/e", "3").Ok();
-        int before = _h.Engine.NodeCount;
+        int before = _h.Engine.Statistics.Nodes;
         Dom0.Rm("/a/b").Ok();
         Dom0.Read("/a/b/c").Fails("ENOENT");
         Dom0.Read("/a/b").Fails("ENOENT");
         Dom0.Read("/a/e").Is("3");
         Dom0.Directory("/a").Is("e\0");
-        Assert.Equal(before - 3, _h.Engine.NodeCount);
+        Assert.Equal(before - 3, _h.Engine.Statistics.Nodes);
         _h.AssertConsistent();
     }
 

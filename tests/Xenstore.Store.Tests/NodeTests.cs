@@ -1,5 +1,6 @@
 using System.Text;
 using Xenstore.Protocol;
+using Xenstore.Store.Tree;
 
 namespace Xenstore.Store.Tests;
 

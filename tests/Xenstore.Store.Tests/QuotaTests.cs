@@ -1,6 +1,6 @@
 using System.Globalization;
 using Xenstore.Protocol;
-using Xenstore.Store.Tests.Harness;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Store.Tests;
 

@@ -1,5 +1,5 @@
 using Xenstore.Protocol;
-using Xenstore.Store.Tests.Harness;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Store.Tests;
 
@@ -104,7 +104,7 @@ public sealed class TransactionTests
     [Fact]
     public void Abort_DiscardsEverything()
     {
-        int nodes = _h.Engine.NodeCount;
+        int nodes = _h.Engine.Statistics.Nodes;
         uint tx = _b.Start();
         _b.Write("/cf/a", "2", tx).Ok();
         _b.Write("/cf/x/y", "2", tx).Ok();
@@ -112,7 +112,7 @@ public sealed class TransactionTests
         _b.Abort(tx).Ok();
         Dom0.Read("/cf/a").Is("1");
         Dom0.Read("/cf/x").Fails("ENOENT");
-        Assert.Equal(nodes, _h.Engine.NodeCount);
+        Assert.Equal(nodes, _h.Engine.Statistics.Nodes);
         _h.AssertConsistent();
     }
 
@@ -526,7 +526,7 @@ public sealed class TransactionTests
             c.Abort(tx).Ok();
         }
         Dom0.Read("/cf/a").Is("v4");
-        Assert.Equal(0, _h.Engine.TransactionCount);
+        Assert.Equal(0, _h.Engine.Statistics.OpenTransactions);
         _h.AssertConsistent();
     }
 }

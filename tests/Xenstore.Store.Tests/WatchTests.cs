@@ -1,5 +1,5 @@
 using Xenstore.Protocol;
-using Xenstore.Store.Tests.Harness;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Store.Tests;
 
@@ -34,7 +34,7 @@ public sealed class WatchTests
         Dom0.TakeEvents();
         Dom0.Write("/w", "").Ok();
         Assert.Equal([new WatchEvent("/w", "a"), new WatchEvent("/w", "b")], Dom0.TakeEvents());
-        Assert.Equal(2, _h.Engine.WatchCount);
+        Assert.Equal(2, _h.Engine.Statistics.Watches);
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class WatchTests
         Dom0.Unwatch("/w", "a").Fails("ENOENT");
         Dom0.Write("/w", "").Ok();
         Assert.Empty(Dom0.TakeEvents());
-        Assert.Equal(0, _h.Engine.WatchCount);
+        Assert.Equal(0, _h.Engine.Statistics.Watches);
     }
 
     [Fact]
@@ -400,8 +400,8 @@ public sealed class WatchTests
         Assert.Empty(Dom0.TakeEvents());
         Dom0.Read("/w", tx).Fails("ENOENT");
         Dom0.Commit(tx).Fails("ENOENT");
-        Assert.Equal(0, _h.Engine.WatchCount);
-        Assert.Equal(0, _h.Engine.TransactionCount);
+        Assert.Equal(0, _h.Engine.Statistics.Watches);
+        Assert.Equal(0, _h.Engine.Statistics.OpenTransactions);
         Dom0.Watch("/w", "t").Ok();
     }
 
@@ -411,7 +411,7 @@ public sealed class WatchTests
         uint tx = Dom0.Start();
         Dom0.Raw(XsMessageType.ResetWatches, [0], tx).Ok();
         Dom0.Commit(tx).Fails("ENOENT");
-        Assert.Equal(0, _h.Engine.TransactionCount);
+        Assert.Equal(0, _h.Engine.Statistics.OpenTransactions);
     }
 
     [Fact]
@@ -420,7 +420,7 @@ public sealed class WatchTests
         TestConnection other = _h.Connect(0, privileged: true);
         other.WatchQuietly("/w", "t");
         _h.Engine.CloseConnection(other.Id);
-        Assert.Equal(0, _h.Engine.WatchCount);
+        Assert.Equal(0, _h.Engine.Statistics.Watches);
         Dom0.Write("/w", "").Ok();
     }
 

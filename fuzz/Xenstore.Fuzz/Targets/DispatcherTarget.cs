@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Xenstore.Protocol;
 using Xenstore.Store;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Fuzz.Targets;
 
@@ -68,7 +69,7 @@ public sealed class DispatcherTarget : IFuzzTarget
 
         string request = $"{type} (tx {txId}, req {reqId}) on connection {connection}";
         int replies = 0;
-        foreach (Message message in output.Messages)
+        foreach (RecordedMessage message in output.Messages)
         {
             Check(message.Payload.Length <= XsConstants.PayloadMax, $"{message.Type} of {message.Payload.Length} bytes after {request}");
             if (message.Type == XsMessageType.WatchEvent)
@@ -79,7 +80,7 @@ public sealed class DispatcherTarget : IFuzzTarget
                 continue;
             }
             replies++;
-            Check(message.Connection == connection, $"reply to {request} sent to connection {message.Connection}");
+            Check(message.ConnectionId == connection, $"reply to {request} sent to connection {message.ConnectionId}");
             Check(message.ReqId == reqId, $"req_id {message.ReqId} in the reply to {request}");
             Check(message.TxId == txId, $"tx_id {message.TxId} in the reply to {request}");
             if (message.Type == XsMessageType.Error)
@@ -109,14 +110,4 @@ public sealed class DispatcherTarget : IFuzzTarget
     }
 
     private static void Check(bool condition, string message) => FuzzInvariantException.Check(condition, message);
-
-    private readonly record struct Message(int Connection, XsMessageType Type, uint ReqId, uint TxId, byte[] Payload);
-
-    private sealed class RecordingOutput : IEngineOutput
-    {
-        public List<Message> Messages { get; } = [];
-
-        public void Send(int connectionId, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload) =>
-            Messages.Add(new Message(connectionId, type, reqId, txId, payload.ToArray()));
-    }
 }

@@ -9,5 +9,6 @@ public static class FuzzTargets
         FuzzTarget.Of<PathTarget>("path"),
         FuzzTarget.Of<PermissionTarget>("perms"),
         FuzzTarget.Of<DispatcherTarget>("dispatcher"),
+        FuzzTarget.Of<ServerTarget>("server"),
     }.ToDictionary(target => target.Name);
 }

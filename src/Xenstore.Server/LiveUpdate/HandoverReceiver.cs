@@ -34,11 +34,11 @@ internal sealed class HandoverReceiver(string handoverPath, WorkQueue queue, Eng
         {
             foreach (HandoverRing ring in file.Handover.Rings)
             {
-                if (engine.ConnectionOf(ring.Domid) is int id)
+                if (engine.LiveUpdate.ConnectionOf(ring.Domid) is int id)
                 {
                     foreach (WatchRecord watch in ring.Watches)
                     {
-                        engine.RestoreWatch(id, watch);
+                        engine.LiveUpdate.RestoreWatch(id, watch);
                     }
                 }
             }
@@ -63,7 +63,7 @@ internal sealed class HandoverReceiver(string handoverPath, WorkQueue queue, Eng
             {
                 foreach (WatchRecord watch in watches)
                 {
-                    engine.RestoreWatch(connection.Id, watch);
+                    engine.LiveUpdate.RestoreWatch(connection.Id, watch);
                 }
             }));
             adopted.Add(connection);

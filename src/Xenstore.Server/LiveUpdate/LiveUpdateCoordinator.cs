@@ -78,9 +78,9 @@ internal sealed class LiveUpdateCoordinator(
             (List<List<WatchRecord>> watches, List<HandoverRing> ringWatches) = await queue.InvokeAsync(engine =>
             {
                 state!.Compact(engine);
-                return (stopped.Select(s => engine.ExportWatches(s.Connection.Id).ToList()).ToList(),
-                    engine.IntroducedDomains()
-                        .Select(d => engine.ConnectionOf(d.Domid) is int id ? new HandoverRing(d.Domid, engine.ExportWatches(id).ToList()) : null)
+                return (stopped.Select(s => engine.LiveUpdate.ExportWatches(s.Connection.Id).ToList()).ToList(),
+                    engine.Domains.Introduced()
+                        .Select(d => engine.LiveUpdate.ConnectionOf(d.Domid) is int id ? new HandoverRing(d.Domid, engine.LiveUpdate.ExportWatches(id).ToList()) : null)
                         .OfType<HandoverRing>().ToList());
             }).ConfigureAwait(false);
             if (rings is not null)

@@ -34,7 +34,7 @@ internal sealed class LiveUpdateRequests(bool hasStateDirectory)
         {
             return "BUSY";
         }
-        return engine.TransactionCount > 0 && !force ? "BUSY" : null;
+        return engine.Statistics.OpenTransactions > 0 && !force ? "BUSY" : null;
     }
 
     /// <summary>Asks for an update; the reply to (connection, header) is sent by whichever daemon finishes it.</summary>

@@ -6,13 +6,14 @@ using Xenstore.Store;
 namespace Xenstore.Server.Persistence;
 
 /// <summary>
-/// Reads state records back and applies them to an engine. Stops at the first record that is torn (shorter than
-/// it claims), fails its checksum or cannot be decoded, and reports how many bytes were good.
+/// Reads state records back and hands them to a journal (in recovery, the engine's restorer). Stops at the first
+/// record that is torn (shorter than it claims), fails its checksum or cannot be decoded, and reports how many
+/// bytes were good.
 /// </summary>
 internal static class RecordDecoder
 {
     /// <summary>Applies every valid record of <paramref name="records"/>; returns the length of the valid prefix.</summary>
-    public static int Apply(ReadOnlySpan<byte> records, XenstoreEngine engine, out bool sawEnd, out int applied)
+    public static int Apply(ReadOnlySpan<byte> records, IStateJournal journal, out bool sawEnd, out int applied)
     {
         int offset = 0;
         sawEnd = false;
@@ -33,7 +34,7 @@ internal static class RecordDecoder
                 break;
             }
             ReadOnlySpan<byte> body = head.Slice(StateFileFormat.RecordHeaderSize, (int)length);
-            if (StateFileFormat.Checksum(type, body) != checksum || !TryApply(type, body, engine))
+            if (StateFileFormat.Checksum(type, body) != checksum || !TryApply(type, body, journal))
             {
                 break;
             }
@@ -48,7 +49,7 @@ internal static class RecordDecoder
         return offset;
     }
 
-    private static bool TryApply(StateRecordType type, ReadOnlySpan<byte> body, XenstoreEngine engine)
+    private static bool TryApply(StateRecordType type, ReadOnlySpan<byte> body, IStateJournal journal)
     {
         var reader = new BodyReader(body);
         switch (type)
@@ -75,7 +76,7 @@ internal static class RecordDecoder
                 {
                     return false;
                 }
-                engine.RestoreNode(path, value, perms);
+                journal.NodeWritten(path, value, perms);
                 return true;
             }
             case StateRecordType.NodeRemoved:
@@ -84,7 +85,7 @@ internal static class RecordDecoder
                 {
                     return false;
                 }
-                engine.RestoreRemove(path);
+                journal.NodeRemoved(path);
                 return true;
             }
             case StateRecordType.Domain:
@@ -104,7 +105,7 @@ internal static class RecordDecoder
                     }
                     quotas[(Quota)quota] = (long)value;
                 }
-                engine.RestoreDomain(new DomainRecord(domid, (flags & 1) != 0, gfn, port, (flags & 2) != 0,
+                journal.DomainWritten(new DomainRecord(domid, (flags & 1) != 0, gfn, port, (flags & 2) != 0,
                     (flags & 4) != 0 ? target : null, (XsServerFeatures)features, quotas));
                 return true;
             }
@@ -114,7 +115,7 @@ internal static class RecordDecoder
                 {
                     return false;
                 }
-                engine.RestoreDomainRemoved(domid);
+                journal.DomainRemoved(domid);
                 return true;
             }
             case StateRecordType.GlobalQuota:
@@ -123,7 +124,7 @@ internal static class RecordDecoder
                 {
                     return false;
                 }
-                engine.RestoreGlobalQuota((Quota)quota, (long)value);
+                journal.GlobalQuotaWritten((Quota)quota, (long)value);
                 return true;
             }
             default:

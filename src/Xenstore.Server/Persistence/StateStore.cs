@@ -57,7 +57,7 @@ internal sealed class StateStore : IBatchJournal, IDisposable
             byte[] snapshot = File.ReadAllBytes(snapshotPath);
             if (StateFileFormat.TryReadHeader(snapshot, out snapshotSequence))
             {
-                RecordDecoder.Apply(snapshot.AsSpan(StateFileFormat.HeaderSize), engine, out bool complete, out int records);
+                RecordDecoder.Apply(snapshot.AsSpan(StateFileFormat.HeaderSize), engine.Persistence.Restorer, out bool complete, out int records);
                 if (!complete)
                 {
                     Log.StateDamaged(_logger, snapshotPath, "the snapshot is incomplete; the records before the damage were loaded");
@@ -77,7 +77,7 @@ internal sealed class StateStore : IBatchJournal, IDisposable
             byte[] journal = File.ReadAllBytes(journalPath);
             if (StateFileFormat.TryReadHeader(journal, out ulong journalSequence) && journalSequence > snapshotSequence)
             {
-                int valid = RecordDecoder.Apply(journal.AsSpan(StateFileFormat.HeaderSize), engine, out _, out int records);
+                int valid = RecordDecoder.Apply(journal.AsSpan(StateFileFormat.HeaderSize), engine.Persistence.Restorer, out _, out int records);
                 Log.StateLoaded(_logger, journalPath, records);
                 int keep = StateFileFormat.HeaderSize + valid;
                 if (keep < journal.Length)
@@ -99,12 +99,12 @@ internal sealed class StateStore : IBatchJournal, IDisposable
             byte[] next = File.ReadAllBytes(nextPath);
             if (StateFileFormat.TryReadHeader(next, out ulong nextSequence) && nextSequence > snapshotSequence)
             {
-                RecordDecoder.Apply(next.AsSpan(StateFileFormat.HeaderSize), engine, out _, out int records);
+                RecordDecoder.Apply(next.AsSpan(StateFileFormat.HeaderSize), engine.Persistence.Restorer, out _, out int records);
                 Log.StateLoaded(_logger, nextPath, records);
                 _sequence = Math.Max(_sequence, nextSequence);
             }
         }
-        engine.Journal = _pending;
+        engine.Persistence.Journal = _pending;
         if (interrupted)
         {
             // Start again from one snapshot and an empty journal, then forget the chain.
@@ -154,14 +154,14 @@ internal sealed class StateStore : IBatchJournal, IDisposable
             _background.Written.Wait();
             FinishBackground(engine);
         }
-        EngineSnapshot view = engine.BeginSnapshot();
+        EngineSnapshot view = engine.Persistence.BeginSnapshot();
         try
         {
             _snapshotBytes = WriteSnapshotFile(view, _sequence);
         }
         finally
         {
-            engine.EndSnapshot(view);
+            engine.Persistence.EndSnapshot(view);
         }
         File.Move(TempSnapshotPath, Path.Combine(_directory, SnapshotName), overwrite: true);
         _journal?.Dispose();
@@ -198,7 +198,7 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     /// </summary>
     private void StartBackground(XenstoreEngine engine)
     {
-        EngineSnapshot view = engine.BeginSnapshot();
+        EngineSnapshot view = engine.Persistence.BeginSnapshot();
         ulong snapshotSequence = _sequence;
         _journal!.Dispose();
         _sequence++;
@@ -211,7 +211,7 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     {
         BackgroundSnapshot background = _background!;
         _background = null;
-        engine.EndSnapshot(background.View);
+        engine.Persistence.EndSnapshot(background.View);
         if (!background.Written.IsCompletedSuccessfully)
         {
             // The old snapshot and both journals still hold everything; try again when the journal grows.

@@ -1,7 +1,7 @@
 using System.Text;
 using CsCheck;
 using Xenstore.Protocol;
-using Xenstore.Store.Tests.Harness;
+using Xenstore.TestKit.Engine;
 
 namespace Xenstore.Store.Tests.Model;
 
@@ -154,8 +154,8 @@ public sealed class ModelBasedTests
                 }
             }
         }
-        Assert.Equal(model.OpenTransactions, engine.TransactionCount);
-        Assert.Equal(model.Watches, engine.WatchCount);
+        Assert.Equal(model.OpenTransactions, engine.Statistics.OpenTransactions);
+        Assert.Equal(model.Watches, engine.Statistics.Watches);
         CompareTrees(engine, output, model);
         Assert.Null(engine.CheckConsistency());
     }

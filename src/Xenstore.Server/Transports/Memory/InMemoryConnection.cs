@@ -20,6 +20,10 @@ internal sealed class InMemoryConnection : IClientConnection
     private int _inputLength;
     private volatile bool _closed;
 
+    /// <summary>Closed by the server for an oversized frame: like a socket's, unsent output is gone with it.</summary>
+    private volatile bool _cutOff;
+    private readonly Lock _readLock = new();
+
     public InMemoryConnection(int id, uint domid, bool privileged, int eventLimit, WorkQueue queue)
     {
         Id = id;
@@ -74,6 +78,15 @@ internal sealed class InMemoryConnection : IClientConnection
             }
             bytes.CopyTo(_input.AsSpan(_inputLength));
             _inputLength += bytes.Length;
+            if (ContainsOversizedFrame(_input.AsSpan(0, _inputLength)))
+            {
+                // Decided before any of these requests is posted, so the reader never sees their replies: as on a
+                // socket, an oversized frame ends the connection at once and unsent replies go with it.
+                lock (_readLock)
+                {
+                    _cutOff = true;
+                }
+            }
             int offset = 0;
             while (true)
             {
@@ -84,7 +97,6 @@ internal sealed class InMemoryConnection : IClientConnection
                 }
                 if (status == FrameStatus.TooLarge)
                 {
-                    // As on a socket: a payload over 4096 bytes ends the connection.
                     Close();
                     return;
                 }
@@ -102,16 +114,40 @@ internal sealed class InMemoryConnection : IClientConnection
     {
         while (true)
         {
-            int copied = cursor.CopyTo(into.Span, Output);
+            int copied;
+            lock (_readLock)
+            {
+                if (_cutOff)
+                {
+                    return 0;
+                }
+                copied = cursor.CopyTo(into.Span, Output);
+            }
             if (copied > 0)
             {
                 return copied;
             }
             if (!await _published.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                return cursor.CopyTo(into.Span, Output);
+                lock (_readLock)
+                {
+                    return _cutOff ? 0 : cursor.CopyTo(into.Span, Output);
+                }
             }
             _published.Reader.TryRead(out _);
+        }
+    }
+
+    private static bool ContainsOversizedFrame(ReadOnlySpan<byte> input)
+    {
+        while (true)
+        {
+            FrameStatus status = FrameParser.TryParse(input, out _, out int length);
+            if (status != FrameStatus.Complete)
+            {
+                return status == FrameStatus.TooLarge;
+            }
+            input = input[length..];
         }
     }
 

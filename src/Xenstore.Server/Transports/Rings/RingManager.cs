@@ -269,11 +269,11 @@ internal sealed class RingManager : IDisposable
             DomainState state = _hypervisor.GetDomainState(domid);
             if (state is DomainState.Dying or DomainState.Gone)
             {
-                _queue.Post(StoreWork.Run(engine => engine.ReleaseDomain(domid)));
+                _queue.Post(StoreWork.Run(engine => engine.Domains.Release(domid)));
             }
             else if (state == DomainState.Shutdown)
             {
-                _queue.Post(StoreWork.Run(engine => engine.DomainShutdown(domid)));
+                _queue.Post(StoreWork.Run(engine => engine.Domains.Shutdown(domid)));
             }
         }
     }

@@ -1,0 +1,408 @@
+using Xenstore.Protocol;
+using Xenstore.Store.Access;
+using Xenstore.Store.Domains;
+using Xenstore.Store.Persistence;
+using Xenstore.Store.Transactions;
+using Xenstore.Store.Tree;
+using Xenstore.Store.Watches;
+
+namespace Xenstore.Store.Requests;
+
+/// <summary>
+/// READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART, GET_PERMS and SET_PERMS, in the live tree or a transaction's:
+/// argument parsing and checks, then the change through the tree writer.
+/// </summary>
+internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, DomainTable domains, WatchTable watches, JournalSink journal)
+{
+    // docs/misc/xenstore.txt "READ <path>|": the value, without a trailing NUL.
+    public XsError Read(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        XsError error = checks.ResolveNodePath(connection, payload, out string path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (node is null)
+        {
+            return checks.HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
+        }
+        if (!checks.HasAccess(connection, node.Perms, XsAccess.Read))
+        {
+            return XsError.EACCES;
+        }
+        request.Reply.Append(node.Value);
+        return XsError.None;
+    }
+
+    // "WRITE <path>|<value|>": creates missing parents; the value is every byte after the first NUL.
+    public XsError Write(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        int nul = payload.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            return XsError.EINVAL;
+        }
+        XsError error = checks.ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (kind == XsPathKind.Special)
+        {
+            return XsError.EINVAL;
+        }
+        ReadOnlySpan<byte> value = payload[(nul + 1)..];
+        if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.NodeSize, value.Length))
+        {
+            return XsError.ENOSPC;
+        }
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (node is not null)
+        {
+            if (!checks.HasAccess(connection, node.Perms, XsAccess.Write))
+            {
+                return XsError.EACCES;
+            }
+            byte[] copy = value.ToArray();
+            writer.SetValue(view, path, copy);
+            view.Transaction?.Effects.Add(new WriteEffect(path, copy));
+            return request.Ok();
+        }
+        error = CheckCreate(connection, view, path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        byte[] newValue = value.ToArray();
+        writer.CreatePath(view, path, newValue, connection.Domid, connection.Privileged);
+        view.Transaction?.Effects.Add(new WriteEffect(path, newValue));
+        return request.Ok();
+    }
+
+    // "MKDIR <path>|": an existing node is left alone, with no event.
+    public XsError Mkdir(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        XsError error = checks.ResolveNodePath(connection, payload, out string path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (node is not null)
+        {
+            return checks.HasAccess(connection, node.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
+        }
+        error = CheckCreate(connection, view, path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        writer.CreatePath(view, path, [], connection.Domid, connection.Privileged);
+        view.Transaction?.Effects.Add(new MkdirEffect(path));
+        return request.Ok();
+    }
+
+    /// <summary>
+    /// Checks that a missing node may be created: write access on the nearest existing ancestor and room in the
+    /// creator's node quota for every level created. Records the ancestor and each new level in a transaction.
+    /// </summary>
+    private XsError CheckCreate(Connection connection, TreeView view, string path)
+    {
+        (Node ancestor, string ancestorPath) = view.Tree.NearestExisting(path);
+        XsError error = view.Transaction?.TryRecord(ancestorPath, ancestor) ?? XsError.None;
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (!checks.HasAccess(connection, ancestor.Perms, XsAccess.Write))
+        {
+            return XsError.EACCES;
+        }
+        int newLevels = XsPath.Depth(path) - XsPath.Depth(ancestorPath);
+        if (view.Transaction is { } tx)
+        {
+            for (string level = path; level != ancestorPath; level = XsPath.Parent(level))
+            {
+                error = tx.TryRecord(level, null);
+                if (error != XsError.None)
+                {
+                    return error;
+                }
+            }
+        }
+        if (!connection.Privileged)
+        {
+            long owned = domains.Usage(connection.Domid, Accounted.Nodes) + (view.Transaction?.DeltaFor(connection.Domid) ?? 0);
+            if (!domains.Allows(connection.Domid, Quota.Nodes, owned + newLevels))
+            {
+                return XsError.ENOSPC;
+            }
+        }
+        return XsError.None;
+    }
+
+    // "RM <path>|": removes the subtree. A missing node under an existing parent is not an error.
+    public XsError Rm(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        XsError error = checks.ResolveNodePath(connection, payload, out string path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (path == "/")
+        {
+            return XsError.EINVAL;
+        }
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (node is null)
+        {
+            error = view.GetAndRecord(XsPath.Parent(path), out Node? parent);
+            if (error != XsError.None)
+            {
+                return error;
+            }
+            if (parent is null)
+            {
+                return checks.HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
+            }
+            return checks.HasAccess(connection, parent.Perms, XsAccess.Write) ? request.Ok() : XsError.EACCES;
+        }
+        if (!checks.HasAccess(connection, node.Perms, XsAccess.Write))
+        {
+            return XsError.EACCES;
+        }
+        if (view.Transaction is { } tx)
+        {
+            // Removing a subtree touches every node in it, as in C: a concurrent change below means EAGAIN.
+            foreach ((string descendant, Node child) in NodeWalk.PreOrder(path, node).Skip(1))
+            {
+                error = tx.TryRecord(descendant, child);
+                if (error != XsError.None)
+                {
+                    return error;
+                }
+            }
+        }
+        writer.Remove(view, path);
+        view.Transaction?.Effects.Add(new RemoveEffect(path));
+        return request.Ok();
+    }
+
+    // "DIRECTORY <path>|": child names, each NUL-terminated, in insertion order.
+    public XsError Directory(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        XsError error = checks.ResolveNodePath(connection, payload, out string path);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        error = GetListable(connection, view, path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        foreach (Node child in node!.Children.Items)
+        {
+            request.Reply.AppendAscii(child.Name);
+            request.Reply.AppendByte(0);
+        }
+        return XsError.None;
+    }
+
+    // "DIRECTORY_PART <path>|<offset>|": <generation>| then as many whole names from the byte offset as fit,
+    // and one more NUL when the list ends in this chunk. The generation changes whenever the children change.
+    public XsError DirectoryPart(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        Span<Range> args = stackalloc Range[2];
+        if (!PayloadArgs.TrySplitExact(payload, args, 2))
+        {
+            return XsError.EINVAL;
+        }
+        XsError error = checks.ResolvePath(connection, payload[args[0]], out string path, out XsPathKind kind);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (kind == XsPathKind.Special || !PayloadArgs.TryParseUInt32(payload[args[1]], out uint offset))
+        {
+            return XsError.EINVAL;
+        }
+        error = GetListable(connection, view, path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        request.Reply.AppendNumber(node!.ChildrenGeneration);
+        request.Reply.AppendByte(0);
+        long position = 0;
+        bool complete = true;
+        foreach (Node child in node.Children.Items)
+        {
+            int entryLength = child.Name.Length + 1;
+            long entryEnd = position + entryLength;
+            if (entryEnd > offset)
+            {
+                int skip = (int)Math.Max(0, offset - position);
+                // Keep one byte for the final NUL that marks the end of the list.
+                if (request.Reply.Length + entryLength - skip + 1 > XsConstants.PayloadMax)
+                {
+                    complete = false;
+                    break;
+                }
+                request.Reply.AppendAscii(child.Name[Math.Min(skip, child.Name.Length)..]);
+                request.Reply.AppendByte(0);
+            }
+            position = entryEnd;
+        }
+        if (complete)
+        {
+            request.Reply.AppendByte(0);
+        }
+        return XsError.None;
+    }
+
+    private XsError GetListable(Connection connection, TreeView view, string path, out Node? node)
+    {
+        node = view.Tree.Get(path);
+        if (node is null)
+        {
+            XsError recorded = view.Transaction?.TryRecord(path, null) ?? XsError.None;
+            return recorded != XsError.None ? recorded : checks.HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
+        }
+        XsError listed = view.Transaction?.TryRecordListing(path, node) ?? XsError.None;
+        if (listed != XsError.None)
+        {
+            return listed;
+        }
+        return checks.HasAccess(connection, node.Perms, XsAccess.Read) ? XsError.None : XsError.EACCES;
+    }
+
+    // "GET_PERMS <path>|": the owner entry first. Special paths have permissions too.
+    public XsError GetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
+        {
+            return XsError.EINVAL;
+        }
+        XsError error = checks.ResolvePath(connection, raw, out string path, out XsPathKind kind);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        XsPermission[] perms;
+        if (kind == XsPathKind.Special)
+        {
+            if (!watches.TryGetSpecialPerms(path, out perms))
+            {
+                return XsError.EINVAL;
+            }
+        }
+        else
+        {
+            error = view.GetAndRecord(path, out Node? node);
+            if (error != XsError.None)
+            {
+                return error;
+            }
+            if (node is null)
+            {
+                return checks.HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
+            }
+            perms = node.Perms;
+        }
+        if (!checks.HasAccess(connection, perms, XsAccess.Read))
+        {
+            return XsError.EACCES;
+        }
+        AppendPerms(request, perms);
+        return XsError.None;
+    }
+
+    // "SET_PERMS <path>|<perm-as-string>|+": owner or privileged only; only the privileged may change the owner.
+    public XsError SetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
+    {
+        int nul = payload.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            return XsError.EINVAL;
+        }
+        XsError error = checks.ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        XsPermission[]? perms = XsPermission.TryParseList(payload[(nul + 1)..]);
+        if (perms is null)
+        {
+            return XsError.EINVAL;
+        }
+        if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.NodePermissions, perms.Length))
+        {
+            return XsError.ENOSPC;
+        }
+        if (kind == XsPathKind.Special)
+        {
+            return SetSpecialPerms(request, connection, path, perms);
+        }
+        error = view.GetAndRecord(path, out Node? node);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        if (node is null)
+        {
+            return checks.HideExistence(connection, view, path, XsAccess.Write, XsError.ENOENT);
+        }
+        error = AccessPolicy.MaySetPerms(checks.CallerOf(connection), node.Perms[0].Domid, perms[0].Domid);
+        if (error != XsError.None)
+        {
+            return error;
+        }
+        writer.SetPerms(view, path, perms);
+        view.Transaction?.Effects.Add(new SetPermsEffect(path, perms));
+        return request.Ok();
+    }
+
+    private static void AppendPerms(RequestContext request, XsPermission[] perms)
+    {
+        foreach (XsPermission perm in perms)
+        {
+            request.Reply.AppendByte((byte)perm.Letter);
+            request.Reply.AppendNumber(perm.Domid);
+            request.Reply.AppendByte(0);
+        }
+    }
+
+    private XsError SetSpecialPerms(RequestContext request, Connection connection, string path, XsPermission[] perms)
+    {
+        XsPermission[]? current = watches.ExactSpecialPerms(path);
+        if (current is null)
+        {
+            return XsError.EINVAL;
+        }
+        if (!connection.Privileged && !AccessPolicy.IsOwnerOrTarget(checks.CallerOf(connection), current[0].Domid))
+        {
+            return XsError.EACCES;
+        }
+        watches.TrySetSpecialPerms(path, perms);
+        journal.SpecialPermsChanged(path, perms);
+        return request.Ok();
+    }
+}

@@ -1,0 +1,259 @@
+using System.Numerics;
+
+namespace Xenstore.Store.Tree;
+
+/// <summary>
+/// A large child list that can be copied cheaply and then changed on both sides independently.
+/// Two structures over small arrays ("chunks"): a hash index (name → child and its position) and an append log
+/// of positions (insertion order, removed children leave a hole). A copy shares every chunk; each side copies a
+/// chunk the first time it changes it, so a change after a copy costs two small arrays, not the whole list.
+/// Ownership is a token: a chunk may be changed in place only by the list whose current token created it, and
+/// <see cref="Share"/> gives both sides new tokens. Names are hashed with the process's randomised string hash,
+/// so a guest cannot choose names that all land in one bucket; the order of children never depends on it.
+/// </summary>
+internal sealed class ChunkedChildren
+{
+    private const int LogChunkShift = 5;
+    private const int LogChunkSize = 1 << LogChunkShift;
+
+    /// <summary>Average children per bucket before the index doubles.</summary>
+    private const int BucketLoad = 4;
+
+    // The only process-wide mutable in the engine, and harmless: tokens are compared only for equality between a
+    // list and the chunks it created, never shown, and handed out with Interlocked so engines on different
+    // threads (tests run in parallel) never share one.
+    private static int s_lastToken;
+
+    private int _token;
+
+    /// <summary>The top-level arrays this list allocated itself (and may therefore change in place).</summary>
+    private int[]? _ownedBucketOwners;
+    private int[]? _ownedLogOwners;
+    private Entry[]?[] _buckets = [];
+    private int[] _bucketOwners = [];
+    private Node?[]?[] _log = [];
+    private int[] _logOwners = [];
+    private int _logLength;
+    private int _count;
+    private Node[]? _ordered;
+
+    public ChunkedChildren(ReadOnlySpan<Node> children) => Rebuild(children);
+
+    private ChunkedChildren(ChunkedChildren source)
+    {
+        _token = NewToken();
+        _buckets = source._buckets;
+        _bucketOwners = source._bucketOwners;
+        _log = source._log;
+        _logOwners = source._logOwners;
+        _logLength = source._logLength;
+        _count = source._count;
+        _ordered = source._ordered;
+    }
+
+    public int Count => _count;
+
+    /// <summary>A copy sharing every chunk; from now on neither side changes a shared chunk in place.</summary>
+    public ChunkedChildren Share()
+    {
+        _token = NewToken();
+        _ownedBucketOwners = null;
+        _ownedLogOwners = null;
+        return new ChunkedChildren(this);
+    }
+
+    public Node? Find(ReadOnlySpan<char> name)
+    {
+        Entry[]? bucket = _buckets[BucketOf(name)];
+        if (bucket is null)
+        {
+            return null;
+        }
+        foreach (Entry entry in bucket)
+        {
+            if (entry.Node is null)
+            {
+                break;
+            }
+            if (name.SequenceEqual(entry.Node.Name))
+            {
+                return entry.Node;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The children in insertion order (built once per change, shared with copies).</summary>
+    public Node[] Ordered()
+    {
+        if (_ordered is null)
+        {
+            var ordered = new Node[_count];
+            int next = 0;
+            for (int position = 0; position < _logLength; position++)
+            {
+                if (_log[position >> LogChunkShift]![position & (LogChunkSize - 1)] is { } node)
+                {
+                    ordered[next++] = node;
+                }
+            }
+            _ordered = ordered;
+        }
+        return _ordered;
+    }
+
+    public void Add(Node child)
+    {
+        int position = _logLength++;
+        MutableLogChunk(position >> LogChunkShift)[position & (LogChunkSize - 1)] = child;
+        int index = BucketOf(child.Name);
+        Entry[] bucket = MutableBucket(index, extraSlot: true);
+        int free = 0;
+        while (bucket[free].Node is not null)
+        {
+            free++;
+        }
+        bucket[free] = new Entry(child, position);
+        _count++;
+        _ordered = null;
+        if (_count > _buckets.Length * BucketLoad)
+        {
+            Rebuild(Ordered());
+        }
+    }
+
+    public void Replace(Node replacement)
+    {
+        (int index, int slot) = Locate(replacement.Name);
+        if (slot < 0)
+        {
+            throw new InvalidOperationException("no child named " + replacement.Name);
+        }
+        Entry[] bucket = MutableBucket(index, extraSlot: false);
+        int position = bucket[slot].Position;
+        bucket[slot] = new Entry(replacement, position);
+        MutableLogChunk(position >> LogChunkShift)[position & (LogChunkSize - 1)] = replacement;
+        _ordered = null;
+    }
+
+    public bool Remove(string name)
+    {
+        (int index, int slot) = Locate(name);
+        if (slot < 0)
+        {
+            return false;
+        }
+        Entry[] bucket = MutableBucket(index, extraSlot: false);
+        int position = bucket[slot].Position;
+        int last = slot;
+        while (last + 1 < bucket.Length && bucket[last + 1].Node is not null)
+        {
+            last++;
+        }
+        bucket[slot] = bucket[last];
+        bucket[last] = default;
+        MutableLogChunk(position >> LogChunkShift)[position & (LogChunkSize - 1)] = null;
+        _count--;
+        _ordered = null;
+        // Holes in the log cost memory and listing time: compact once they outnumber the children.
+        if (_logLength - _count > Math.Max(LogChunkSize, _count))
+        {
+            Rebuild(Ordered());
+        }
+        return true;
+    }
+
+    private (int Bucket, int Slot) Locate(string name)
+    {
+        int index = BucketOf(name);
+        Entry[]? bucket = _buckets[index];
+        if (bucket is not null)
+        {
+            for (int slot = 0; slot < bucket.Length && bucket[slot].Node is not null; slot++)
+            {
+                if (string.Equals(bucket[slot].Node!.Name, name, StringComparison.Ordinal))
+                {
+                    return (index, slot);
+                }
+            }
+        }
+        return (index, -1);
+    }
+
+    private int BucketOf(ReadOnlySpan<char> name) => string.GetHashCode(name) & (_buckets.Length - 1);
+
+    /// <summary>Fresh chunks owned by a new token, the index sized for the children, the log without holes.</summary>
+    private void Rebuild(ReadOnlySpan<Node> children)
+    {
+        _token = NewToken();
+        int bucketCount = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, children.Length / 2));
+        _buckets = new Entry[]?[bucketCount];
+        _bucketOwners = new int[bucketCount];
+        _ownedBucketOwners = _bucketOwners;
+        int logChunks = Math.Max(2, (children.Length >> LogChunkShift) + 2);
+        _log = new Node?[]?[logChunks];
+        _logOwners = new int[logChunks];
+        _ownedLogOwners = _logOwners;
+        _logLength = 0;
+        _count = 0;
+        _ordered = null;
+        foreach (Node child in children)
+        {
+            Add(child);
+        }
+    }
+
+    /// <summary>The bucket, copied first if another list may see it; with room for one more entry if asked.</summary>
+    private Entry[] MutableBucket(int index, bool extraSlot)
+    {
+        if (!ReferenceEquals(_bucketOwners, _ownedBucketOwners))
+        {
+            _buckets = (Entry[]?[])_buckets.Clone();
+            _bucketOwners = (int[])_bucketOwners.Clone();
+            _ownedBucketOwners = _bucketOwners;
+        }
+        Entry[]? bucket = _buckets[index];
+        bool grow = extraSlot && (bucket is null || bucket[^1].Node is not null);
+        if (bucket is not null && _bucketOwners[index] == _token && !grow)
+        {
+            return bucket;
+        }
+        int length = bucket?.Length ?? 0;
+        var copy = new Entry[grow ? Math.Max(2, length * 2) : length];
+        bucket?.CopyTo(copy, 0);
+        _buckets[index] = copy;
+        _bucketOwners[index] = _token;
+        return copy;
+    }
+
+    /// <summary>The log chunk, copied first if another list may see it; the log grows as needed.</summary>
+    private Node?[] MutableLogChunk(int index)
+    {
+        if (!ReferenceEquals(_logOwners, _ownedLogOwners) || index >= _log.Length)
+        {
+            int length = index >= _log.Length ? Math.Max(index + 1, _log.Length * 2) : _log.Length;
+            var log = new Node?[]?[length];
+            Array.Copy(_log, log, _log.Length);
+            var owners = new int[length];
+            Array.Copy(_logOwners, owners, _logOwners.Length);
+            _log = log;
+            _logOwners = owners;
+            _ownedLogOwners = owners;
+        }
+        Node?[]? chunk = _log[index];
+        if (chunk is not null && _logOwners[index] == _token)
+        {
+            return chunk;
+        }
+        var copy = new Node?[LogChunkSize];
+        chunk?.CopyTo(copy, 0);
+        _log[index] = copy;
+        _logOwners[index] = _token;
+        return copy;
+    }
+
+    private static int NewToken() => Interlocked.Increment(ref s_lastToken);
+
+    /// <summary>A child and its position in the log.</summary>
+    private readonly record struct Entry(Node? Node, int Position);
+}

@@ -1,0 +1,253 @@
+using System.Globalization;
+using System.Text;
+using Xenstore.Protocol;
+using Xenstore.Store.Access;
+using Xenstore.Store.Domains;
+using Xenstore.Store.Tree;
+
+namespace Xenstore.Store.Watches;
+
+/// <summary>
+/// Registered watches and the watch matcher: the index by path, the permissions of the special <c>@</c> paths,
+/// the changes waiting to fire, and firing them in C's order with C's payloads.
+/// </summary>
+internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : INodeChangeSink
+{
+    /// <summary>Watches by canonical path: firing looks up the changed path and each of its ancestors.</summary>
+    private readonly Dictionary<string, List<Watch>> _watchesByPath = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<string, XsPermission[]> _specialPerms = new(StringComparer.Ordinal)
+    {
+        [XsPath.IntroduceDomain] = [new(XsAccess.None, 0)],
+        [XsPath.ReleaseDomain] = [new(XsAccess.None, 0)],
+    };
+
+    /// <summary>Changes of the current request (or domain release), fired when it is done.</summary>
+    private readonly List<PendingEvent> _pending = [];
+
+    /// <summary>Reused by <see cref="Fire"/>: the watches one change fires, before ordering.</summary>
+    private readonly List<Watch> _firing = [];
+
+    private long _sequence;
+
+    /// <summary>Number of registered watches, over all connections.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>The special paths and their permissions, for a snapshot.</summary>
+    public IEnumerable<KeyValuePair<string, XsPermission[]>> SpecialPerms => _specialPerms;
+
+    /// <summary>Registers a watch (the caller has checked the quota) and charges it to the owner's domain.</summary>
+    public Watch Add(Connection connection, string path, string token, bool relative, int depth)
+    {
+        var watch = new Watch(connection, path, token, relative, depth, ++_sequence);
+        connection.Watches.Add(watch);
+        if (!_watchesByPath.TryGetValue(path, out List<Watch>? list))
+        {
+            list = [];
+            _watchesByPath.Add(path, list);
+        }
+        list.Add(watch);
+        domains.Charge(connection.Domid, Accounted.Watches, 1);
+        Count++;
+        return watch;
+    }
+
+    public void Remove(Watch watch)
+    {
+        Unindex(watch);
+        watch.Owner.Watches.Remove(watch);
+    }
+
+    /// <summary>RESET_WATCHES, connection close and domain release: every watch of the connection goes.</summary>
+    public void RemoveAll(Connection connection)
+    {
+        foreach (Watch watch in connection.Watches)
+        {
+            Unindex(watch);
+        }
+        connection.Watches.Clear();
+    }
+
+    private void Unindex(Watch watch)
+    {
+        if (_watchesByPath.TryGetValue(watch.Path, out List<Watch>? list))
+        {
+            list.Remove(watch);
+            if (list.Count == 0)
+            {
+                _watchesByPath.Remove(watch.Path);
+            }
+        }
+        domains.Charge(watch.Owner.Domid, Accounted.Watches, -1);
+        Count--;
+    }
+
+    /// <summary>
+    /// Queues a live change to fire once the request is done. The permissions are taken now: a removed node is
+    /// judged by its own, a SET_PERMS by old and new ones, and every change by its parent's (the root is its own
+    /// parent, as C's get_parent gives).
+    /// </summary>
+    public void OnChange(in NodeChange change)
+    {
+        if (change.Reach == WatchReach.None)
+        {
+            return;
+        }
+        XsPermission[] parentPerms = (change.Parent ?? change.Node).Perms;
+        _pending.Add(new PendingEvent(change.Path, change.Node.Perms, parentPerms, change.OldPerms, change.Reach == WatchReach.Exact));
+    }
+
+    /// <summary>A change to fire once the current request is done.</summary>
+    public void Queue(in PendingEvent pending) => _pending.Add(pending);
+
+    /// <summary>Where the next queued change goes; a commit coalesces what it queued from here.</summary>
+    public int PendingCount => _pending.Count;
+
+    /// <summary>Keeps one event per node (the last, with the final permissions), in the order of those last changes.</summary>
+    public void CoalescePendingFrom(int first)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var kept = new List<PendingEvent>();
+        for (int i = _pending.Count - 1; i >= first; i--)
+        {
+            if (seen.Add(_pending[i].Path))
+            {
+                kept.Add(_pending[i]);
+            }
+        }
+        kept.Reverse();
+        _pending.RemoveRange(first, _pending.Count - first);
+        _pending.AddRange(kept);
+    }
+
+    /// <summary>Forgets queued changes without firing them (changes made before anyone could watch).</summary>
+    public void DiscardPending() => _pending.Clear();
+
+    public void FirePending()
+    {
+        foreach (PendingEvent pending in _pending)
+        {
+            Fire(pending);
+        }
+        _pending.Clear();
+    }
+
+    private void Fire(in PendingEvent pending)
+    {
+        int eventDepth = XsPath.Depth(pending.Path);
+        var lookup = _watchesByPath.GetAlternateLookup<ReadOnlySpan<char>>();
+        ReadOnlySpan<char> candidate = pending.Path;
+        _firing.Clear();
+        while (true)
+        {
+            if (lookup.TryGetValue(candidate, out List<Watch>? watches))
+            {
+                bool exact = candidate.Length == pending.Path.Length;
+                foreach (Watch watch in watches)
+                {
+                    if ((exact || !pending.ExactOnly)
+                        && (watch.Depth < 0 || eventDepth - XsPath.Depth(watch.Path) <= watch.Depth)
+                        && AccessPolicy.MayReceive(domains.CallerOf(watch.Owner), pending.Perms, pending.OldPerms, pending.ParentPerms))
+                    {
+                        _firing.Add(watch);
+                    }
+                }
+            }
+            if (pending.ExactOnly || candidate.Length <= 1)
+            {
+                break;
+            }
+            int slash = candidate.LastIndexOf('/');
+            candidate = slash == 0 ? "/" : candidate[..slash];
+        }
+        if (_firing.Count > 1)
+        {
+            // C walks each connection's watches in registration order; a connection sees its events in that order.
+            _firing.Sort(static (a, b) => a.Sequence.CompareTo(b.Sequence));
+        }
+        foreach (Watch watch in _firing)
+        {
+            Send(watch, XsPath.ToWatcherForm(pending.Path, watch.Relative, watch.Owner.Domid));
+        }
+    }
+
+    /// <summary>Fires <c>@introduceDomain</c> or <c>@releaseDomain</c> for a domain, in the plain and per-domid forms.</summary>
+    public void FireSpecial(string special, uint domid)
+    {
+        string perDomain = special + "/" + domid.ToString(CultureInfo.InvariantCulture);
+        XsPermission[] perms = _specialPerms[special];
+        foreach (string candidate in new[] { special, perDomain })
+        {
+            if (!_watchesByPath.TryGetValue(candidate, out List<Watch>? watches))
+            {
+                continue;
+            }
+            foreach (Watch watch in watches.ToArray())
+            {
+                if (!watch.Owner.Privileged && !AccessPolicy.HasAccess(domains.CallerOf(watch.Owner), perms, XsAccess.Read))
+                {
+                    continue;
+                }
+                bool detailed = candidate == perDomain || watch.Depth > 0;
+                Send(watch, detailed ? perDomain : special);
+            }
+        }
+    }
+
+    private void Send(Watch watch, string reportedPath)
+    {
+        byte[]? payload = EventPayload(reportedPath, watch.Token);
+        if (payload is not null)
+        {
+            output.Send(watch.Owner.Id, XsMessageType.WatchEvent, 0, 0, payload);
+        }
+    }
+
+    /// <summary><c>path\0token\0</c>, or null when it would exceed the payload limit (dropped, as after XSA-324).</summary>
+    public static byte[]? EventPayload(string path, string token)
+    {
+        int length = path.Length + token.Length + 2;
+        if (length > XsConstants.PayloadMax)
+        {
+            return null;
+        }
+        var payload = new byte[length];
+        Encoding.Latin1.GetBytes(path, payload);
+        Encoding.Latin1.GetBytes(token, payload.AsSpan(path.Length + 1));
+        return payload;
+    }
+
+    /// <summary>The permissions of a special path or of the special path a per-domain form is under.</summary>
+    public bool TryGetSpecialPerms(string path, out XsPermission[] perms)
+    {
+        int slash = path.IndexOf('/');
+        string special = slash < 0 ? path : path[..slash];
+        return _specialPerms.TryGetValue(special, out perms!);
+    }
+
+    /// <summary>The permissions of exactly this special path (not a per-domain form).</summary>
+    public XsPermission[]? ExactSpecialPerms(string path) => _specialPerms.GetValueOrDefault(path);
+
+    /// <summary>Sets a special path's permissions; false when the path is not a special path.</summary>
+    public bool TrySetSpecialPerms(string path, XsPermission[] perms)
+    {
+        if (!_specialPerms.ContainsKey(path))
+        {
+            return false;
+        }
+        _specialPerms[path] = perms;
+        return true;
+    }
+
+    /// <summary>Removes ACL entries naming a released domain from the special paths; returns the paths changed.</summary>
+    public string[] ScrubSpecialPerms(uint domid)
+    {
+        string[] specials = [.. _specialPerms.Keys];
+        foreach (string special in specials)
+        {
+            XsPermission[] perms = _specialPerms[special];
+            _specialPerms[special] = [perms[0], .. perms.AsSpan(1).ToArray().Where(p => p.Domid != domid)];
+        }
+        return specials;
+    }
+}

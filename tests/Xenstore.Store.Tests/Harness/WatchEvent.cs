@@ -1,7 +1,0 @@
-namespace Xenstore.Store.Tests.Harness;
-
-/// <summary>A watch event as a client sees it.</summary>
-public readonly record struct WatchEvent(string Path, string Token)
-{
-    public override string ToString() => $"{Path} [{Token}]";
-}
