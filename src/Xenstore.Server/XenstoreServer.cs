@@ -38,6 +38,9 @@ public sealed class XenstoreServer : IAsyncDisposable
     private readonly HandoverReceiver? _handover;
     private readonly MetricsEndpoint? _metricsEndpoint;
     private readonly TraceFile? _traceFile;
+    /// <summary>A server without a socket hands nothing over: its HandedOver never completes.</summary>
+    private static readonly Task<int> s_never = new TaskCompletionSource<int>().Task;
+
     private int _lastConnectionId;
     private bool _started;
 
@@ -112,7 +115,7 @@ public sealed class XenstoreServer : IAsyncDisposable
     /// Completes with the successor's process id when a live update handed everything to it: the daemon should
     /// exit now.
     /// </summary>
-    public Task<int> HandedOver => _liveUpdate?.HandedOver ?? new TaskCompletionSource<int>().Task;
+    public Task<int> HandedOver => _liveUpdate?.HandedOver ?? s_never;
 
     /// <summary>Reopens the trace file (after it was rotated); nothing without one.</summary>
     public void ReopenTrace() => _traceFile?.Reopen();

@@ -42,12 +42,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     // "WRITE <path>|<value|>": creates missing parents; the value is every byte after the first NUL.
     public XsError Write(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        int nul = payload.IndexOf((byte)0);
-        if (nul < 0)
-        {
-            return XsError.EINVAL;
-        }
-        XsError error = checks.ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
+        XsError error = ResolvePathAndRest(connection, payload, out string path, out XsPathKind kind, out ReadOnlySpan<byte> rest);
         if (error != XsError.None)
         {
             return error;
@@ -56,7 +51,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return XsError.EINVAL;
         }
-        ReadOnlySpan<byte> value = payload[(nul + 1)..];
+        ReadOnlySpan<byte> value = rest;
         if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.NodeSize, value.Length))
         {
             return XsError.ENOSPC;
@@ -338,17 +333,12 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     // "SET_PERMS <path>|<perm-as-string>|+": owner or privileged only; only the privileged may change the owner.
     public XsError SetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        int nul = payload.IndexOf((byte)0);
-        if (nul < 0)
-        {
-            return XsError.EINVAL;
-        }
-        XsError error = checks.ResolvePath(connection, payload[..nul], out string path, out XsPathKind kind);
+        XsError error = ResolvePathAndRest(connection, payload, out string path, out XsPathKind kind, out ReadOnlySpan<byte> rest);
         if (error != XsError.None)
         {
             return error;
         }
-        XsPermission[]? perms = XsPermission.TryParseList(payload[(nul + 1)..]);
+        XsPermission[]? perms = XsPermission.TryParseList(rest);
         if (perms is null)
         {
             return XsError.EINVAL;
@@ -404,5 +394,20 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         watches.TrySetSpecialPerms(path, perms);
         journal.SpecialPermsChanged(path, perms);
         return request.Ok();
+    }
+
+    /// <summary>"path, NUL, then the rest" (WRITE, SET_PERMS): the resolved path and what follows its NUL.</summary>
+    private XsError ResolvePathAndRest(Connection connection, ReadOnlySpan<byte> payload, out string path, out XsPathKind kind, out ReadOnlySpan<byte> rest)
+    {
+        int nul = payload.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            path = "";
+            kind = default;
+            rest = default;
+            return XsError.EINVAL;
+        }
+        rest = payload[(nul + 1)..];
+        return checks.ResolvePath(connection, payload[..nul], out path, out kind);
     }
 }
