@@ -215,6 +215,11 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         foreach (Node child in node!.Children.Items)
         {
+            // Too big is known as soon as the listing passes the limit: the rest is never built.
+            if (request.Reply.Length + child.Name.Length + 1 > XsConstants.PayloadMax)
+            {
+                return XsError.E2BIG;
+            }
             request.Reply.AppendAscii(child.Name);
             request.Reply.AppendByte(0);
         }
@@ -246,10 +251,19 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         request.Reply.AppendNumber(node!.ChildrenGeneration);
         request.Reply.AppendByte(0);
+        ReadOnlySpan<Node> children = node.Children.Items;
         long position = 0;
-        bool complete = true;
-        foreach (Node child in node.Children.Items)
+        int index = 0;
+        if (_partCursor.Children == node.Children && _partCursor.Generation == node.ChildrenGeneration
+            && _partCursor.Count == children.Length && _partCursor.Position <= offset)
         {
+            position = _partCursor.Position;
+            index = _partCursor.Index;
+        }
+        bool complete = true;
+        for (; index < children.Length; index++)
+        {
+            Node child = children[index];
             int entryLength = child.Name.Length + 1;
             long entryEnd = position + entryLength;
             if (entryEnd > offset)
@@ -259,6 +273,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
                 if (request.Reply.Length + entryLength - skip + 1 > XsConstants.PayloadMax)
                 {
                     complete = false;
+                    _partCursor = new PartCursor(node.Children, node.ChildrenGeneration, children.Length, position, index);
                     break;
                 }
                 request.Reply.AppendAscii(child.Name[Math.Min(skip, child.Name.Length)..]);
@@ -272,6 +287,14 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         return XsError.None;
     }
+
+    /// <summary>
+    /// Where the last DIRECTORY_PART chunk stopped: a reader walking a big directory asks for the next offset, which
+    /// is found here instead of by summing every name before it (the whole walk stays linear in the listing).
+    /// </summary>
+    private readonly record struct PartCursor(ChildList? Children, long Generation, int Count, long Position, int Index);
+
+    private PartCursor _partCursor;
 
     private XsError GetListable(Connection connection, TreeView view, string path, out Node? node)
     {
