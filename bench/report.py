@@ -11,6 +11,12 @@ import sys
 
 DAEMONS = [("ours", "ours"), ("c", "C 4.17"), ("c422", "C 4.22"), ("ocaml", "oxenstored"), ("null", "null server")]
 C_DAEMONS = ("c", "c422")
+# Every client a socket client of xenbusd: over our socket, over dom0's ring to ours as the Xenstore domain
+# (multiplexed or --serialize), over C 4.22's privileged ring.
+MUX_DAEMONS = [("ours", "ours (socket)"), ("mux", "xenbusd → ours socket"), ("xsdom", "xenbusd → ring → ours"),
+               ("xsdom-serial", "--serialize → ring → ours"), ("c422-xsdom", "xenbusd → ring → C 4.22")]
+MUX_RATIOS = [("mux", "ours", "xenbusd / own socket"), ("xsdom", "xsdom-serial", "multiplexed / serialized"),
+              ("xsdom", "c422-xsdom", "ours / C 4.22 behind xenbusd")]
 
 # workload name, metric key, label, unit, higher is better (None: not a figure of merit)
 ROWS = [
@@ -27,7 +33,7 @@ ROWS = [
     ("fanin", "loadgen_cpu_us_per_op", "64 connections: load generator CPU per op", "µs", None),
     ("fanin", "daemon_context_switches_per_op", "64 connections: daemon context switches per op", "", None),
 ]
-for t in (1, 8, 16, 64):
+for t in (1, 8, 16, 32, 64):
     ROWS += [
         (f"storm-{t}", "domains_per_second", f"storm T={t}: domains/s", "1/s", True),
         (f"storm-{t}", "eagain_per_domain", f"storm T={t}: EAGAIN retries per domain", "", False),
@@ -123,7 +129,8 @@ def main(path):
     by = {}
     for r in runs:
         by.setdefault((r["name"], r["daemon"]), []).append(r)
-    present = [d for d in DAEMONS if any(k[1] == d[0] for k in by)]
+    mux_kinds = {d for d, _ in MUX_DAEMONS if d != "ours"}
+    present = [d for d in DAEMONS if d[0] not in mux_kinds and any(k[1] == d[0] for k in by)]
     refs = [(d, label) for d, label in present if d in C_DAEMONS]
     others = [(d, label) for d, label in present if d not in C_DAEMONS and d != "null"]
     head = ["workload", "unit"] + [label for _, label in present]
@@ -154,11 +161,39 @@ def main(path):
                 verdict = "same" if o == best else ("better" if (o > best) == higher else "**worse**")
             cells.append(verdict)
         print(f"| {label} | {unit} | " + " | ".join(cells) + " |")
+    mux_table(by)
     loads = [r.get("loadavg", 0) for r in runs]
     if loads:
         print()
         print(f"Load average when runs started: median {statistics.median(loads):.2f}, max {max(loads):.2f} "
               f"({len(runs)} runs).")
+
+
+def mux_table(by):
+    """The disaggregated host: the same workloads through xenbusd, every upstream side by side."""
+    present = [(d, label) for d, label in MUX_DAEMONS if any(k[1] == d for k in by)]
+    if not any(d != "ours" for d, _ in present):
+        return
+    kinds = {d for d, _ in present}
+    ratios = [(a, b, label) for a, b, label in MUX_RATIOS if a in kinds and b in kinds]
+    print()
+    print("Through xenbusd (one upstream connection, each load-generator connection a xenbusd client):")
+    print()
+    head = ["workload", "unit"] + [label for _, label in present] + [label for _, _, label in ratios]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name, key, label, unit, _ in ROWS:
+        if not (name == "latency" or name in ("storm-1", "storm-8", "storm-32")) or not any((name, d) in by and d != "ours" for d, _ in present):
+            continue
+        cells, medians = [], {}
+        for d, _ in present:
+            text, m = cell(by.get((name, d), []), key)
+            cells.append(text)
+            medians[d] = m
+        for a, b, _ in ratios:
+            x, y = medians.get(a), medians.get(b)
+            cells.append(f"{x / y:.2f}×" if x is not None and y not in (None, 0) else "–")
+        print(f"| {label} | {unit} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@
 #   options: --rounds N  --daemons "ours c c422 ocaml"  --workloads "latency pipeline ..."  --out DIR
 #   --daemons "... null" adds the load generator's own do-nothing server (latency, pipeline and fan-in only):
 #   the generator's ceiling, to show it is never the bottleneck.
+#   Disaggregated kinds (latency and storms only), every client a socket client of xenbusd:
+#     mux           xenbusd over our daemon's own socket (what the multiplexer adds to a round trip)
+#     xsdom         our daemon as the Xenstore domain (--xenstore-domain), xenbusd over dom0's one ring
+#     xsdom-serial  the same with xenbusd --serialize (one request on the ring at a time, the old xenbus)
+#     c422-xsdom    C 4.22 serving domain 1 as its privileged domain (--priv-domid 1), xenbusd over that ring
 #
 # Every reply is verified by the load generator; a protocol error fails that run and shows as "failed" in the
 # table, a daemon that stops answering shows as "stalled" (every run is time-boxed). The raw results, one JSON
@@ -53,6 +58,7 @@ if [ "$quick" = 1 ]; then
     "storm-1|--workload storm --toolstacks 1 --duration 2|-|90"
     "storm-8|--workload storm --toolstacks 8 --duration 2|-|90"
     "storm-16|--workload storm --toolstacks 16 --duration 2|-|90"
+    "storm-32|--workload storm --toolstacks 32 --duration 2|-|90"
     "storm-64|--workload storm --toolstacks 64 --duration 2|-|90"
     "bulk-100k|--workload bulk --nodes 20000 --phase-limit 30|-|120"
     "bulk-1M|--workload bulk --nodes 100000 --phase-limit 30|-|120"
@@ -72,6 +78,7 @@ else
     "storm-1|--workload storm --toolstacks 1 --duration 5|-|60"
     "storm-8|--workload storm --toolstacks 8 --duration 5|-|60"
     "storm-16|--workload storm --toolstacks 16 --duration 5|-|60"
+    "storm-32|--workload storm --toolstacks 32 --duration 5|-|60"
     "storm-64|--workload storm --toolstacks 64 --duration 5|-|60"
     "bulk-100k|--workload bulk --nodes 100000 --phase-limit 60|-|180"
     "bulk-1M|--workload bulk --nodes 1000000 --phase-limit 45|-|200"
@@ -87,7 +94,9 @@ fi
 echo "building (Release)..." >&2
 dotnet build src/Xenstore.Daemon -c Release -v q -nologo 2>&1 | tail -1 >&2
 dotnet build bench/Xenstore.LoadGen -c Release -v q -nologo 2>&1 | tail -1 >&2
+dotnet build src/Xenstore.Xenbus -c Release -v q -nologo 2>&1 | tail -1 >&2
 ours_dll=$root/src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll
+xenbusd_dll=$root/src/Xenstore.Xenbus/bin/Release/net10.0/xenbusd.dll
 loadgen_dll=$root/bench/Xenstore.LoadGen/bin/Release/net10.0/xs-loadgen.dll
 
 # The reference daemons: set up once in the shared home, then a private home (own sockets) linking to it.
@@ -107,7 +116,7 @@ case " $daemons " in
     for name in root debs fakexen.so; do ln -sfn "/tmp/refxs/$name" "$refhome/$name"; done ;;
 esac
 case " $daemons " in
-  *" c422 "*)
+  *" c422 "*|*" c422-xsdom "*)
     [ -f "$refxs_new" ] || { echo "$refxs_new not found: leave c422 out of --daemons" >&2; exit 1; }
     # Its setup is idempotent and builds into its home; the private home is a copy of the built one.
     REFXS_HOME=/tmp/refxs-new bash "$refxs_new" setup >/dev/null
@@ -119,11 +128,22 @@ daemon_pid=""
 daemon_sock=""
 daemon_kind=""
 daemon_sim=""
+mux_pid=""
 cleanup() {
   [ -n "$daemon_pid" ] && stop_daemon
   rm -rf "$workdir" "$refhome" "$refhome_new" "$statedir_parent"
 }
 trap cleanup EXIT
+
+# start_mux ARGS...: xenbusd with these upstream arguments on its own socket; sets mux_pid and daemon_sock.
+start_mux() {
+  daemon_sock=$workdir/xenbusd.sock
+  rm -f "$daemon_sock" "$workdir/xenbusd.out"
+  dotnet "$xenbusd_dll" "$@" --socket "$daemon_sock" > "$workdir/xenbusd.out" 2> "$workdir/xenbusd.err" &
+  mux_pid=$!
+  for _ in $(seq 200); do grep -q "listening on" "$workdir/xenbusd.out" 2>/dev/null && break; sleep 0.05; done
+  grep -q "listening on" "$workdir/xenbusd.out" || { echo "xenbusd did not start: $(cat "$workdir/xenbusd.err")" >&2; return 1; }
+}
 
 # start_daemon KIND PIN RINGS: sets daemon_pid, daemon_sock and (RINGS=rings) daemon_sim, the directory of the
 # guests' pages.
@@ -144,6 +164,29 @@ start_daemon() {
       daemon_pid=$!
       for _ in $(seq 200); do grep -q "listening on" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "listening on" "$workdir/ours.out" || { echo "our daemon did not start: $(cat "$workdir/ours.err")" >&2; return 1; }
+      ;;
+    mux)
+      start_daemon ours "$pin" - || return 1
+      daemon_kind=mux
+      start_mux --upstream-socket "$daemon_sock" || return 1
+      ;;
+    xsdom|xsdom-serial)
+      rm -rf "$workdir/xsd" "$statedir" "$workdir/ours.out"; mkdir -p "$workdir/xsd" "$statedir"
+      dotnet "$ours_dll" --no-fork --xenstore-domain --sim-dir "$workdir/xsd" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
+      daemon_pid=$!
+      for _ in $(seq 200); do grep -q "serving domain" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
+      grep -q "serving domain" "$workdir/ours.out" || { echo "our daemon did not serve dom0's ring: $(cat "$workdir/ours.err")" >&2; return 1; }
+      local serial=()
+      [ "$kind" = xsdom-serial ] && serial=(--serialize)
+      start_mux --sim-dir "$workdir/xsd" --domain 0 "${serial[@]}" || return 1
+      ;;
+    c422-xsdom)
+      local lines
+      lines=$(REFXS_RINGS=1 REFXS_HOME=$refhome_new bash "$refxs_new" start c --priv-domid 1) || return 1
+      daemon_pid=$(echo "$lines" | tail -1)
+      # C 4.22 introduces its privileged domain itself at start, on the page the hypervisor shows for it.
+      head -c 4096 /dev/zero > "$refhome_new/rings/ring.1"
+      start_mux --sim-dir "$refhome_new/rings" --domain 1 || return 1
       ;;
     null)
       daemon_sock=$workdir/null.sock
@@ -173,13 +216,18 @@ start_daemon() {
 }
 
 stop_daemon() {
+  if [ -n "$mux_pid" ]; then
+    kill -TERM "$mux_pid" 2>/dev/null || true
+    wait "$mux_pid" 2>/dev/null || true
+    mux_pid=""
+  fi
   case "$daemon_kind" in
-    ours|null)
+    ours|null|mux|xsdom|xsdom-serial)
       kill -TERM "$daemon_pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$daemon_pid" 2>/dev/null || true
       wait "$daemon_pid" 2>/dev/null || true ;;
-    c422) REFXS_HOME=$refhome_new bash "$refxs_new" stop "$daemon_pid" ;;
+    c422|c422-xsdom) REFXS_HOME=$refhome_new bash "$refxs_new" stop "$daemon_pid" ;;
     *) REFXS_HOME=$refhome bash "$refxs" stop "$daemon_pid" ;;
   esac
   daemon_pid=""
@@ -198,6 +246,9 @@ for round in $(seq 1 "$rounds"); do
     selected "$name" || continue
     for kind in "${order[@]}"; do
       [ "$kind" = null ] && [[ " latency pipeline fanin " != *" $name "* ]] && continue
+      case "$kind" in
+        mux|xsdom|xsdom-serial|c422-xsdom) [[ " latency storm-1 storm-8 storm-32 " == *" $name "* ]] || continue ;;
+      esac
       rings=-
       [[ "$name" == ring-* ]] && rings=rings
       # oxenstored serves guests through its own event loop, which the simulated rings do not drive.
