@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
+using Xenstore.Server.Accounting;
 using Xenstore.Server.Reactor;
 using Xenstore.Store;
 
@@ -26,6 +27,7 @@ internal sealed class BatchPipeline(
     EngineOutputRouter output,
     AccessTrace trace,
     ServerMetrics metrics,
+    OperatorView view,
     ILogger logger)
 {
     private readonly List<IClientConnection> _flushing = [];
@@ -51,8 +53,12 @@ internal sealed class BatchPipeline(
         try
         {
             trace.Request(connection.Id, connection.Domid, header, payload);
+            TimeProvider time = view.Table.Time;
+            long started = time.GetTimestamp();
             engine.Process(connection.Id, header, payload);
-            metrics.RequestProcessed(header.Type, arrival);
+            long done = time.GetTimestamp();
+            view.Table.Find(connection.Id)?.Request(header.Type, view.Table.Second(done), done - started);
+            metrics.RequestProcessed(header.Type, arrival, done);
             connection.RequestCompleted();
             return true;
         }
@@ -70,6 +76,7 @@ internal sealed class BatchPipeline(
     {
         trace.Connection(connection.Id, connection.Domid, opened: true);
         connections.Add(connection);
+        view.Table.Opened(connection);
         metrics.ConnectionOpened();
         engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged);
     }
@@ -83,6 +90,7 @@ internal sealed class BatchPipeline(
             metrics.ConnectionClosed();
         }
         output.Forget(connection);
+        view.ConnectionClosed(connection.Id);
         engine.CloseConnection(connection.Id);
     }
 
