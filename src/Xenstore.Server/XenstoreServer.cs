@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Xenstore.Server.Accounting;
 using Xenstore.Server.Hypervisor;
 using Xenstore.Server.LiveUpdate;
 using Xenstore.Server.Persistence;
@@ -83,13 +84,15 @@ public sealed class XenstoreServer : IAsyncDisposable
             (target as IClientConnection)?.Abort("internal error");
         });
         var connections = new ConnectionRegistry();
-        _output = new EngineOutputRouter(connections, trace, _metrics);
+        var accounting = new AccountingTable(options.TimeProvider);
+        var view = new OperatorView(accounting, connections, _metrics, () => state?.JournalBytesWritten ?? 0, logger);
+        _output = new EngineOutputRouter(connections, trace, _metrics, accounting);
         _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, _watcher, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
         _liveUpdateRequests = new LiveUpdateRequests(hasStateDirectory: _state is not null);
-        var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, switches, _metrics, logger);
+        var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, switches, view, logger);
         _engine = new XenstoreEngine(options.Engine, _output, host);
         IBatchJournal journal = observeJournal((IBatchJournal?)_state ?? InMemoryOnly.Instance);
-        _pipeline = new BatchPipeline(_engine, _queue, _io, _rings, journal, connections, _output, trace, _metrics, logger);
+        _pipeline = new BatchPipeline(_engine, _queue, _io, _rings, journal, connections, _output, trace, _metrics, view, logger);
         _storeThread = new StoreThread(_watcher, _queue, _pipeline);
         if (options.SocketPath is not null)
         {
@@ -104,7 +107,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         }
         if (options.MetricsPort is int port)
         {
-            _metricsEndpoint = new MetricsEndpoint(port, () => _queue.InvokeAsync(engine => _metrics.Render(engine)), logger);
+            _metricsEndpoint = new MetricsEndpoint(port, () => _queue.InvokeAsync(view.RenderMetrics), logger);
         }
     }
 

@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Accounting;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Persistence;
 using Xenstore.Store.Requests;
@@ -69,6 +70,7 @@ public sealed class XenstoreEngine
         Domains = new EngineDomains(_lifecycle, _domains);
         Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _quietFeed);
         LiveUpdate = new EngineLiveUpdate(_connections, _watches);
+        Accounting = new EngineAccounting(_connections, _liveTree, _domains);
         CreateInitialNodes();
     }
 
@@ -82,6 +84,9 @@ public sealed class XenstoreEngine
 
     /// <summary>The journal, snapshots and recovery.</summary>
     public EnginePersistence Persistence { get; }
+
+    /// <summary>Who holds what: per domain and per connection, for the operator's view and the memory report.</summary>
+    public EngineAccounting Accounting { get; }
 
     /// <summary>What a live update carries over: connections' watches.</summary>
     public EngineLiveUpdate LiveUpdate { get; }
@@ -116,6 +121,7 @@ public sealed class XenstoreEngine
         }
         RequestContext request = _request;
         request.Reset();
+        _domains.LastRefusal = null;
         XsError error;
         try
         {
@@ -135,6 +141,10 @@ public sealed class XenstoreEngine
         }
         if (error != XsError.None)
         {
+            if (!connection.Privileged)
+            {
+                ReportRefusal(connection, header, payload, error);
+            }
             _output.Send(connectionId, XsMessageType.Error, header.ReqId, header.TxId, XsErrors.WireName(error));
         }
         else
@@ -145,6 +155,33 @@ public sealed class XenstoreEngine
         {
             _output.Send(target, XsMessageType.WatchEvent, 0, 0, message);
         }
+    }
+
+    /// <summary>Tells the host when an unprivileged request failed for a quota or for permissions.</summary>
+    private void ReportRefusal(Connection connection, XsHeader header, ReadOnlySpan<byte> payload, XsError error)
+    {
+        (Quota Quota, long Limit)? quota = _domains.LastRefusal;
+        if (header.TxId != 0 && connection.Transactions.TryGetValue(header.TxId, out Transaction? tx) && tx.NodeLimitReached)
+        {
+            tx.NodeLimitReached = false;
+            quota ??= (Quota.TransactionNodes, tx.NodeLimit);
+        }
+        RefusalKind kind;
+        if (quota is not null && error is XsError.ENOSPC or XsError.EINVAL)
+        {
+            kind = RefusalKind.Quota;
+        }
+        else if (error == XsError.EACCES)
+        {
+            kind = RefusalKind.Permission;
+        }
+        else
+        {
+            return;
+        }
+        (Quota which, long limit) = quota ?? default;
+        string path = RefusalPaths.Of(connection.Domid, header.Type, payload);
+        _host.Refused(this, new Refusal(connection.Id, connection.Domid, header.Type, path, kind, which, limit));
     }
 
     /// <summary>RESET_WATCHES, connection close and domain release: every watch and transaction goes.</summary>

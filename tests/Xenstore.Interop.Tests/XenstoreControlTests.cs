@@ -17,7 +17,7 @@ public sealed class XenstoreControlTests(SharedDaemons daemons) : IClassFixture<
         "logfile\t<file>\nmemreport\t[<file>]\nprint\t<string>\nquota\t[set <name> <val>|<domid>]\nquota-soft\t[set <name> <val>]\nhelp\t\n";
 
     // Ours lists, in C's order, the commands it implements.
-    private static readonly string[] s_ourCommands = ["check", "log", "memreport", "metrics", "print", "quota", "help"];
+    private static readonly string[] s_ourCommands = ["accounting", "check", "log", "memreport", "metrics", "print", "quota", "help"];
 
     [Theory]
     [MemberData(nameof(Kinds))]

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
+using Xenstore.Server.Accounting;
 using Xenstore.Server.Reactor;
 using Xenstore.Server.Transports.Rings;
 using Xenstore.Store;
@@ -30,6 +31,7 @@ internal sealed class BatchPipeline(
     EngineOutputRouter output,
     AccessTrace trace,
     ServerMetrics metrics,
+    OperatorView view,
     ILogger logger)
 {
     private readonly List<IClientConnection> _flushing = [];
@@ -60,8 +62,12 @@ internal sealed class BatchPipeline(
         try
         {
             trace.Request(connection.Id, connection.Domid, header, payload);
+            TimeProvider time = view.Table.Time;
+            long started = time.GetTimestamp();
             engine.Process(connection.Id, header, payload);
-            metrics.RequestProcessed(header.Type, arrival);
+            long done = time.GetTimestamp();
+            view.Table.Find(connection.Id)?.Request(header.Type, view.Table.Second(done), done - started);
+            metrics.RequestProcessed(header.Type, arrival, done);
             connection.RequestCompleted();
             return true;
         }
@@ -79,6 +85,7 @@ internal sealed class BatchPipeline(
     {
         trace.Connection(connection.Id, connection.Domid, opened: true);
         connections.Add(connection);
+        view.Table.Opened(connection);
         metrics.ConnectionOpened();
         engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged);
     }
@@ -92,6 +99,7 @@ internal sealed class BatchPipeline(
             metrics.ConnectionClosed();
         }
         output.Forget(connection);
+        view.ConnectionClosed(connection.Id);
         engine.CloseConnection(connection.Id);
     }
 

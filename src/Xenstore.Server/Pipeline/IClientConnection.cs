@@ -23,6 +23,9 @@ internal interface IClientConnection
     /// <summary>Called by the store thread when the store dropped this connection (e.g. domain release).</summary>
     void Abort(string reason);
 
+    /// <summary>Requests received and not yet answered (a guest's ring; sockets execute requests as they are read).</summary>
+    int Outstanding => 0;
+
     /// <summary>Called on the store thread after a request of this connection was processed: frees its slot.</summary>
     void RequestCompleted();
 }

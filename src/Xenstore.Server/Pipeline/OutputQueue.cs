@@ -13,8 +13,11 @@ namespace Xenstore.Server.Pipeline;
 /// </summary>
 internal sealed class OutputQueue(int eventLimit)
 {
+    private const int InitialSize = 4096;
+    private const int ShrinkAbove = 64 * 1024;
+
     private readonly Lock _lock = new();
-    private byte[] _buffer = PinnedBuffer.Allocate(4096);
+    private byte[] _buffer = PinnedBuffer.Allocate(InitialSize);
     private int _length;
     private int _published;
     private int _queuedEvents;
@@ -40,6 +43,18 @@ internal sealed class OutputQueue(int eventLimit)
             lock (_lock)
             {
                 return _length;
+            }
+        }
+    }
+
+    /// <summary>The bytes the queue's buffer holds on to, used or not (what the memory report counts).</summary>
+    public int Capacity
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _buffer.Length;
             }
         }
     }
@@ -135,6 +150,12 @@ internal sealed class OutputQueue(int eventLimit)
             _length = rest;
             _published = 0;
             _queuedEvents = _unpublishedEvents;
+            // A burst grew the buffers; once drained they go back to the usual size, so memory that peaked for one
+            // slow reader does not stay held. The two buffers alternate, so both shrink within two takes.
+            if (rest == 0 && _buffer.Length > ShrinkAbove)
+            {
+                _buffer = PinnedBuffer.Allocate(InitialSize);
+            }
             return taken;
         }
     }

@@ -22,6 +22,9 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
     /// <summary>The live epoch the snapshot was taken at; released when the transaction ends.</summary>
     public int SnapshotEpoch { get; } = snapshotEpoch;
 
+    /// <summary>A request was refused for <see cref="NodeLimit"/>; the engine reports it and clears this.</summary>
+    public bool NodeLimitReached { get; set; }
+
     public Dictionary<string, TransactionAccess> Accessed { get; } = new(StringComparer.Ordinal);
 
     public List<TransactionEffect> Effects { get; } = [];
@@ -45,6 +48,7 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
         }
         if (NodeLimit > 0 && Accessed.Count >= NodeLimit)
         {
+            NodeLimitReached = true;
             return XsError.ENOSPC;
         }
         Accessed[path] = node is null
