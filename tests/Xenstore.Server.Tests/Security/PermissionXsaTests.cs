@@ -137,7 +137,7 @@ public sealed class PermissionXsaTests
     /// (or, built without assertions, spun on the request).
     /// </summary>
     [Theory]
-    [MemberData(nameof(XsaHost.OursAndC422), MemberType = typeof(XsaHost))]
+    [MemberData(nameof(XsaHost.AllKinds), MemberType = typeof(XsaHost))]
     public async Task Xsa481_ThePathLocalDomainSlashIsEinvalForEveryRequest(string kind)
     {
         await using XsaHost host = await XsaHost.StartAsync(kind);

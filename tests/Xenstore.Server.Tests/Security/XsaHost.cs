@@ -24,9 +24,6 @@ public sealed class XsaHost : IAsyncDisposable
     /// <summary>Every kind an advisory's test runs against.</summary>
     public static TheoryData<string> AllKinds => new("ours", "c", "c422");
 
-    /// <summary>Ours and C 4.22: for advisories fixed after 4.17 or behaviour 4.17 lacks.</summary>
-    public static TheoryData<string> OursAndC422 => new("ours", "c422");
-
     public IDaemonUnderTest Daemon { get; }
 
     public string Kind => Daemon.Kind;
