@@ -16,6 +16,28 @@ internal sealed class Connection(int id, uint domid, bool privileged)
 
     public Dictionary<uint, Transaction> Transactions { get; } = [];
 
+    /// <summary>
+    /// The most bytes of changes an unprivileged connection's open transactions may hold together (XSA-326: a
+    /// guest filling every transaction it may open with nodes of the largest size would otherwise hold some 40 MiB
+    /// of the daemon's memory; C xenstored caps a domain's whole memory at 2.5 MB).
+    /// </summary>
+    public const long MaxTransactionBytes = 2 * 1024 * 1024;
+
+    /// <summary>Whether this connection's open transactions may take <paramref name="more"/> bytes of changes.</summary>
+    public bool MayHoldInTransactions(long more)
+    {
+        if (Privileged)
+        {
+            return true;
+        }
+        long held = more;
+        foreach (Transaction transaction in Transactions.Values)
+        {
+            held += transaction.HeldBytes;
+        }
+        return held <= MaxTransactionBytes;
+    }
+
     private uint _lastTransactionId;
 
     /// <summary>The watch registered with this path and token, if any.</summary>

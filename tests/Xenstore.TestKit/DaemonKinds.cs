@@ -2,13 +2,16 @@ namespace Xenstore.TestKit;
 
 /// <summary>
 /// Starts the daemon a differential or interoperability test runs against, by kind: "c" (the reference C
-/// xenstored, which every such test must pass), "ours" (our daemon as a process), "embedded" (our server in the
-/// test's process, over in-memory connections), and "ocaml" where a test wants it.
+/// xenstored 4.17, Debian's), "c422" (upstream C xenstored 4.22.0), "ours" (our daemon as a process), "embedded"
+/// (our server in the test's process, over in-memory connections), and "ocaml" where a test wants it.
 /// </summary>
 public static class DaemonKinds
 {
     /// <summary>The kinds every differential test runs against, for <c>[MemberData]</c>.</summary>
     public static TheoryData<string> Differential => new("c", "ours");
+
+    /// <summary>The reference C daemons: 4.17 (Debian's) and 4.22.0 (upstream's), each skipped where absent.</summary>
+    public static readonly string[] ReferenceC = ["c", "c422"];
 
     /// <summary>Whether a kind is our server (as a process or embedded): it shares our documented differences.</summary>
     public static bool IsOurs(string kind) => kind is "ours" or "embedded";

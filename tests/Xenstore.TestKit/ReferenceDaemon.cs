@@ -3,20 +3,23 @@ using System.Diagnostics;
 namespace Xenstore.TestKit;
 
 /// <summary>
-/// Debian's C xenstored or oxenstored, started through <c>../shared/refxs/refxs</c>. Tests that need one call
-/// <see cref="StartOrSkipAsync"/>, which skips the test cleanly when refxs is not present.
+/// A reference daemon: Debian's C xenstored 4.17 or oxenstored, started through <c>../shared/refxs/refxs</c>, or
+/// upstream C xenstored 4.22.0 through <c>../shared/refxs-new/refxs-new</c>. Tests that need one call
+/// <see cref="StartOrSkipAsync"/>, which skips the test cleanly when that reference is not present.
 /// </summary>
 public sealed class ReferenceDaemon : IDaemonUnderTest
 {
     private readonly string _pid;
     private readonly string _home;
+    private readonly string _script;
 
-    private ReferenceDaemon(string kind, string socketPath, string pid, string home)
+    private ReferenceDaemon(string kind, string socketPath, string pid, string home, string script)
     {
         Kind = kind;
         SocketPath = socketPath;
         _pid = pid;
         _home = home;
+        _script = script;
     }
 
     public string Kind { get; }
@@ -26,26 +29,32 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
     /// <summary>The REFXS_HOME of this instance (holds <c>rings/</c> when started with rings).</summary>
     public string Home => _home;
 
+    /// <summary>Whether Debian's reference daemons (<c>../shared/refxs</c>) are present.</summary>
     public static bool Available => RepositoryPaths.RefxsScript is not null;
 
-    /// <summary>Starts "c" or "ocaml"; skips the calling test when refxs is absent or cannot start.</summary>
+    /// <summary>
+    /// Starts "c" or "ocaml" (Debian 4.17, refxs) or "c422" (upstream C 4.22.0, refxs-new); skips the calling test
+    /// when that reference is absent or cannot start.
+    /// </summary>
     public static async Task<ReferenceDaemon> StartOrSkipAsync(string kind, bool rings = false, params string[] extraArgs)
     {
-        string? script = RepositoryPaths.RefxsScript;
+        ReferenceSetup setup = ReferenceSetup.For(kind) ?? throw new ArgumentException($"no reference daemon of kind '{kind}'", nameof(kind));
+        string? script = setup.ScriptPath;
         if (script is null)
         {
-            Assert.Skip("../shared/refxs is not present");
+            Assert.Skip($"../shared/{setup.Folder} is not present");
         }
-        string home = await PrepareHomeAsync(script).ConfigureAwait(false);
+        string home = await setup.PrepareHomeAsync(script).ConfigureAwait(false);
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(script);
         info.ArgumentList.Add("start");
-        info.ArgumentList.Add(kind);
+        info.ArgumentList.Add(setup.ScriptKind);
         foreach (string arg in extraArgs)
         {
             info.ArgumentList.Add(arg);
         }
         info.Environment["REFXS_HOME"] = home;
+        info.Environment.Remove("XENSTORED_RUNDIR");
         if (rings)
         {
             info.Environment["REFXS_RINGS"] = "1";
@@ -57,7 +66,7 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
         string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (process.ExitCode != 0 || lines.Length < 2)
         {
-            Assert.Skip($"refxs could not start {kind}: {stderr.Trim()}");
+            Assert.Skip($"{setup.Folder} could not start {kind}: {stderr.Trim()}");
         }
         string socketPath = lines[0].Trim();
         string pid = lines[^1].Trim();
@@ -65,7 +74,7 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
         // refxs returns once the socket file exists, which is at bind(), before listen(): a connect in between is
         // refused.
         await SocketWait.UntilAcceptingAsync(socketPath, TimeSpan.FromSeconds(10), () => !Directory.Exists("/proc/" + pid)).ConfigureAwait(false);
-        return new ReferenceDaemon(kind, socketPath, pid, home);
+        return new ReferenceDaemon(kind, socketPath, pid, home, script);
     }
 
     /// <summary>
@@ -74,59 +83,21 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
     /// </summary>
     public static async Task<string> XenPackagesRootOrSkipAsync()
     {
-        string? script = RepositoryPaths.RefxsScript;
+        ReferenceSetup setup = ReferenceSetup.For("c")!;
+        string? script = setup.ScriptPath;
         if (script is null)
         {
             Assert.Skip("../shared/refxs is not present");
         }
-        string home = await PrepareHomeAsync(script).ConfigureAwait(false);
+        string home = await setup.PrepareHomeAsync(script).ConfigureAwait(false);
         Directory.Delete(home, recursive: true);
-        string root = Path.Combine(SharedHome, "root");
+        string root = Path.Combine(setup.SharedHome, "root");
         if (!File.Exists(Path.Combine(root, "etc/xen/scripts/launch-xenstore")))
         {
             Assert.Skip("refxs did not extract xen-utils-common");
         }
         return root;
     }
-
-    /// <summary>
-    /// Sets refxs up once in its default home, then gives this instance a home of its own (own sockets and rings)
-    /// that links to the extracted packages, so no instance downloads them again.
-    /// </summary>
-    private static async Task<string> PrepareHomeAsync(string script)
-    {
-        await s_setupLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (!File.Exists(Path.Combine(SharedHome, "fakexen.so")) || !File.Exists(Path.Combine(SharedHome, "root/usr/lib/xen-4.17/bin/xenstored")))
-            {
-                var info = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-                info.ArgumentList.Add(script);
-                info.ArgumentList.Add("setup");
-                info.Environment["REFXS_HOME"] = SharedHome;
-                using var setup = Process.Start(info)!;
-                await setup.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-                await setup.StandardError.ReadToEndAsync().ConfigureAwait(false);
-                await setup.WaitForExitAsync().ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            s_setupLock.Release();
-        }
-        string home = Directory.CreateTempSubdirectory("refxs-").FullName;
-        foreach (string name in new[] { "root", "debs", "fakexen.so" })
-        {
-            string target = Path.Combine(SharedHome, name);
-            if (Path.Exists(target))
-            {
-                File.CreateSymbolicLink(Path.Combine(home, name), target);
-            }
-        }
-        return home;
-    }
-
-    private const string SharedHome = "/tmp/refxs";
 
     private static readonly List<int> s_started = [];
 
@@ -163,12 +134,11 @@ public sealed class ReferenceDaemon : IDaemonUnderTest
             s_started.Add(id);
         }
     }
-    private static readonly SemaphoreSlim s_setupLock = new(1, 1);
 
     public async ValueTask DisposeAsync()
     {
         var info = new ProcessStartInfo("bash") { UseShellExecute = false };
-        info.ArgumentList.Add(RepositoryPaths.RefxsScript!);
+        info.ArgumentList.Add(_script);
         info.ArgumentList.Add("stop");
         info.ArgumentList.Add(_pid);
         using var process = Process.Start(info)!;

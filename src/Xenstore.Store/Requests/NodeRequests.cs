@@ -56,6 +56,10 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return XsError.ENOSPC;
         }
+        if (view.Transaction is not null && !connection.MayHoldInTransactions(path.Length + value.Length))
+        {
+            return XsError.ENOSPC;
+        }
         error = view.GetAndRecord(path, out Node? node);
         if (error != XsError.None)
         {
@@ -69,7 +73,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
             }
             byte[] copy = value.ToArray();
             writer.SetValue(view, path, copy);
-            view.Transaction?.Effects.Add(new WriteEffect(path, copy));
+            view.Transaction?.AddEffect(new WriteEffect(path, copy));
             return request.Ok();
         }
         error = CheckCreate(connection, view, path);
@@ -79,7 +83,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         byte[] newValue = value.ToArray();
         writer.CreatePath(view, path, newValue, connection.Domid, connection.Privileged);
-        view.Transaction?.Effects.Add(new WriteEffect(path, newValue));
+        view.Transaction?.AddEffect(new WriteEffect(path, newValue));
         return request.Ok();
     }
 
@@ -105,8 +109,12 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return error;
         }
+        if (view.Transaction is not null && !connection.MayHoldInTransactions(path.Length))
+        {
+            return XsError.ENOSPC;
+        }
         writer.CreatePath(view, path, [], connection.Domid, connection.Privileged);
-        view.Transaction?.Effects.Add(new MkdirEffect(path));
+        view.Transaction?.AddEffect(new MkdirEffect(path));
         return request.Ok();
     }
 
@@ -185,6 +193,10 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         if (view.Transaction is { } tx)
         {
+            if (!connection.MayHoldInTransactions(path.Length))
+            {
+                return XsError.ENOSPC;
+            }
             // Removing a subtree touches every node in it, as in C: a concurrent change below means EAGAIN.
             foreach ((string descendant, Node child) in NodeWalk.PreOrder(path, node).Skip(1))
             {
@@ -196,7 +208,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
             }
         }
         writer.Remove(view, path);
-        view.Transaction?.Effects.Add(new RemoveEffect(path));
+        view.Transaction?.AddEffect(new RemoveEffect(path));
         return request.Ok();
     }
 
@@ -388,8 +400,13 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return error;
         }
+        var effect = new SetPermsEffect(path, perms);
+        if (view.Transaction is not null && !connection.MayHoldInTransactions(effect.HeldBytes))
+        {
+            return XsError.ENOSPC;
+        }
         writer.SetPerms(view, path, perms);
-        view.Transaction?.Effects.Add(new SetPermsEffect(path, perms));
+        view.Transaction?.AddEffect(effect);
         return request.Ok();
     }
 

@@ -29,6 +29,16 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
 
     public List<TransactionEffect> Effects { get; } = [];
 
+    /// <summary>Bytes of the paths and values this transaction's changes hold until it ends.</summary>
+    public long HeldBytes { get; private set; }
+
+    /// <summary>Records a change to replay at commit and counts what it holds.</summary>
+    public void AddEffect(TransactionEffect effect)
+    {
+        Effects.Add(effect);
+        HeldBytes += effect.HeldBytes;
+    }
+
     /// <summary>Nodes created minus nodes removed, per owner, for quota checks inside the transaction.</summary>
     public Dictionary<uint, int> NodeDelta { get; } = [];
 
