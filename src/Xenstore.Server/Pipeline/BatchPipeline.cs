@@ -71,7 +71,7 @@ internal sealed class BatchPipeline(
         trace.Connection(connection.Id, connection.Domid, opened: true);
         connections.Add(connection);
         metrics.ConnectionOpened();
-        engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged);
+        engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged, connection.Kind);
     }
 
     /// <summary>A connection is gone: the engine forgets it, its watches and transactions.</summary>

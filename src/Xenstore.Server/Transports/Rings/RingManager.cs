@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Xenstore.Server.Hypervisor;
 using Xenstore.Server.Pipeline;
+using Xenstore.Store;
 
 namespace Xenstore.Server.Transports.Rings;
 
@@ -192,7 +193,10 @@ internal sealed class RingManager : IDisposable
         _byDomid[attach.Domid] = ring;
         _byPort[localPort] = ring;
         _boundPorts[localPort] = 0;
-        StartSession(ring, attach.Privileged, attach.WatchEventLimit);
+        // The guest goes on where it was (its watches and transactions are taken over after a restart) unless it
+        // asked for a reconnection meanwhile.
+        StartSession(ring, attach.Privileged, attach.WatchEventLimit,
+            ring.ReconnectRequested ? ConnectionKind.Ring : ConnectionKind.ResumedRing);
         if (ring.ReconnectRequested)
         {
             ring.Reset();
@@ -201,9 +205,9 @@ internal sealed class RingManager : IDisposable
         Service(ring);
     }
 
-    private void StartSession(RingConnection ring, bool privileged, int eventLimit)
+    private void StartSession(RingConnection ring, bool privileged, int eventLimit, ConnectionKind kind)
     {
-        var session = new RingSession(_nextConnectionId(), ring, privileged, eventLimit);
+        var session = new RingSession(_nextConnectionId(), ring, privileged, eventLimit, kind);
         ring.Session = session;
         _queue.Post(StoreWork.Open(session));
     }
@@ -233,7 +237,7 @@ internal sealed class RingManager : IDisposable
         {
             _queue.Post(StoreWork.Close(old));
             ring.Reset();
-            StartSession(ring, old.Privileged, old.Output.EventLimit);
+            StartSession(ring, old.Privileged, old.Output.EventLimit, ConnectionKind.Ring);
             _hypervisor.Notify(ring.LocalPort);
             return;
         }
