@@ -119,5 +119,21 @@ public sealed class RecordRoundTripTests
 
         public void GlobalQuotaWritten(Quota quota, long value) =>
             Records.Add(string.Create(CultureInfo.InvariantCulture, $"quota {quota} {value}"));
+
+        public void RingWatchAdded(uint domid, WatchRecord watch) =>
+            Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} watch {watch.Path} {Hex(watch.Token)} {watch.Relative} {watch.Depth}"));
+
+        public void RingWatchRemoved(uint domid, string path, string token) =>
+            Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} unwatch {path} {Hex(token)}"));
+
+        public void RingTransactionOpened(uint domid, uint transactionId) =>
+            Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} transaction {transactionId}"));
+
+        public void RingTransactionEnded(uint domid, uint transactionId) =>
+            Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} transaction ended {transactionId}"));
+
+        public void RingConnectionCleared(uint domid) => Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} cleared"));
+
+        private static string Hex(string text) => Convert.ToHexString(System.Text.Encoding.Latin1.GetBytes(text));
     }
 }
