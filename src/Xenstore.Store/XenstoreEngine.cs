@@ -186,10 +186,15 @@ public sealed class XenstoreEngine
     /// <summary>RESET_WATCHES, connection close and domain release: every watch and transaction goes.</summary>
     private void DropWatchesAndTransactions(Connection connection)
     {
+        bool recorded = connection.Watches.Count > 0 || connection.Transactions.Count > 0 || connection.LostTransactions.Count > 0;
         _watches.RemoveAll(connection);
         _transactions.DropAll(connection);
         connection.LostTransactions.Clear();
-        _journal.RingCleared(connection);
+        if (recorded)
+        {
+            // A ring with nothing recorded needs no record saying so.
+            _journal.RingCleared(connection);
+        }
     }
 
     /// <summary>Checks the tree and the accounting; returns null when consistent, else what is wrong.</summary>
