@@ -84,12 +84,12 @@ public sealed class XenstoreServer : IAsyncDisposable
         });
         var connections = new ConnectionRegistry();
         _output = new EngineOutputRouter(connections, trace, _metrics);
-        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
+        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, _watcher, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
         _liveUpdateRequests = new LiveUpdateRequests(hasStateDirectory: _state is not null);
         var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, switches, _metrics, logger);
         _engine = new XenstoreEngine(options.Engine, _output, host);
         IBatchJournal journal = observeJournal((IBatchJournal?)_state ?? InMemoryOnly.Instance);
-        _pipeline = new BatchPipeline(_engine, _queue, _io, journal, connections, _output, trace, _metrics, logger);
+        _pipeline = new BatchPipeline(_engine, _queue, _io, _rings, journal, connections, _output, trace, _metrics, logger);
         _storeThread = new StoreThread(_watcher, _queue, _pipeline);
         if (options.SocketPath is not null)
         {
@@ -136,11 +136,12 @@ public sealed class XenstoreServer : IAsyncDisposable
         Log.SocketIo(_logger, _io.UsesIoUring
             ? "io_uring, one submission for the sends or receives of all ready sockets"
             : "one system call per send and receive (io_uring off or unavailable)");
+        // The hypervisor's event channel is watched from the store thread's first wait.
+        _rings?.Start();
         _storeThread.Start();
         _started = true;
         if (_rings is not null)
         {
-            _rings.Start();
             RingManager rings = _rings;
             // Domains introduced before a restart are served again (their pages and ports are unchanged).
             _queue.Post(StoreWork.Run(engine =>
@@ -238,8 +239,8 @@ public sealed class XenstoreServer : IAsyncDisposable
             await _liveUpdate.StopAsync().ConfigureAwait(false);
         }
         _listener?.Dispose();
-        _rings?.Dispose();
         _storeThread.Dispose();
+        _rings?.Dispose();
         _watcher.Dispose();
         _io.Dispose();
         _state?.Dispose();

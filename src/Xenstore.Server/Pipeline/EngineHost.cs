@@ -40,7 +40,7 @@ internal sealed class EngineHost(
         }
     }
 
-    /// <summary>Hands the new domain to the ring thread with its current limits, and waits until it is served.</summary>
+    /// <summary>Starts serving the new domain's ring with its current limits (its features are advertised at once).</summary>
     public void DomainIntroduced(DomainIntroduction domain) => rings?.Attach(domain);
 
     public string? Control(XenstoreEngine engine, string command, IReadOnlyList<string> args)

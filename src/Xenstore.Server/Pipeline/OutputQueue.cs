@@ -6,7 +6,7 @@ namespace Xenstore.Server.Pipeline;
 /// Messages waiting to be written to one connection. The store thread appends whole messages (header and payload
 /// together, so each reaches the wire in one piece) and, once the batch that produced them is in the journal,
 /// publishes them; a transport's writer can take published bytes only. That is what makes "journal before reply"
-/// hold for every transport by construction: a ring thread or an in-memory reader may take output at any moment,
+/// hold for every transport by construction: an in-memory reader may take output at any moment from any thread,
 /// and still never sees a reply whose change could be lost in a crash.
 /// Watch events are bounded: past the limit, new events are dropped and counted rather than letting one slow
 /// reader grow the daemon's memory without end. Its buffers are pinned: a socket's writer hands them to the kernel.

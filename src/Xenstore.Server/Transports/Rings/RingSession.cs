@@ -30,13 +30,13 @@ internal sealed class RingSession(int id, RingConnection ring, bool privileged, 
     public void RequestPosted() => Interlocked.Increment(ref _outstanding);
 
     /// <summary>
-    /// Only frees the request's slot. The reply is not takeable yet (it is published after the journal), so waking
-    /// the ring thread here would be useless; <see cref="Flush"/> does that once the batch is published.
+    /// Only frees the request's slot. The reply is not takeable yet (it is published after the journal);
+    /// <see cref="Flush"/> copies it into the ring once the batch is published.
     /// </summary>
     public void RequestCompleted() => Interlocked.Decrement(ref _outstanding);
 
-    /// <summary>The batch's output is published: the ring thread copies it into the guest's page.</summary>
-    public void Flush() => Ring.Manager.Wake(Ring);
+    /// <summary>The batch's output is published: copied into the guest's page now (store thread).</summary>
+    public void Flush() => Ring.Manager.Flush(Ring);
 
     public void Abort(string reason) => Ring.Manager.Detach(Ring.Domid, this);
 }
