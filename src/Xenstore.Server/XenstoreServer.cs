@@ -130,6 +130,9 @@ public sealed class XenstoreServer : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        // A live update's successor recovers a state written with the store quiet: nothing was missed, so the
+        // rings' recovered watches need not fire (after a crash each fires once).
+        _engine.Persistence.FireRecoveredWatches = _handover is null;
         // Recovered before the store thread starts, so nothing else touches the engine yet.
         _state?.Recover(_engine);
         Socket? inherited = _handover?.Load();

@@ -26,6 +26,7 @@ public sealed class XenstoreEngine
     private readonly NodeTree _live;
     private readonly TransactionManager _transactions;
     private readonly JournalSink _journal = new();
+    private readonly RecoveredRings _recoveredRings = new();
 
     /// <summary>Observers of every live change, in this order: the tree's own bookkeeping, accounting, journal, watches.</summary>
     private readonly ChangeFeed _liveFeed;
@@ -61,15 +62,15 @@ public sealed class XenstoreEngine
         _checks = new RequestChecks(_domains);
         _writer = new TreeWriter(_liveTree, _liveFeed);
         _nodes = new NodeRequests(_checks, _writer, _domains, _watches, _journal);
-        _watchRequests = new WatchRequests(_checks, _domains, _watches);
-        _transactionRequests = new TransactionRequests(_transactions, _writer, _watches);
+        _watchRequests = new WatchRequests(_checks, _domains, _watches, _journal);
+        _transactionRequests = new TransactionRequests(_transactions, _writer, _watches, _journal);
         _quotaRequests = new QuotaRequests(_domains, _journal);
-        _lifecycle = new DomainLifecycle(_connections, _liveTree, _liveFeed, _domains, _watches, _transactions, _journal, _host, options.PrivilegedDomid);
+        _lifecycle = new DomainLifecycle(_connections, _liveTree, _liveFeed, _domains, _watches, _transactions, _journal, _recoveredRings, _host, options.PrivilegedDomid);
         _domainRequests = new DomainRequests(_domains, _lifecycle, _journal);
         _controlRequests = new ControlRequests(this, _host, _domains, _journal);
         Domains = new EngineDomains(_lifecycle, _domains);
-        Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _quietFeed);
-        LiveUpdate = new EngineLiveUpdate(_connections, _watches);
+        Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _connections, _recoveredRings, _quietFeed);
+        LiveUpdate = new EngineLiveUpdate(_connections, _watches, _journal);
         Accounting = new EngineAccounting(_connections, _liveTree, _domains);
         CreateInitialNodes();
     }
@@ -91,11 +92,46 @@ public sealed class XenstoreEngine
     /// <summary>What a live update carries over: connections' watches.</summary>
     public EngineLiveUpdate LiveUpdate { get; }
 
-    /// <summary>Registers a connection. Socket connections are dom0 and privileged.</summary>
-    public void OpenConnection(int connectionId, uint domid, bool privileged)
+    /// <summary>
+    /// Registers a connection. Socket connections are dom0 and privileged. A ring served again after a restart
+    /// (<see cref="ConnectionKind.ResumedRing"/>) takes over the watches and transactions recovered for its domain.
+    /// </summary>
+    public void OpenConnection(int connectionId, uint domid, bool privileged, ConnectionKind kind = ConnectionKind.Transient)
     {
         bool isPrivileged = privileged || Domains.IsPrivileged(domid);
-        _connections.Add(connectionId, new Connection(connectionId, domid, isPrivileged));
+        var connection = new Connection(connectionId, domid, isPrivileged, kind);
+        _connections.Add(connectionId, connection);
+        if (connection.IsRing && _recoveredRings.TryTake(domid, out RingConnectionState recovered))
+        {
+            if (kind == ConnectionKind.ResumedRing)
+            {
+                TakeOver(connection, recovered);
+            }
+            else
+            {
+                // A fresh ring (its guest asked for a reconnection) starts without them.
+                _journal.RingCleared(domid);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The recovered watches are registered again (no quota check: the guest had them), each fires once unless
+    /// turned off (changes may have been missed meanwhile), and the open transactions are lost: their commit
+    /// answers EAGAIN. The journal holds all of this already.
+    /// </summary>
+    private void TakeOver(Connection connection, RingConnectionState recovered)
+    {
+        foreach (WatchRecord watch in recovered.Watches)
+        {
+            _watches.Add(connection, watch.Path, watch.Token, watch.Relative, watch.Depth);
+            if (Persistence.FireRecoveredWatches
+                && WatchTable.EventPayload(XsPath.ToWatcherForm(watch.Path, watch.Relative, connection.Domid), watch.Token) is { } payload)
+            {
+                _output.Send(connection.Id, XsMessageType.WatchEvent, 0, 0, payload);
+            }
+        }
+        connection.LostTransactions.UnionWith(recovered.OpenTransactions);
     }
 
     /// <summary>Forgets a connection: its watches and transactions are dropped, its nodes stay.</summary>
@@ -187,8 +223,15 @@ public sealed class XenstoreEngine
     /// <summary>RESET_WATCHES, connection close and domain release: every watch and transaction goes.</summary>
     private void DropWatchesAndTransactions(Connection connection)
     {
+        bool recorded = connection.Watches.Count > 0 || connection.Transactions.Count > 0 || connection.LostTransactions.Count > 0;
         _watches.RemoveAll(connection);
         _transactions.DropAll(connection);
+        connection.LostTransactions.Clear();
+        if (recorded)
+        {
+            // A ring with nothing recorded needs no record saying so.
+            _journal.RingCleared(connection);
+        }
     }
 
     /// <summary>Checks the tree and the accounting; returns null when consistent, else what is wrong.</summary>
@@ -249,7 +292,9 @@ public sealed class XenstoreEngine
         Transaction? tx = null;
         if (header.TxId != 0 && !connection.Transactions.TryGetValue(header.TxId, out tx))
         {
-            return XsError.ENOENT;
+            return connection.LostTransactions.Contains(header.TxId)
+                ? _transactionRequests.Lost(connection, header, payload)
+                : XsError.ENOENT;
         }
         if (header.Type == XsMessageType.TransactionEnd)
         {

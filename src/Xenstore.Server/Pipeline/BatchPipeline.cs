@@ -87,7 +87,7 @@ internal sealed class BatchPipeline(
         connections.Add(connection);
         view.Table.Opened(connection);
         metrics.ConnectionOpened();
-        engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged);
+        engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged, connection.Kind);
     }
 
     /// <summary>A connection is gone: the engine forgets it, its watches and transactions.</summary>

@@ -1,3 +1,5 @@
+using Xenstore.Store;
+
 namespace Xenstore.Server.Pipeline;
 
 /// <summary>
@@ -13,6 +15,9 @@ internal interface IClientConnection
 
     /// <summary>Socket clients are dom0 and privileged.</summary>
     bool Privileged { get; }
+
+    /// <summary>A ring's watches and transactions outlive the process; a socket's end with it.</summary>
+    ConnectionKind Kind { get; }
 
     /// <summary>Queued replies and events; <see cref="Flush"/> sends what the batch published.</summary>
     OutputQueue Output { get; }

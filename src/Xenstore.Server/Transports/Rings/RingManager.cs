@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Xenstore.Server.Hypervisor;
 using Xenstore.Server.Pipeline;
 using Xenstore.Server.Reactor;
+using Xenstore.Store;
 
 namespace Xenstore.Server.Transports.Rings;
 
@@ -246,12 +247,15 @@ internal sealed class RingManager : IPollable, IDisposable
         ring.Advertise(attach.Features);
         _byDomid[attach.Domid] = ring;
         _byPort[localPort] = ring;
+        // The guest goes on where it was (its watches and transactions are taken over after a restart) unless it
+        // asked for a reconnection meanwhile.
+        ConnectionKind kind = ring.ReconnectRequested ? ConnectionKind.Ring : ConnectionKind.ResumedRing;
         if (ring.ReconnectRequested)
         {
             ring.Reset();
             _hypervisor.Notify(localPort);
         }
-        StartSession(ring, attach.Privileged, attach.WatchEventLimit);
+        StartSession(ring, attach.Privileged, attach.WatchEventLimit, kind);
         _nextSweep = 0;
     }
 
@@ -259,9 +263,9 @@ internal sealed class RingManager : IPollable, IDisposable
     /// A new session: the engine opens it with the queued work, and only then is the ring read (what the guest
     /// wrote before its introduction included).
     /// </summary>
-    private void StartSession(RingConnection ring, bool privileged, int eventLimit)
+    private void StartSession(RingConnection ring, bool privileged, int eventLimit, ConnectionKind kind)
     {
-        var session = new RingSession(_nextConnectionId(), ring, privileged, eventLimit);
+        var session = new RingSession(_nextConnectionId(), ring, privileged, eventLimit, kind);
         ring.Session = session;
         _queue.Post(StoreWork.Open(session));
         _queue.Post(StoreWork.Run(_ => MarkReady(ring)));
@@ -287,7 +291,7 @@ internal sealed class RingManager : IPollable, IDisposable
         {
             _queue.Post(StoreWork.Close(old));
             ring.Reset();
-            StartSession(ring, old.Privileged, old.Output.EventLimit);
+            StartSession(ring, old.Privileged, old.Output.EventLimit, ConnectionKind.Ring);
             WantNotify(ring);
             return false;
         }

@@ -1,12 +1,14 @@
 using Xenstore.Server.Pipeline;
+using Xenstore.Store;
 
 namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>
 /// One incarnation of a guest's connection as the store thread sees it. A ring reconnection starts a new session
 /// (new connection id, no watches or transactions), so late output for the old one can never reach the guest.
+/// The first session of a ring served again after a restart resumes what the guest had (<see cref="ConnectionKind.ResumedRing"/>).
 /// </summary>
-internal sealed class RingSession(int id, RingConnection ring, bool privileged, int eventLimit) : IClientConnection
+internal sealed class RingSession(int id, RingConnection ring, bool privileged, int eventLimit, ConnectionKind kind) : IClientConnection
 {
     private int _outstanding;
 
@@ -15,6 +17,8 @@ internal sealed class RingSession(int id, RingConnection ring, bool privileged, 
     public uint Domid => Ring.Domid;
 
     public bool Privileged { get; } = privileged;
+
+    public ConnectionKind Kind { get; } = kind;
 
     public RingConnection Ring { get; } = ring;
 
