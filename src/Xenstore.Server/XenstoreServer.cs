@@ -73,11 +73,13 @@ public sealed class XenstoreServer : IAsyncDisposable
         }
         _traceFile = options.TraceFile is null ? null : new TraceFile(options.TraceFile);
         var trace = new AccessTrace(switches, _traceFile, logger);
-        _state = options.StateDirectory is null ? null : new StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger);
-        StateStore? state = _state;
-        _metrics = new ServerMetrics(() => state?.JournalBytesWritten ?? 0);
         _watcher = new DescriptorWatcher(logger);
         _queue = new WorkQueue(_watcher);
+        WorkQueue queue = _queue;
+        _state = options.StateDirectory is null ? null
+            : new StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger, () => queue.Post(StoreWork.Run(static _ => { })));
+        StateStore? state = _state;
+        _metrics = new ServerMetrics(() => state?.JournalBytesWritten ?? 0);
         _io = new SocketIoBatch(options.UseIoUring, (target, e) =>
         {
             Log.StoreError(logger, e);
