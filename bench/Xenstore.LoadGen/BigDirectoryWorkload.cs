@@ -30,7 +30,30 @@ internal static class BigDirectoryWorkload
         ctx.Result["creates_per_second"] = children / seconds;
         ctx.RecordCpu("create_", cpu0, cpu1, children, seconds);
 
+        double listCpu0 = ctx.Probe.CpuSeconds();
         ListAll(ctx, c, children);
+        ctx.Result["listing_daemon_cpu_ms"] = (ctx.Probe.CpuSeconds() - listCpu0) * 1000;
+        TooBig(ctx, c);
+    }
+
+    /// <summary>Plain DIRECTORY of the big node, one at a time: every reply must be E2BIG (the listing is over 4 KiB).</summary>
+    private static void TooBig(WorkloadContext ctx, XsConnection c)
+    {
+        const int Requests = 500;
+        byte[] request = Ops.Z(Parent);
+        double cpu0 = ctx.Probe.CpuSeconds();
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < Requests; i++)
+        {
+            string? error = Ops.TryCall(c, XsMessageType.Directory, 0, request, out _);
+            if (error != "E2BIG")
+            {
+                throw new ProtocolException($"DIRECTORY of {Parent}: {error ?? "a listing"}, expected E2BIG");
+            }
+        }
+        double seconds = Ops.Seconds(start, Stopwatch.GetTimestamp());
+        ctx.Result["e2big_ms"] = seconds * 1000 / Requests;
+        ctx.Result["e2big_daemon_cpu_us"] = (ctx.Probe.CpuSeconds() - cpu0) * 1e6 / Requests;
     }
 
     private static string ChildPath(long i) => $"{Parent}/child-{i}";
