@@ -16,6 +16,11 @@ if (settings.ShowHelp)
     Console.Write(DaemonOptionTable.Usage());
     return 0;
 }
+if (settings.PrintManPage)
+{
+    Console.Write(DaemonManual.Render());
+    return 0;
+}
 ServerOptions? options = ServerOptionsFactory.Create(settings, out error);
 if (options is null)
 {

@@ -125,6 +125,22 @@ public sealed class DaemonCommandLineTests
     }
 
     [Fact]
+    public async Task ManualPage_HasEveryOptionOfTheHelp()
+    {
+        (int code, string page, _) = await RunDaemonAsync(null, "--print-man-page");
+        Assert.Equal(0, code);
+        Assert.StartsWith(".TH XENSTORED 8", page, StringComparison.Ordinal);
+        string help = (await RunDaemonAsync(null, "--help")).Out;
+        string[] options = System.Text.RegularExpressions.Regex.Matches(help, @"(?<=\s)--[a-z-]+").Select(m => m.Value).Distinct().ToArray();
+        Assert.Contains("--pid-file", options);
+        Assert.Contains("--print-man-page", options);
+        foreach (string option in options)
+        {
+            Assert.Contains(option.Replace("-", "\\-", StringComparison.Ordinal), page, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task COptionsWithoutEffectHere_StartWithAWarning()
     {
         await using OurDaemon daemon = await OurDaemon.StartAsync("-Q", "memory=2048", "--quota-soft=memory=1024", "-w", "watch-event=20",

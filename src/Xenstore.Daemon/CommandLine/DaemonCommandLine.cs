@@ -137,6 +137,9 @@ internal static class DaemonCommandLine
             case XenstoreDomain:
                 settings.XenstoreDomain = true;
                 return null;
+            case PrintManPage:
+                settings.PrintManPage = true;
+                return null;
             case LiveUpdateState:
                 return NonEmpty(argument, "--live-update-state needs a file", value => settings.LiveUpdateState = value);
             default:

@@ -23,6 +23,7 @@ internal static class DaemonOptionTable
     public const char Hypervisor = '\u000f';
     public const char XenstoreDomain = '\u0010';
     public const char LiveUpdateState = '\u0011';
+    public const char PrintManPage = '\u0012';
 
     public static IReadOnlyList<DaemonOption> All { get; } =
     [
@@ -78,6 +79,8 @@ internal static class DaemonOptionTable
             "run as the Xenstore domain: serve the privileged domain over its ring (introduced by the daemon\nitself) and every domain that already exists; no Unix socket unless --socket is given"),
         new(LiveUpdateState, "live-update-state", OptionArgument.Required, "FILE", OptionOrigin.Own,
             "internal: the handover file of a live update (given to the successor by its predecessor)"),
+        new(PrintManPage, "print-man-page", OptionArgument.None, null, OptionOrigin.Own,
+            "print the manual page xenstored(8), made from this table, and exit"),
     ];
 
     /// <summary>The short options in getopt's notation.</summary>

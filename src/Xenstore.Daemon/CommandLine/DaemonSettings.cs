@@ -62,4 +62,6 @@ internal sealed class DaemonSettings
     public List<string> Warnings { get; } = [];
 
     public bool ShowHelp { get; set; }
+
+    public bool PrintManPage { get; set; }
 }
