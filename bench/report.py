@@ -2,13 +2,21 @@
 """Turns bench/run.sh's results.jsonl into one markdown table: medians over rounds, ratios against C xenstored.
 
 A cell shows the median of the successful rounds; when a round failed or stalled the cell says so ("failed 1/3").
-Ratios are ours/C and oxenstored/C of the medians; the last column says which side of C ours is on.
+Ratios are ours and oxenstored against each C daemon (4.17 and 4.22) present; the last column says which side of
+the better C daemon of the row ours is on.
 """
 import json
 import statistics
 import sys
 
-DAEMONS = [("ours", "ours"), ("c", "C xenstored"), ("ocaml", "oxenstored"), ("null", "null server")]
+DAEMONS = [("ours", "ours"), ("c", "C 4.17"), ("c422", "C 4.22"), ("ocaml", "oxenstored"), ("null", "null server")]
+C_DAEMONS = ("c", "c422")
+# Every client a socket client of xenbusd: over our socket, over dom0's ring to ours as the Xenstore domain
+# (multiplexed or --serialize), over C 4.22's privileged ring.
+MUX_DAEMONS = [("ours", "ours (socket)"), ("mux", "xenbusd → ours socket"), ("xsdom", "xenbusd → ring → ours"),
+               ("xsdom-serial", "--serialize → ring → ours"), ("c422-xsdom", "xenbusd → ring → C 4.22")]
+MUX_RATIOS = [("mux", "ours", "xenbusd / own socket"), ("xsdom", "xsdom-serial", "multiplexed / serialized"),
+              ("xsdom", "c422-xsdom", "ours / C 4.22 behind xenbusd")]
 
 # workload name, metric key, label, unit, higher is better (None: not a figure of merit)
 ROWS = [
@@ -25,7 +33,7 @@ ROWS = [
     ("fanin", "loadgen_cpu_us_per_op", "64 connections: load generator CPU per op", "µs", None),
     ("fanin", "daemon_context_switches_per_op", "64 connections: daemon context switches per op", "", None),
 ]
-for t in (1, 8, 16, 64):
+for t in (1, 8, 16, 32, 64):
     ROWS += [
         (f"storm-{t}", "domains_per_second", f"storm T={t}: domains/s", "1/s", True),
         (f"storm-{t}", "eagain_per_domain", f"storm T={t}: EAGAIN retries per domain", "", False),
@@ -43,6 +51,28 @@ for name, size in (("bulk-100k", "100k"), ("bulk-1M", "1M")):
 ROWS += [
     ("bigdir", "creates_per_second", "10k children under one node: create rate", "1/s", True),
     ("bigdir", "listing_ms", "10k children: whole listing by DIRECTORY_PART", "ms", False),
+    ("ring-latency", "p50_us", "guest ring, 1 READ in flight: p50", "µs", False),
+    ("ring-latency", "p99_us", "guest ring, 1 READ in flight: p99", "µs", False),
+    ("ring-latency", "daemon_cpu_us_per_op", "guest ring, 1 in flight: daemon CPU per op", "µs", False),
+    ("ring-latency", "daemon_context_switches_per_op", "guest ring, 1 in flight: daemon context switches per op", "", None),
+    ("ring-pipeline", "ops_per_second", "guest ring, 16 READs in flight", "ops/s", True),
+    ("ring-fanin", "ops_per_second", "32 guests on 32 rings, 1 in flight each", "ops/s", True),
+    ("ring-fanin", "p99_us", "32 guests: p99", "µs", False),
+    ("ring-fanin", "daemon_cpu_us_per_op", "32 guests: daemon CPU per op", "µs", False),
+]
+for name, attack in (("ring-flood", "a guest floods its ring, never reads"), ("ring-storm", "an ignored guest storms its event channel")):
+    ROWS += [
+        (name, "rss_growth_mib", f"{attack}: daemon RSS growth", "MiB", False),
+        (name, "rss_peak_mib", f"{attack}: daemon RSS peak", "MiB", None),
+        (name, "idle_guest_p50_us", f"{attack}: other guest p50 before", "µs", None),
+        (name, "guest_p50_us", f"{attack}: other guest p50 during", "µs", False),
+        (name, "guest_p99_us", f"{attack}: other guest p99 during", "µs", False),
+        (name, "guest_max_us", f"{attack}: other guest max during", "µs", False),
+        (name, "dom0_p99_us", f"{attack}: dom0 socket p99 during", "µs", False),
+        (name, "attacker_requests", f"{attack}: attacker's requests (or notifications) written", "", None),
+    ]
+ROWS += [
+    ("ring-flood", "attacker_replies_in_order", "flood: replies the attacker read afterwards, in order", "", None),
 ]
 
 
@@ -99,10 +129,14 @@ def main(path):
     by = {}
     for r in runs:
         by.setdefault((r["name"], r["daemon"]), []).append(r)
-    present = [d for d in DAEMONS if any(k[1] == d[0] for k in by)]
+    mux_kinds = {d for d, _ in MUX_DAEMONS if d != "ours"}
+    present = [d for d in DAEMONS if d[0] not in mux_kinds and any(k[1] == d[0] for k in by)]
+    refs = [(d, label) for d, label in present if d in C_DAEMONS]
+    others = [(d, label) for d, label in present if d not in C_DAEMONS and d != "null"]
     head = ["workload", "unit"] + [label for _, label in present]
-    if any(d == "c" for d, _ in present):
-        head += [f"{label} / C" for d, label in present if d not in ("c", "null")] + ["ours vs C"]
+    head += [f"{label} / {ref}" for d, label in others for _, ref in refs]
+    if refs:
+        head += ["ours vs best C"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name, key, label, unit, higher in ROWS:
@@ -113,27 +147,53 @@ def main(path):
             text, m = cell(by.get((name, d), []), key)
             cells.append(text)
             medians[d] = m
-        if any(d == "c" for d, _ in present):
-            c = medians.get("c")
-            for d, _ in present:
-                if d in ("c", "null"):
-                    continue
-                m = medians.get(d)
+        for d, _ in others:
+            for r, _ in refs:
+                m, c = medians.get(d), medians.get(r)
                 cells.append(f"{m / c:.2f}×" if m is not None and c not in (None, 0) else "–")
+        if refs:
             o = medians.get("ours")
-            if higher is None or o is None or c is None:
+            cs = [medians.get(r) for r, _ in refs if medians.get(r) is not None]
+            if higher is None or o is None or not cs:
                 verdict = ""
-            elif o == c:
-                verdict = "same"
             else:
-                verdict = "better" if (o > c) == higher else "**worse**"
+                best = max(cs) if higher else min(cs)
+                verdict = "same" if o == best else ("better" if (o > best) == higher else "**worse**")
             cells.append(verdict)
         print(f"| {label} | {unit} | " + " | ".join(cells) + " |")
+    mux_table(by)
     loads = [r.get("loadavg", 0) for r in runs]
     if loads:
         print()
         print(f"Load average when runs started: median {statistics.median(loads):.2f}, max {max(loads):.2f} "
               f"({len(runs)} runs).")
+
+
+def mux_table(by):
+    """The disaggregated host: the same workloads through xenbusd, every upstream side by side."""
+    present = [(d, label) for d, label in MUX_DAEMONS if any(k[1] == d for k in by)]
+    if not any(d != "ours" for d, _ in present):
+        return
+    kinds = {d for d, _ in present}
+    ratios = [(a, b, label) for a, b, label in MUX_RATIOS if a in kinds and b in kinds]
+    print()
+    print("Through xenbusd (one upstream connection, each load-generator connection a xenbusd client):")
+    print()
+    head = ["workload", "unit"] + [label for _, label in present] + [label for _, _, label in ratios]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name, key, label, unit, _ in ROWS:
+        if not (name == "latency" or name in ("storm-1", "storm-8", "storm-32")) or not any((name, d) in by and d != "ours" for d, _ in present):
+            continue
+        cells, medians = [], {}
+        for d, _ in present:
+            text, m = cell(by.get((name, d), []), key)
+            cells.append(text)
+            medians[d] = m
+        for a, b, _ in ratios:
+            x, y = medians.get(a), medians.get(b)
+            cells.append(f"{x / y:.2f}×" if x is not None and y not in (None, 0) else "–")
+        print(f"| {label} | {unit} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

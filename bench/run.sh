@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Benchmarks our xenstored against Debian's C xenstored and oxenstored (../shared/refxs) on the same machine, in
-# the same run: every workload runs against a fresh daemon of each kind, the kinds interleaved in every round, and
-# the medians over the rounds are printed as one markdown table with ratios against C xenstored.
+# Benchmarks our xenstored against Debian's C xenstored 4.17 and oxenstored (../shared/refxs) and the upstream C
+# xenstored 4.22 (../shared/refxs-new, kind c422) on the same machine, in the same run: every workload runs against
+# a fresh daemon of each kind, the kinds interleaved in every round, and the medians over the rounds are printed as
+# one markdown table with ratios against each C daemon.
+# The ring-* workloads serve guests over the simulated hypervisor's shared rings (ours --sim-dir, the references
+# REFXS_RINGS=1); the generator introduces its guests through dom0's socket and spins on their response indexes.
 #
-#   bench/run.sh                 full run: 3 rounds, full sizes (about 20-25 minutes on 2 cores)
-#   bench/run.sh --quick         smoke check: 1 round, short phases, small sizes (about 3 minutes)
-#   options: --rounds N  --daemons "ours c ocaml"  --workloads "latency pipeline ..."  --out DIR
+#   bench/run.sh                 full run: 3 rounds, full sizes (about 30-35 minutes on 2 cores)
+#   bench/run.sh --quick         smoke check: 1 round, short phases, small sizes (about 5 minutes)
+#   options: --rounds N  --daemons "ours c c422 ocaml"  --workloads "latency pipeline ..."  --out DIR
 #   --daemons "... null" adds the load generator's own do-nothing server (latency, pipeline and fan-in only):
 #   the generator's ceiling, to show it is never the bottleneck.
+#   Disaggregated kinds (latency and storms only), every client a socket client of xenbusd:
+#     mux           xenbusd over our daemon's own socket (what the multiplexer adds to a round trip)
+#     xsdom         our daemon as the Xenstore domain (--xenstore-domain), xenbusd over dom0's one ring
+#     xsdom-serial  the same with xenbusd --serialize (one request on the ring at a time, the old xenbus)
+#     c422-xsdom    C 4.22 serving domain 1 as its privileged domain (--priv-domid 1), xenbusd over that ring
 #
 # Every reply is verified by the load generator; a protocol error fails that run and shows as "failed" in the
 # table, a daemon that stops answering shows as "stalled" (every run is time-boxed). The raw results, one JSON
@@ -18,7 +26,7 @@ root=$(pwd)
 
 quick=0
 rounds=3
-daemons="ours c ocaml"
+daemons="ours c c422 ocaml"
 workloads=""
 out=""
 while [ $# -gt 0 ]; do
@@ -50,10 +58,16 @@ if [ "$quick" = 1 ]; then
     "storm-1|--workload storm --toolstacks 1 --duration 2|-|90"
     "storm-8|--workload storm --toolstacks 8 --duration 2|-|90"
     "storm-16|--workload storm --toolstacks 16 --duration 2|-|90"
+    "storm-32|--workload storm --toolstacks 32 --duration 2|-|90"
     "storm-64|--workload storm --toolstacks 64 --duration 2|-|90"
     "bulk-100k|--workload bulk --nodes 20000 --phase-limit 30|-|120"
     "bulk-1M|--workload bulk --nodes 100000 --phase-limit 30|-|120"
     "bigdir|--workload bigdir --children 10000|-|60"
+    "ring-latency|--workload ring-latency $phase|-|60"
+    "ring-pipeline|--workload ring-pipeline --window 16 $phase|-|60"
+    "ring-fanin|--workload ring-fanin --guests 32 $phase|-|60"
+    "ring-flood|--workload ring-flood --duration 5 --warmup 2|-|90"
+    "ring-storm|--workload ring-storm --duration 5 --warmup 2|-|90"
   )
 else
   phase="--duration 5 --warmup 1"
@@ -64,22 +78,32 @@ else
     "storm-1|--workload storm --toolstacks 1 --duration 5|-|60"
     "storm-8|--workload storm --toolstacks 8 --duration 5|-|60"
     "storm-16|--workload storm --toolstacks 16 --duration 5|-|60"
+    "storm-32|--workload storm --toolstacks 32 --duration 5|-|60"
     "storm-64|--workload storm --toolstacks 64 --duration 5|-|60"
     "bulk-100k|--workload bulk --nodes 100000 --phase-limit 60|-|180"
     "bulk-1M|--workload bulk --nodes 1000000 --phase-limit 45|-|200"
     "bigdir|--workload bigdir --children 10000|-|120"
+    "ring-latency|--workload ring-latency $phase|-|60"
+    "ring-pipeline|--workload ring-pipeline --window 16 $phase|-|60"
+    "ring-fanin|--workload ring-fanin --guests 32 $phase|-|60"
+    "ring-flood|--workload ring-flood --duration 20 --warmup 3|-|120"
+    "ring-storm|--workload ring-storm --duration 5 --warmup 3|-|90"
   )
 fi
 
 echo "building (Release)..." >&2
 dotnet build src/Xenstore.Daemon -c Release -v q -nologo 2>&1 | tail -1 >&2
 dotnet build bench/Xenstore.LoadGen -c Release -v q -nologo 2>&1 | tail -1 >&2
+dotnet build src/Xenstore.Xenbus -c Release -v q -nologo 2>&1 | tail -1 >&2
 ours_dll=$root/src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll
+xenbusd_dll=$root/src/Xenstore.Xenbus/bin/Release/net10.0/xenbusd.dll
 loadgen_dll=$root/bench/Xenstore.LoadGen/bin/Release/net10.0/xs-loadgen.dll
 
 # The reference daemons: set up once in the shared home, then a private home (own sockets) linking to it.
 refxs=$root/../shared/refxs/refxs
+refxs_new=$root/../shared/refxs-new/refxs-new
 refhome=$(mktemp -d /tmp/xsbench-refxs.XXXXXX)
+refhome_new=$(mktemp -d /tmp/xsbench-refxs-new.XXXXXX)
 workdir=$(mktemp -d /tmp/xsbench.XXXXXX)
 statedir_parent=$(mktemp -d /dev/shm/xsbench-state.XXXXXX)
 statedir=$statedir_parent/ours
@@ -91,32 +115,78 @@ case " $daemons " in
     fi
     for name in root debs fakexen.so; do ln -sfn "/tmp/refxs/$name" "$refhome/$name"; done ;;
 esac
+case " $daemons " in
+  *" c422 "*|*" c422-xsdom "*)
+    [ -f "$refxs_new" ] || { echo "$refxs_new not found: leave c422 out of --daemons" >&2; exit 1; }
+    # Its setup is idempotent and builds into its home; the private home is a copy of the built one.
+    REFXS_HOME=/tmp/refxs-new bash "$refxs_new" setup >/dev/null
+    cp -a /tmp/refxs-new/. "$refhome_new/"
+    rm -rf "$refhome_new/c-new" "$refhome_new/rings" ;;
+esac
 
 daemon_pid=""
 daemon_sock=""
 daemon_kind=""
+daemon_sim=""
+mux_pid=""
 cleanup() {
   [ -n "$daemon_pid" ] && stop_daemon
-  rm -rf "$workdir" "$refhome" "$statedir_parent"
+  rm -rf "$workdir" "$refhome" "$refhome_new" "$statedir_parent"
 }
 trap cleanup EXIT
 
-# start_daemon KIND PIN: sets daemon_pid and daemon_sock.
+# start_mux ARGS...: xenbusd with these upstream arguments on its own socket; sets mux_pid and daemon_sock.
+start_mux() {
+  daemon_sock=$workdir/xenbusd.sock
+  rm -f "$daemon_sock" "$workdir/xenbusd.out"
+  dotnet "$xenbusd_dll" "$@" --socket "$daemon_sock" > "$workdir/xenbusd.out" 2> "$workdir/xenbusd.err" &
+  mux_pid=$!
+  for _ in $(seq 200); do grep -q "listening on" "$workdir/xenbusd.out" 2>/dev/null && break; sleep 0.05; done
+  grep -q "listening on" "$workdir/xenbusd.out" || { echo "xenbusd did not start: $(cat "$workdir/xenbusd.err")" >&2; return 1; }
+}
+
+# start_daemon KIND PIN RINGS: sets daemon_pid, daemon_sock and (RINGS=rings) daemon_sim, the directory of the
+# guests' pages.
 start_daemon() {
-  local kind=$1 pin=$2 prefix=()
+  local kind=$1 pin=$2 rings=$3 prefix=() sim=()
   [ "$pin" = pin ] && prefix=(taskset -c 0)
   daemon_kind=$kind
+  daemon_sim=
   case "$kind" in
     ours)
       # A fresh daemon has an empty store: its journal and snapshot (persistence is on by default) live on tmpfs,
       # as on a host with the state in /run, and are wiped before every run.
       daemon_sock=$workdir/ours.sock
-      rm -rf "$daemon_sock" "$workdir/ours.out" "$statedir"
+      rm -rf "$daemon_sock" "$workdir/ours.out" "$statedir" "$workdir/sim"
       mkdir -p "$statedir"
-      "${prefix[@]}" dotnet "$ours_dll" --no-fork --socket "$daemon_sock" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
+      if [ "$rings" = rings ]; then daemon_sim=$workdir/sim; sim=(--sim-dir "$daemon_sim"); fi
+      "${prefix[@]}" dotnet "$ours_dll" --no-fork --socket "$daemon_sock" --state-dir "$statedir" "${sim[@]}" > "$workdir/ours.out" 2> "$workdir/ours.err" &
       daemon_pid=$!
       for _ in $(seq 200); do grep -q "listening on" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "listening on" "$workdir/ours.out" || { echo "our daemon did not start: $(cat "$workdir/ours.err")" >&2; return 1; }
+      ;;
+    mux)
+      start_daemon ours "$pin" - || return 1
+      daemon_kind=mux
+      start_mux --upstream-socket "$daemon_sock" || return 1
+      ;;
+    xsdom|xsdom-serial)
+      rm -rf "$workdir/xsd" "$statedir" "$workdir/ours.out"; mkdir -p "$workdir/xsd" "$statedir"
+      dotnet "$ours_dll" --no-fork --xenstore-domain --sim-dir "$workdir/xsd" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
+      daemon_pid=$!
+      for _ in $(seq 200); do grep -q "serving domain" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
+      grep -q "serving domain" "$workdir/ours.out" || { echo "our daemon did not serve dom0's ring: $(cat "$workdir/ours.err")" >&2; return 1; }
+      local serial=()
+      [ "$kind" = xsdom-serial ] && serial=(--serialize)
+      start_mux --sim-dir "$workdir/xsd" --domain 0 "${serial[@]}" || return 1
+      ;;
+    c422-xsdom)
+      local lines
+      lines=$(REFXS_RINGS=1 REFXS_HOME=$refhome_new bash "$refxs_new" start c --priv-domid 1) || return 1
+      daemon_pid=$(echo "$lines" | tail -1)
+      # C 4.22 introduces its privileged domain itself at start, on the page the hypervisor shows for it.
+      head -c 4096 /dev/zero > "$refhome_new/rings/ring.1"
+      start_mux --sim-dir "$refhome_new/rings" --domain 1 || return 1
       ;;
     null)
       daemon_sock=$workdir/null.sock
@@ -129,7 +199,16 @@ start_daemon() {
     c|ocaml)
       local extra=() lines
       [ "$kind" = ocaml ] && extra=(--no-access-log)
-      lines=$(REFXS_HOME=$refhome "${prefix[@]}" bash "$refxs" start "$kind" "${extra[@]}") || return 1
+      local ringsflag=0
+      if [ "$rings" = rings ]; then ringsflag=1; daemon_sim=$refhome/rings; rm -rf "$daemon_sim"; fi
+      lines=$(REFXS_RINGS=$ringsflag REFXS_HOME=$refhome "${prefix[@]}" bash "$refxs" start "$kind" "${extra[@]}") || return 1
+      daemon_sock=$(echo "$lines" | head -1)
+      daemon_pid=$(echo "$lines" | tail -1)
+      ;;
+    c422)
+      local lines ringsflag=0
+      if [ "$rings" = rings ]; then ringsflag=1; daemon_sim=$refhome_new/rings; rm -rf "$daemon_sim"; fi
+      lines=$(REFXS_RINGS=$ringsflag REFXS_HOME=$refhome_new "${prefix[@]}" bash "$refxs_new" start c) || return 1
       daemon_sock=$(echo "$lines" | head -1)
       daemon_pid=$(echo "$lines" | tail -1)
       ;;
@@ -137,12 +216,18 @@ start_daemon() {
 }
 
 stop_daemon() {
+  if [ -n "$mux_pid" ]; then
+    kill -TERM "$mux_pid" 2>/dev/null || true
+    wait "$mux_pid" 2>/dev/null || true
+    mux_pid=""
+  fi
   case "$daemon_kind" in
-    ours|null)
+    ours|null|mux|xsdom|xsdom-serial)
       kill -TERM "$daemon_pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$daemon_pid" 2>/dev/null || true
       wait "$daemon_pid" 2>/dev/null || true ;;
+    c422|c422-xsdom) REFXS_HOME=$refhome_new bash "$refxs_new" stop "$daemon_pid" ;;
     *) REFXS_HOME=$refhome bash "$refxs" stop "$daemon_pid" ;;
   esac
   daemon_pid=""
@@ -161,13 +246,21 @@ for round in $(seq 1 "$rounds"); do
     selected "$name" || continue
     for kind in "${order[@]}"; do
       [ "$kind" = null ] && [[ " latency pipeline fanin " != *" $name "* ]] && continue
+      case "$kind" in
+        mux|xsdom|xsdom-serial|c422-xsdom) [[ " latency storm-1 storm-8 storm-32 " == *" $name "* ]] || continue ;;
+      esac
+      rings=-
+      [[ "$name" == ring-* ]] && rings=rings
+      # oxenstored serves guests through its own event loop, which the simulated rings do not drive.
+      [ "$kind" = ocaml ] && [ "$rings" = rings ] && continue
       load=$(cut -d' ' -f1 /proc/loadavg)
-      if ! start_daemon "$kind" "$pin"; then
+      if ! start_daemon "$kind" "$pin" "$rings"; then
         echo "{\"workload\":\"$name\",\"ok\":false,\"error\":\"daemon did not start\"}" > "$workdir/run.json"
       else
         gen=(dotnet "$loadgen_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --timeout "$box")
         [ "$pin" = pin ] && gen=(taskset -c 0 "${gen[@]}")
         [ "$kind" = null ] && gen+=(--no-payload-checks)
+        [ -n "$daemon_sim" ] && gen+=(--sim-dir "$daemon_sim")
         # shellcheck disable=SC2086
         timeout -k 5 $((box + 30)) "${gen[@]}" $args > "$workdir/run.json" 2> "$workdir/run.err" || true
         [ -s "$workdir/run.json" ] || echo "{\"ok\":false,\"error\":\"stalled: load generator killed after $((box + 30)) s\"}" > "$workdir/run.json"

@@ -15,6 +15,13 @@ internal sealed class Options
           storm      --toolstacks connections creating domains in transactions, 2 backend watchers; then destroy
           bulk       --nodes nodes written pipelined, then a full walk (DIRECTORY + READ of every node)
           bigdir     --children children under one node, then the whole listing through DIRECTORY_PART
+        Guest ring workloads (--sim-dir DIR: the simulated hypervisor's directory; the generator introduces its
+        guests from --first-domid on through dom0's socket and spins on their response indexes):
+          ring-latency   one guest, one READ in flight: p50/p99/p999 round trip
+          ring-pipeline  one guest, --window READs in flight: ops/s
+          ring-fanin     --guests guests, one READ in flight each: ops/s
+          ring-flood     a guest floods its ring and never reads; another guest and dom0 time round trips; RSS
+          ring-storm     a guest gets its ring ignored, then storms its event channel; the same measurements
         Options:
           --duration S        measured seconds (latency, pipeline, fanin, storm create phase; default 5)
           --warmup S          unmeasured seconds before (default 1)
@@ -23,6 +30,9 @@ internal sealed class Options
           --toolstacks N      storm toolstack connections (default 8)
           --nodes N           bulk nodes (default 100000)
           --children N        bigdir children (default 10000)
+          --sim-dir DIR       ring workloads: the directory of the guests' pages and event FIFO
+          --guests N          ring-fanin guests (default 32)
+          --first-domid N     ring workloads: the first guest's domid (default 1)
           --daemon-pid PID    measure the daemon's CPU time (/proc/PID/stat) and RSS (/proc/PID/status)
           --timeout S         give up and report "stalled" after S seconds (default 300)
           --phase-limit S     bulk: stop loading (and walking) after S seconds and report a partial result (default 120)
@@ -41,6 +51,9 @@ internal sealed class Options
     public int Toolstacks { get; private set; } = 8;
     public int Nodes { get; private set; } = 100_000;
     public int Children { get; private set; } = 10_000;
+    public string? SimulationDirectory { get; private set; }
+    public int Guests { get; private set; } = 32;
+    public int FirstDomid { get; private set; } = 1;
     public int? DaemonPid { get; private set; }
     public double Timeout { get; private set; } = 300;
     public double PhaseLimit { get; private set; } = 120;
@@ -69,6 +82,9 @@ internal sealed class Options
                     case "--toolstacks": o.Toolstacks = (int)Number(); break;
                     case "--nodes": o.Nodes = (int)Number(); break;
                     case "--children": o.Children = (int)Number(); break;
+                    case "--sim-dir": o.SimulationDirectory = Value(); break;
+                    case "--guests": o.Guests = (int)Number(); break;
+                    case "--first-domid": o.FirstDomid = (int)Number(); break;
                     case "--daemon-pid": o.DaemonPid = (int)Number(); break;
                     case "--timeout": o.Timeout = Number(); break;
                     case "--phase-limit": o.PhaseLimit = Number(); break;

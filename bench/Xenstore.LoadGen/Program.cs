@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Xenstore.LoadGen;
+using Xenstore.LoadGen.Rings;
 
 Options? options = Options.Parse(args, out string? error);
 if (options is null)
@@ -42,6 +43,11 @@ try
         case "storm": await StormWorkload.RunAsync(context).ConfigureAwait(false); break;
         case "bulk": BulkWorkload.Run(context); break;
         case "bigdir": BigDirectoryWorkload.Run(context); break;
+        case "ring-latency": RingLatencyWorkload.Run(context); break;
+        case "ring-pipeline": RingThroughputWorkload.Run(context, 1, options.Window); break;
+        case "ring-fanin": RingThroughputWorkload.Run(context, options.Guests, 1); break;
+        case "ring-flood": HostileGuestWorkload.Run(context, "flood"); break;
+        case "ring-storm": HostileGuestWorkload.Run(context, "notify-storm"); break;
         default:
             Console.Error.WriteLine($"xs-loadgen: unknown workload '{options.Workload}'");
             return 2;

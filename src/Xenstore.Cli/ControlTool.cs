@@ -37,7 +37,7 @@ internal sealed class ControlTool(CliOutput output, string argv0, EndpointOption
             }
             try
             {
-                string answer = await client.ControlAsync(args[0], args[1..]).ConfigureAwait(false);
+                string answer = await ControlPaging.ReadAsync(client, args[0], args[1..]).ConfigureAwait(false);
                 if (answer.Length > 0)
                 {
                     output.Print(answer + "\n");

@@ -37,6 +37,12 @@ internal static class Dispatcher
             output.FlushDirect();
             return code;
         }
+        if (command == "top")
+        {
+            int code = await new Top.TopTool(output, endpoint).RunAsync(rest).ConfigureAwait(false);
+            output.FlushDirect();
+            return code;
+        }
         Mode mode = Modes.Lookup(command) ?? throw output.Fail(1, $"unknown mode {command}\n");
         int result = await new StoreTool(output, argv0, mode, includeMode, endpoint).RunAsync(getoptName, rest).ConfigureAwait(false);
         output.FlushDirect();

@@ -54,4 +54,10 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Information, "Live update: took over {Connections} connections")]
     public static partial void LiveUpdateAdopted(ILogger logger, int connections);
+
+    [LoggerMessage(18, LogLevel.Warning, "Refused: domain {Domid} ({Name}) {Operation} {Path}: quota {Quota} reached (limit {Limit}), {Suppressed} refusals of this domain suppressed before this one")]
+    public static partial void QuotaRefused(ILogger logger, uint domid, string name, string operation, string path, string quota, long limit, long suppressed);
+
+    [LoggerMessage(19, LogLevel.Warning, "Refused: domain {Domid} ({Name}) {Operation} {Path}: permission denied, {Suppressed} refusals of this domain suppressed before this one")]
+    public static partial void PermissionRefused(ILogger logger, uint domid, string name, string operation, string path, long suppressed);
 }

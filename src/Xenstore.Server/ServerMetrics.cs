@@ -44,11 +44,14 @@ internal sealed class ServerMetrics : IDisposable
         _meter.CreateObservableCounter("xenstore.journal.bytes", () => _journalBytes());
     }
 
-    public void RequestProcessed(XsMessageType type, long arrivalTimestamp)
+    /// <param name="type">The request's type.</param>
+    /// <param name="arrivalTimestamp">When it arrived (<see cref="System.Diagnostics.Stopwatch"/>).</param>
+    /// <param name="doneTimestamp">When the store thread had executed it.</param>
+    public void RequestProcessed(XsMessageType type, long arrivalTimestamp, long doneTimestamp)
     {
         int index = (uint)type < (uint)_requestsByType.Length - 1 ? (int)type : _requestsByType.Length - 1;
         _requestsByType[index]++;
-        double us = System.Diagnostics.Stopwatch.GetElapsedTime(arrivalTimestamp).TotalMicroseconds;
+        double us = System.Diagnostics.Stopwatch.GetElapsedTime(arrivalTimestamp, doneTimestamp).TotalMicroseconds;
         int bucket = 0;
         while (bucket < s_latencyBucketsUs.Length && us > s_latencyBucketsUs[bucket])
         {
@@ -63,7 +66,7 @@ internal sealed class ServerMetrics : IDisposable
         }
     }
 
-    public void ErrorSent(ReadOnlySpan<byte> payload) => _errorsByErrno[(int)XsErrors.Parse(payload)]++;
+    public void ErrorSent(XsError error) => _errorsByErrno[(int)error]++;
 
     public void WatchEvent(bool queued)
     {
@@ -82,7 +85,7 @@ internal sealed class ServerMetrics : IDisposable
     public void ConnectionClosed() => _connectionsClosed++;
 
     /// <summary>Prometheus text exposition format; call on the store thread so engine figures are consistent.</summary>
-    public string Render(XenstoreEngine engine)
+    public string Render(XenstoreEngine engine, Accounting.AccountingSnapshot domains)
     {
         var text = new StringBuilder();
         text.Append("# TYPE xenstore_requests_total counter\n");
@@ -124,6 +127,7 @@ internal sealed class ServerMetrics : IDisposable
             Counter(text, "xenstore_transactions_aborted_total", engine.Statistics.TransactionsAborted);
             Counter(text, "xenstore_transactions_conflicts_total", engine.Statistics.TransactionsConflicted);
         }
+        Accounting.DomainMetrics.Render(text, domains);
         RenderRuntime(text);
         return text.ToString();
     }

@@ -54,6 +54,12 @@ public sealed record ServerOptions
     /// <summary>Trace switch changes applied at start, in order, as CONTROL log takes them (<c>+io</c>, <c>-obj</c>).</summary>
     public IReadOnlyList<string> TraceSwitches { get; init; } = [];
 
+    /// <summary>
+    /// The clock of the accounting (requests per second, store-thread time) and of the refusal log's rate limit;
+    /// the system's unless a test sets its own.
+    /// </summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>The engine's settings (quotas, privileged domain, features).</summary>
     public EngineOptions Engine { get; init; } = new();
 

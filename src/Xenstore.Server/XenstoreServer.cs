@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Xenstore.Server.Accounting;
 using Xenstore.Server.Hypervisor;
 using Xenstore.Server.LiveUpdate;
 using Xenstore.Server.Persistence;
@@ -72,24 +73,28 @@ public sealed class XenstoreServer : IAsyncDisposable
         }
         _traceFile = options.TraceFile is null ? null : new TraceFile(options.TraceFile);
         var trace = new AccessTrace(switches, _traceFile, logger);
-        _state = options.StateDirectory is null ? null : new StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger);
-        StateStore? state = _state;
-        _metrics = new ServerMetrics(() => state?.JournalBytesWritten ?? 0);
         _watcher = new DescriptorWatcher(logger);
         _queue = new WorkQueue(_watcher);
+        WorkQueue queue = _queue;
+        _state = options.StateDirectory is null ? null
+            : new StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger, () => queue.Post(StoreWork.Run(static _ => { })));
+        StateStore? state = _state;
+        _metrics = new ServerMetrics(() => state?.JournalBytesWritten ?? 0);
         _io = new SocketIoBatch(options.UseIoUring, (target, e) =>
         {
             Log.StoreError(logger, e);
             (target as IClientConnection)?.Abort("internal error");
         });
         var connections = new ConnectionRegistry();
-        _output = new EngineOutputRouter(connections, trace, _metrics);
-        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
+        var accounting = new AccountingTable(options.TimeProvider);
+        var view = new OperatorView(accounting, connections, _metrics, () => state?.JournalBytesWritten ?? 0, logger);
+        _output = new EngineOutputRouter(connections, trace, _metrics, accounting);
+        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, _watcher, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
         _liveUpdateRequests = new LiveUpdateRequests(hasStateDirectory: _state is not null);
-        var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, switches, _metrics, logger);
+        var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, switches, view, logger);
         _engine = new XenstoreEngine(options.Engine, _output, host);
         IBatchJournal journal = observeJournal((IBatchJournal?)_state ?? InMemoryOnly.Instance);
-        _pipeline = new BatchPipeline(_engine, _queue, _io, journal, connections, _output, trace, _metrics, logger);
+        _pipeline = new BatchPipeline(_engine, _queue, _io, _rings, journal, connections, _output, trace, _metrics, view, logger);
         _storeThread = new StoreThread(_watcher, _queue, _pipeline);
         if (options.SocketPath is not null)
         {
@@ -104,7 +109,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         }
         if (options.MetricsPort is int port)
         {
-            _metricsEndpoint = new MetricsEndpoint(port, () => _queue.InvokeAsync(engine => _metrics.Render(engine)), logger);
+            _metricsEndpoint = new MetricsEndpoint(port, () => _queue.InvokeAsync(view.RenderMetrics), logger);
         }
     }
 
@@ -127,17 +132,21 @@ public sealed class XenstoreServer : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        // A live update's successor recovers a state written with the store quiet: nothing was missed, so the
+        // rings' recovered watches need not fire (after a crash each fires once).
+        _engine.Persistence.FireRecoveredWatches = _handover is null;
         // Recovered before the store thread starts, so nothing else touches the engine yet.
         _state?.Recover(_engine);
         Socket? inherited = _handover?.Load();
         Log.SocketIo(_logger, _io.UsesIoUring
             ? "io_uring, one submission for the sends or receives of all ready sockets"
             : "one system call per send and receive (io_uring off or unavailable)");
+        // The hypervisor's event channel is watched from the store thread's first wait.
+        _rings?.Start();
         _storeThread.Start();
         _started = true;
         if (_rings is not null)
         {
-            _rings.Start();
             RingManager rings = _rings;
             // Domains introduced before a restart are served again (their pages and ports are unchanged).
             _queue.Post(StoreWork.Run(engine =>
@@ -235,8 +244,8 @@ public sealed class XenstoreServer : IAsyncDisposable
             await _liveUpdate.StopAsync().ConfigureAwait(false);
         }
         _listener?.Dispose();
-        _rings?.Dispose();
         _storeThread.Dispose();
+        _rings?.Dispose();
         _watcher.Dispose();
         _io.Dispose();
         _state?.Dispose();

@@ -1,3 +1,4 @@
+using Xenstore.Store.Persistence;
 using Xenstore.Store.Watches;
 
 namespace Xenstore.Store;
@@ -7,11 +8,13 @@ public sealed class EngineLiveUpdate
 {
     private readonly Dictionary<int, Connection> _connections;
     private readonly WatchTable _watches;
+    private readonly JournalSink _journal;
 
-    internal EngineLiveUpdate(Dictionary<int, Connection> connections, WatchTable watches)
+    internal EngineLiveUpdate(Dictionary<int, Connection> connections, WatchTable watches, JournalSink journal)
     {
         _connections = connections;
         _watches = watches;
+        _journal = journal;
     }
 
     /// <summary>A connection's watches, in registration order.</summary>
@@ -27,7 +30,7 @@ public sealed class EngineLiveUpdate
         if (_connections.TryGetValue(connectionId, out Connection? connection)
             && connection.FindWatch(record.Path, record.Token) is null)
         {
-            _watches.Add(connection, record.Path, record.Token, record.Relative, record.Depth);
+            _journal.WatchAdded(_watches.Add(connection, record.Path, record.Token, record.Relative, record.Depth));
         }
     }
 

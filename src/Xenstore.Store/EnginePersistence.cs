@@ -15,15 +15,30 @@ public sealed class EnginePersistence
     private readonly DomainTable _domains;
     private readonly WatchTable _watches;
     private readonly JournalSink _journal;
+    private readonly Dictionary<int, Connection> _connections;
+    private readonly RecoveredRings _recoveredRings;
 
-    internal EnginePersistence(LiveTree live, DomainTable domains, WatchTable watches, JournalSink journal, INodeChangeSink quietFeed)
+    internal EnginePersistence(LiveTree live, DomainTable domains, WatchTable watches, JournalSink journal,
+        Dictionary<int, Connection> connections, RecoveredRings recoveredRings, INodeChangeSink quietFeed)
     {
         _live = live;
         _domains = domains;
         _watches = watches;
         _journal = journal;
-        Restorer = new EngineRestorer(live, domains, watches, quietFeed);
+        _connections = connections;
+        _recoveredRings = recoveredRings;
+        Restorer = new EngineRestorer(live, domains, watches, recoveredRings, quietFeed);
     }
+
+    /// <summary>
+    /// True (the default) after a crash: changes may have been missed while the daemon was down, so each recovered
+    /// watch of a ring fires once when its connection takes it over (a watch event is a hint, and C fires one on
+    /// registration too). A live update's successor turns it off: the state was written with the store quiet.
+    /// </summary>
+    public bool FireRecoveredWatches { get; set; } = true;
+
+    /// <summary>The ring connections' watches and transactions recovered and not yet taken over, by domain.</summary>
+    public IReadOnlyList<RingConnectionState> RecoveredRings => [.. _recoveredRings.All];
 
     /// <summary>Where changes are recorded; null to keep the state in memory only.</summary>
     public IStateJournal? Journal
@@ -53,7 +68,33 @@ public sealed class EnginePersistence
             [.. _watches.SpecialPerms.Select(special => (special.Key, special.Value))],
             [.. _domains.All
                 .Where(d => d.Introduced || d.Target is not null || d.QuotaOverrides.Count > 0 || d.FeaturesSet)
-                .Select(DomainTable.ToRecord)]);
+                .Select(DomainTable.ToRecord)],
+            RingStates());
+    }
+
+    /// <summary>Copies of the ring connections' watches and transactions: live connections', then those recovered.</summary>
+    private RingConnectionState[] RingStates()
+    {
+        var states = new List<RingConnectionState>();
+        foreach (Connection connection in _connections.Values.Where(c => c.IsRing).OrderBy(c => c.Domid))
+        {
+            var state = new RingConnectionState(connection.Domid);
+            state.Watches.AddRange(connection.Watches.Select(w => new WatchRecord(w.Path, w.Token, w.Relative, w.Depth)));
+            state.OpenTransactions.UnionWith(connection.Transactions.Keys);
+            state.OpenTransactions.UnionWith(connection.LostTransactions);
+            if (!state.IsEmpty)
+            {
+                states.Add(state);
+            }
+        }
+        foreach (RingConnectionState recovered in _recoveredRings.All)
+        {
+            var state = new RingConnectionState(recovered.Domid);
+            state.Watches.AddRange(recovered.Watches);
+            state.OpenTransactions.UnionWith(recovered.OpenTransactions);
+            states.Add(state);
+        }
+        return [.. states];
     }
 
     /// <summary>The snapshot is written: the live tree may change its nodes in place again.</summary>

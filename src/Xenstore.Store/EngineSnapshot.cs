@@ -13,9 +13,12 @@ public sealed class EngineSnapshot
     private readonly (Quota Quota, long Value)[] _quotas;
     private readonly (string Path, XsPermission[] Perms)[] _specialPerms;
     private readonly DomainRecord[] _domains;
+    private readonly RingConnectionState[] _rings;
 
-    internal EngineSnapshot(int epoch, Node root, (Quota, long)[] quotas, (string, XsPermission[])[] specialPerms, DomainRecord[] domains)
+    internal EngineSnapshot(int epoch, Node root, (Quota, long)[] quotas, (string, XsPermission[])[] specialPerms, DomainRecord[] domains,
+        RingConnectionState[] rings)
     {
+        _rings = rings;
         Epoch = epoch;
         _root = root;
         _quotas = quotas;
@@ -25,7 +28,10 @@ public sealed class EngineSnapshot
 
     internal int Epoch { get; }
 
-    /// <summary>Global quotas, special paths, nodes (parents first, children in list order), domains.</summary>
+    /// <summary>
+    /// Global quotas, special paths, nodes (parents first, children in list order), domains, then the watches (in
+    /// registration order) and open transactions of ring connections.
+    /// </summary>
     public void WriteTo(IStateJournal sink)
     {
         foreach ((Quota quota, long value) in _quotas)
@@ -44,6 +50,17 @@ public sealed class EngineSnapshot
         foreach (DomainRecord domain in _domains)
         {
             sink.DomainWritten(domain);
+        }
+        foreach (RingConnectionState ring in _rings)
+        {
+            foreach (WatchRecord watch in ring.Watches)
+            {
+                sink.RingWatchAdded(ring.Domid, watch);
+            }
+            foreach (uint transactionId in ring.OpenTransactions)
+            {
+                sink.RingTransactionOpened(ring.Domid, transactionId);
+            }
         }
     }
 }

@@ -17,11 +17,17 @@ public interface IEngineHost
     /// A CONTROL command the engine does not handle itself (e.g. <c>log</c>, <c>memreport</c>). Returns the reply
     /// text, or null for "not a command" (EINVAL).
     /// </summary>
-    string? Control(XenstoreEngine engine, string command, IReadOnlyList<string> args) => null;
+    string? Control(XenstoreEngine engine, int connectionId, string command, IReadOnlyList<string> args) => null;
 
     /// <summary>
     /// Lets the host answer a CONTROL request later (a live update is answered by the new daemon). Returns true
     /// when the host took the request over; the engine then sends no reply.
     /// </summary>
     bool TryDeferControl(XenstoreEngine engine, int connectionId, Protocol.XsHeader header, string command, IReadOnlyList<string> args) => false;
+
+    /// <summary>
+    /// An unprivileged domain's request was refused for a quota or for permissions (the error reply follows). Called
+    /// on the engine's thread, once per refused request.
+    /// </summary>
+    void Refused(XenstoreEngine engine, in Refusal refusal) { }
 }

@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Accounting;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Persistence;
 using Xenstore.Store.Requests;
@@ -25,6 +26,7 @@ public sealed class XenstoreEngine
     private readonly NodeTree _live;
     private readonly TransactionManager _transactions;
     private readonly JournalSink _journal = new();
+    private readonly RecoveredRings _recoveredRings = new();
 
     /// <summary>Observers of every live change, in this order: the tree's own bookkeeping, accounting, journal, watches.</summary>
     private readonly ChangeFeed _liveFeed;
@@ -60,15 +62,16 @@ public sealed class XenstoreEngine
         _checks = new RequestChecks(_domains);
         _writer = new TreeWriter(_liveTree, _liveFeed);
         _nodes = new NodeRequests(_checks, _writer, _domains, _watches, _journal);
-        _watchRequests = new WatchRequests(_checks, _domains, _watches);
-        _transactionRequests = new TransactionRequests(_transactions, _writer, _watches);
+        _watchRequests = new WatchRequests(_checks, _domains, _watches, _journal);
+        _transactionRequests = new TransactionRequests(_transactions, _writer, _watches, _journal);
         _quotaRequests = new QuotaRequests(_domains, _journal);
-        _lifecycle = new DomainLifecycle(_connections, _liveTree, _liveFeed, _domains, _watches, _transactions, _journal, _host, options.PrivilegedDomid);
+        _lifecycle = new DomainLifecycle(_connections, _liveTree, _liveFeed, _domains, _watches, _transactions, _journal, _recoveredRings, _host, options.PrivilegedDomid);
         _domainRequests = new DomainRequests(_domains, _lifecycle, _journal);
         _controlRequests = new ControlRequests(this, _host, _domains, _journal);
         Domains = new EngineDomains(_lifecycle, _domains);
-        Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _quietFeed);
-        LiveUpdate = new EngineLiveUpdate(_connections, _watches);
+        Persistence = new EnginePersistence(_liveTree, _domains, _watches, _journal, _connections, _recoveredRings, _quietFeed);
+        LiveUpdate = new EngineLiveUpdate(_connections, _watches, _journal);
+        Accounting = new EngineAccounting(_connections, _liveTree, _domains);
         CreateInitialNodes();
     }
 
@@ -83,14 +86,52 @@ public sealed class XenstoreEngine
     /// <summary>The journal, snapshots and recovery.</summary>
     public EnginePersistence Persistence { get; }
 
+    /// <summary>Who holds what: per domain and per connection, for the operator's view and the memory report.</summary>
+    public EngineAccounting Accounting { get; }
+
     /// <summary>What a live update carries over: connections' watches.</summary>
     public EngineLiveUpdate LiveUpdate { get; }
 
-    /// <summary>Registers a connection. Socket connections are dom0 and privileged.</summary>
-    public void OpenConnection(int connectionId, uint domid, bool privileged)
+    /// <summary>
+    /// Registers a connection. Socket connections are dom0 and privileged. A ring served again after a restart
+    /// (<see cref="ConnectionKind.ResumedRing"/>) takes over the watches and transactions recovered for its domain.
+    /// </summary>
+    public void OpenConnection(int connectionId, uint domid, bool privileged, ConnectionKind kind = ConnectionKind.Transient)
     {
         bool isPrivileged = privileged || Domains.IsPrivileged(domid);
-        _connections.Add(connectionId, new Connection(connectionId, domid, isPrivileged));
+        var connection = new Connection(connectionId, domid, isPrivileged, kind);
+        _connections.Add(connectionId, connection);
+        if (connection.IsRing && _recoveredRings.TryTake(domid, out RingConnectionState recovered))
+        {
+            if (kind == ConnectionKind.ResumedRing)
+            {
+                TakeOver(connection, recovered);
+            }
+            else
+            {
+                // A fresh ring (its guest asked for a reconnection) starts without them.
+                _journal.RingCleared(domid);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The recovered watches are registered again (no quota check: the guest had them), each fires once unless
+    /// turned off (changes may have been missed meanwhile), and the open transactions are lost: their commit
+    /// answers EAGAIN. The journal holds all of this already.
+    /// </summary>
+    private void TakeOver(Connection connection, RingConnectionState recovered)
+    {
+        foreach (WatchRecord watch in recovered.Watches)
+        {
+            _watches.Add(connection, watch.Path, watch.Token, watch.Relative, watch.Depth);
+            if (Persistence.FireRecoveredWatches
+                && WatchTable.EventPayload(XsPath.ToWatcherForm(watch.Path, watch.Relative, connection.Domid), watch.Token) is { } payload)
+            {
+                _output.Send(connection.Id, XsMessageType.WatchEvent, 0, 0, payload);
+            }
+        }
+        connection.LostTransactions.UnionWith(recovered.OpenTransactions);
     }
 
     /// <summary>Forgets a connection: its watches and transactions are dropped, its nodes stay.</summary>
@@ -116,6 +157,7 @@ public sealed class XenstoreEngine
         }
         RequestContext request = _request;
         request.Reset();
+        _domains.LastRefusal = null;
         XsError error;
         try
         {
@@ -135,6 +177,10 @@ public sealed class XenstoreEngine
         }
         if (error != XsError.None)
         {
+            if (!connection.Privileged)
+            {
+                ReportRefusal(connection, header, payload, error);
+            }
             _output.Send(connectionId, XsMessageType.Error, header.ReqId, header.TxId, XsErrors.WireName(error));
         }
         else
@@ -147,11 +193,45 @@ public sealed class XenstoreEngine
         }
     }
 
+    /// <summary>Tells the host when an unprivileged request failed for a quota or for permissions.</summary>
+    private void ReportRefusal(Connection connection, XsHeader header, ReadOnlySpan<byte> payload, XsError error)
+    {
+        (Quota Quota, long Limit)? quota = _domains.LastRefusal;
+        if (header.TxId != 0 && connection.Transactions.TryGetValue(header.TxId, out Transaction? tx) && tx.NodeLimitReached)
+        {
+            tx.NodeLimitReached = false;
+            quota ??= (Quota.TransactionNodes, tx.NodeLimit);
+        }
+        RefusalKind kind;
+        if (quota is not null && error is XsError.ENOSPC or XsError.EINVAL)
+        {
+            kind = RefusalKind.Quota;
+        }
+        else if (error == XsError.EACCES)
+        {
+            kind = RefusalKind.Permission;
+        }
+        else
+        {
+            return;
+        }
+        (Quota which, long limit) = quota ?? default;
+        string path = RefusalPaths.Of(connection.Domid, header.Type, payload);
+        _host.Refused(this, new Refusal(connection.Id, connection.Domid, header.Type, path, kind, which, limit));
+    }
+
     /// <summary>RESET_WATCHES, connection close and domain release: every watch and transaction goes.</summary>
     private void DropWatchesAndTransactions(Connection connection)
     {
+        bool recorded = connection.Watches.Count > 0 || connection.Transactions.Count > 0 || connection.LostTransactions.Count > 0;
         _watches.RemoveAll(connection);
         _transactions.DropAll(connection);
+        connection.LostTransactions.Clear();
+        if (recorded)
+        {
+            // A ring with nothing recorded needs no record saying so.
+            _journal.RingCleared(connection);
+        }
     }
 
     /// <summary>Checks the tree and the accounting; returns null when consistent, else what is wrong.</summary>
@@ -212,7 +292,9 @@ public sealed class XenstoreEngine
         Transaction? tx = null;
         if (header.TxId != 0 && !connection.Transactions.TryGetValue(header.TxId, out tx))
         {
-            return XsError.ENOENT;
+            return connection.LostTransactions.Contains(header.TxId)
+                ? _transactionRequests.Lost(connection, header, payload)
+                : XsError.ENOENT;
         }
         if (header.Type == XsMessageType.TransactionEnd)
         {

@@ -60,7 +60,7 @@ public sealed class XenstoreControlTests(SharedDaemons daemons) : IClassFixture<
     };
 
     // Ours lists, in C's order, the commands it implements.
-    private static readonly string[] s_ourCommands = ["check", "log", "memreport", "metrics", "print", "quota", "help"];
+    private static readonly string[] s_ourCommands = ["accounting", "check", "log", "memreport", "metrics", "print", "quota", "help"];
 
     [Theory]
     [MemberData(nameof(Kinds))]

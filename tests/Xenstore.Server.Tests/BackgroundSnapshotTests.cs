@@ -156,5 +156,25 @@ public sealed class BackgroundSnapshotTests : IDisposable
         public void GlobalQuotaWritten(Quota quota, long value)
         {
         }
+
+        public void RingWatchAdded(uint domid, WatchRecord watch)
+        {
+        }
+
+        public void RingWatchRemoved(uint domid, string path, string token)
+        {
+        }
+
+        public void RingTransactionOpened(uint domid, uint transactionId)
+        {
+        }
+
+        public void RingTransactionEnded(uint domid, uint transactionId)
+        {
+        }
+
+        public void RingConnectionCleared(uint domid)
+        {
+        }
     }
 }

@@ -56,7 +56,7 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
         uint tx = await client.StartTransactionIdAsync();
         await client.WriteAsync("/m/b", "2", tx);
         Assert.Equal("OK", (await client.TransactionEndAsync(tx, commit: true)).Text);
-        string metrics = (await ControlAsync(client, "metrics")).Text;
+        string metrics = await OperatorControl.FetchAsync(client, "metrics");
         Assert.Contains("xenstore_requests_total{type=\"Write\"} 2\n", metrics, StringComparison.Ordinal);
         Assert.Contains("xenstore_errors_total{errno=\"ENOENT\"} 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("xenstore_transactions_committed_total 1\n", metrics, StringComparison.Ordinal);

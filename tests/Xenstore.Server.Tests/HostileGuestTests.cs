@@ -143,4 +143,76 @@ public sealed class HostileGuestTests
         Assert.True(after - before < 32 * 1024, $"RSS grew from {before} KiB to {after} KiB under a notification storm");
         Assert.Equal("guest6", bystander.Request(XsMessageType.Read, "name").Text);
     }
+
+    [Fact]
+    public async Task GuestThatFillsItsRingWithAPartialFrameAndStops_CostsOnlyItsBuffer_AndItsFrameStillCompletes()
+    {
+        await using Host host = await Host.StartAsync();
+        using SimulatedGuest stalled = await host.IntroduceAsync(5);
+        using SimulatedGuest bystander = await host.IntroduceAsync(6);
+        byte[] value = new byte[2000]; // under a guest's node size quota (2048), over a ring (1024)
+        Array.Fill(value, (byte)'x');
+        byte[] payload = RawPayload.Write("/local/domain/5/big", value);
+        byte[] frame = new byte[XsConstants.HeaderSize + payload.Length];
+        FrameParser.Write(frame, XsMessageType.Write, 1, 0, payload);
+        Assert.Equal("OK", (await host.Dom0.SetPermsAsync("/local/domain/5", "n5")).Text);
+
+        // The first ring's worth of the frame, then nothing: the daemon takes it and waits for the rest.
+        stalled.SendRaw(frame.AsSpan(0, RingLayout.RingSize));
+        var taken = DateTime.UtcNow + RawConnection.DefaultTimeout;
+        while (stalled.Read(RingLayout.RequestConsumer) != RingLayout.RingSize && DateTime.UtcNow < taken)
+        {
+            await Task.Delay(5);
+        }
+        Assert.Equal((uint)RingLayout.RingSize, stalled.Read(RingLayout.RequestConsumer));
+        long before = ProcessMemory.RssKiB(host.Daemon.ProcessId);
+        for (int i = 0; i < 200; i++)
+        {
+            Assert.Equal("guest6", bystander.Request(XsMessageType.Read, "name").Text);
+            Assert.Equal("guest5", (await host.Dom0.ReadAsync("/local/domain/5/name")).Text);
+        }
+        Assert.Equal(0u, stalled.ErrorField);
+        Assert.True(ProcessMemory.RssKiB(host.Daemon.ProcessId) - before < 16 * 1024);
+
+        // The rest, much later: the frame is whole and answered.
+        stalled.SendRaw(frame.AsSpan(RingLayout.RingSize));
+        RawMessage? reply = stalled.TryReceive(RawConnection.DefaultTimeout);
+        Assert.NotNull(reply);
+        Assert.Equal("OK", reply.Text);
+        Assert.Equal(2000, (await host.Dom0.ReadAsync("/local/domain/5/big")).Payload.Length);
+    }
+
+    [Fact]
+    public async Task ReconnectStorm_LeavesNoOldSessionBehind_AndCostsBoundedMemory()
+    {
+        await using Host host = await Host.StartAsync();
+        using SimulatedGuest guest = await host.IntroduceAsync(5);
+        using SimulatedGuest bystander = await host.IntroduceAsync(6);
+        long before = ProcessMemory.RssKiB(host.Daemon.ProcessId);
+        for (int i = 0; i < 300; i++)
+        {
+            // Each session registers a watch and opens a transaction, then the guest asks for a fresh ring.
+            Assert.Equal("OK", guest.Request(XsMessageType.Watch, "name", "t" + i.ToString(CultureInfo.InvariantCulture)).Text);
+            Assert.False(guest.Request(XsMessageType.TransactionStart, "").IsError);
+            Assert.True(guest.Reconnect());
+        }
+        Assert.True(ProcessMemory.RssKiB(host.Daemon.ProcessId) - before < 32 * 1024);
+        Assert.Equal("guest6", bystander.Request(XsMessageType.Read, "name").Text);
+
+        // No watch of an old session fires; the current session's own watch does, once on registration and once per write.
+        Assert.Equal("OK", guest.Request(XsMessageType.Watch, "name", "current").Text);
+        Assert.Equal("OK", (await host.Dom0.WriteAsync("/local/domain/5/name", "renamed")).Text);
+        Assert.Equal("current", TokenOf(guest.NextEvent()));
+        Assert.Equal("current", TokenOf(guest.NextEvent()));
+        // An old session's transactions are gone too: the guest can open as many as its quota allows again.
+        Assert.False(guest.Request(XsMessageType.TransactionStart, "").IsError);
+        Assert.Null(guest.NextEvent(TimeSpan.FromMilliseconds(300)));
+    }
+
+    private static string TokenOf(RawMessage? watchEvent)
+    {
+        Assert.NotNull(watchEvent);
+        string[] parts = System.Text.Encoding.ASCII.GetString(watchEvent.Payload).Split('\0');
+        return parts[1];
+    }
 }

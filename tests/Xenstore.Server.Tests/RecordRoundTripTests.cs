@@ -28,6 +28,14 @@ public sealed class RecordRoundTripTests
             XsServerFeatures.Error | XsServerFeatures.WatchDepth, new Dictionary<Quota, long> { [Quota.Watches] = 2, [Quota.Nodes] = 0 }));
         journal.DomainWritten(new DomainRecord(6, false, 0, 0, false, null, XsServerFeatures.None, new Dictionary<Quota, long>()));
         journal.DomainRemoved(6);
+        journal.RingWatchAdded(5, new WatchRecord("/local/domain/5/data", "tok\u00ff", Relative: true, Depth: -1));
+        journal.RingWatchAdded(5, new WatchRecord(XsPath.ReleaseDomain, "", Relative: false, Depth: int.MaxValue));
+        journal.RingWatchAdded(0, new WatchRecord("/", "dom0", Relative: false, Depth: 0));
+        journal.RingWatchRemoved(5, "/local/domain/5/data", "tok\u00ff");
+        journal.RingTransactionOpened(5, 1);
+        journal.RingTransactionOpened(5, uint.MaxValue);
+        journal.RingTransactionEnded(5, 1);
+        journal.RingConnectionCleared(0);
     }
 
     [Fact]
@@ -59,7 +67,7 @@ public sealed class RecordRoundTripTests
         Assert.False(sawEnd);
         Assert.Equal(applied, decoded.Records.Count);
         Assert.True(valid < encoder.Written.Length - 3);
-        Assert.Equal("domain 6 False 0 0 False  None ", decoded.Records[^1]);
+        Assert.Equal("ring 5 transaction ended 1", decoded.Records[^1]);
     }
 
     [Fact]
@@ -73,6 +81,11 @@ public sealed class RecordRoundTripTests
         original.Dom0.Request(XsMessageType.SetQuota, "5", "watches", "3").Ok();
         original.Dom0.Request(XsMessageType.SetQuota, "nodes", "500").Ok();
         original.Dom0.SetPerms(XsPath.ReleaseDomain, "n0", "r5").Ok();
+        original.Dom0.Request(XsMessageType.Introduce, "6", "1", "1").Ok();
+        TestConnection ring = original.ConnectRing(6);
+        ring.Request(XsMessageType.Watch, "data", "relative", "2").Ok();
+        ring.Watch("@introduceDomain", "special").Ok();
+        ring.Start();
 
         var encoder = new RecordEncoder();
         EngineSnapshot snapshot = original.Engine.Persistence.BeginSnapshot();
@@ -87,6 +100,8 @@ public sealed class RecordRoundTripTests
         Assert.Equal(SnapshotOf(original), SnapshotOf(restored));
         restored.AssertConsistent();
         restored.Connect(5).Read("/local/domain/5/data/a").Is("1");
+        TestConnection resumed = restored.ConnectRing(6, ConnectionKind.ResumedRing);
+        Assert.Equal([new WatchEvent("data", "relative"), new WatchEvent("@introduceDomain", "special")], resumed.TakeEvents());
     }
 
     private static List<string> SnapshotOf(EngineHarness harness)
@@ -119,5 +134,21 @@ public sealed class RecordRoundTripTests
 
         public void GlobalQuotaWritten(Quota quota, long value) =>
             Records.Add(string.Create(CultureInfo.InvariantCulture, $"quota {quota} {value}"));
+
+        public void RingWatchAdded(uint domid, WatchRecord watch) =>
+            Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} watch {watch.Path} {Hex(watch.Token)} {watch.Relative} {watch.Depth}"));
+
+        public void RingWatchRemoved(uint domid, string path, string token) =>
+            Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} unwatch {path} {Hex(token)}"));
+
+        public void RingTransactionOpened(uint domid, uint transactionId) =>
+            Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} transaction {transactionId}"));
+
+        public void RingTransactionEnded(uint domid, uint transactionId) =>
+            Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} transaction ended {transactionId}"));
+
+        public void RingConnectionCleared(uint domid) => Records.Add(string.Create(CultureInfo.InvariantCulture, $"ring {domid} cleared"));
+
+        private static string Hex(string text) => Convert.ToHexString(System.Text.Encoding.Latin1.GetBytes(text));
     }
 }

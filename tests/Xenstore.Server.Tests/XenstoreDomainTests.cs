@@ -101,6 +101,46 @@ public sealed class XenstoreDomainTests
     }
 
     [Fact]
+    public async Task Kill_Dom0sWatchesOverItsRingFireOnceAfterTheRestart_AndItsOpenTransactionAnswersEagain()
+    {
+        string simulation = NewSimulation();
+        string state = Path.Combine(simulation, "state");
+        using SimulatedGuest dom0 = SimulatedGuest.Create(simulation, 0);
+        FileStream fifoKeeper;
+        uint transaction;
+        await using (OurDaemon first = await OurDaemon.StartXenstoreDomainAsync(simulation, "--state-dir", state))
+        {
+            // dom0's reads notify through the FIFO: keep it open both ways while no daemon reads it.
+            fifoKeeper = new FileStream(Path.Combine(simulation, "evt"), FileMode.Open, FileAccess.ReadWrite);
+            Assert.True(dom0.Request(XsMessageType.Watch, "/tool/watched", "tool", "1").IsOk);
+            Assert.True(dom0.Request(XsMessageType.Watch, "@introduceDomain", "introduced").IsOk);
+            Assert.Equal([("/tool/watched", "tool"), ("@introduceDomain", "introduced")], RingCrashRecoveryTests.TakeEvents(dom0, 2));
+            Assert.True(dom0.Request(XsMessageType.Write, RawPayload.Write("/tool/watched/a", RawPayload.Bytes("1"))).IsOk);
+            Assert.Equal([("/tool/watched/a", "tool")], RingCrashRecoveryTests.TakeEvents(dom0, 1));
+            transaction = dom0.Request(XsMessageType.TransactionStart, "").TransactionId;
+            Assert.True(dom0.Request(XsMessageType.Write, RawPayload.Write("/tool/watched/b", RawPayload.Bytes("x")), transaction).IsOk);
+            await first.KillAsync();
+        }
+
+        await using OurDaemon second = await OurDaemon.StartXenstoreDomainAsync(simulation, "--state-dir", state);
+        // No reconnection: dom0 goes on over its ring. The restart's events come before the reply to its next write.
+        Assert.True(dom0.Request(XsMessageType.Write, RawPayload.Write("/tool/watched/c", RawPayload.Bytes("2"))).IsOk);
+        Assert.Equal([("/tool/watched", "tool"), ("@introduceDomain", "introduced"), ("/tool/watched/c", "tool")],
+            RingCrashRecoveryTests.TakeEvents(dom0, dom0.PendingEvents.Count));
+        // The depth is kept, and the special path fires for an introduction.
+        using SimulatedGuest guest = SimulatedGuest.Create(simulation, 6);
+        Assert.True(dom0.Request(XsMessageType.Write, RawPayload.Write("/tool/watched/c/deeper", RawPayload.Bytes("3"))).IsOk);
+        Assert.True(dom0.Request(XsMessageType.Introduce, "6", "0", "7").IsOk);
+        Assert.Equal([("@introduceDomain", "introduced")], RingCrashRecoveryTests.TakeEvents(dom0, dom0.PendingEvents.Count));
+
+        Assert.Equal("EAGAIN", dom0.Request(XsMessageType.TransactionEnd, RawPayload.Strings("T"), transaction).ErrorName);
+        Assert.Equal("ENOENT", dom0.Request(XsMessageType.Read, "/tool/watched/b").ErrorName);
+        Assert.Equal("1", dom0.Request(XsMessageType.Read, "/tool/watched/a").Text);
+        await fifoKeeper.DisposeAsync();
+        Directory.Delete(simulation, recursive: true);
+    }
+
+    [Fact]
     public async Task KillWhileDom0AndAGuestWriteOverTheirRings_EveryReplyInAPageSurvivesRestart()
     {
         string simulation = NewSimulation();

@@ -71,7 +71,7 @@ public sealed class ControlTests
 
     private sealed class EchoHost : IEngineHost
     {
-        public string? Control(XenstoreEngine engine, string command, IReadOnlyList<string> args) =>
+        public string? Control(XenstoreEngine engine, int connectionId, string command, IReadOnlyList<string> args) =>
             command == "print" ? command + ":" + string.Join(',', args) : null;
     }
 }

@@ -90,6 +90,47 @@ public sealed class LargeDirectoryTests
     }
 
     /// <summary>The whole listing through DIRECTORY_PART, as a client pages through it.</summary>
+    [Fact]
+    public void DirectoryPart_AnyOffsetInAnyOrder_IsTheListingFromThere()
+    {
+        const string Dir = "/parts";
+        var listing = new System.Text.StringBuilder();
+        for (int i = 0; i < 2000; i++)
+        {
+            Dom0.Write($"{Dir}/child-{i}", "").Ok();
+            listing.Append("child-").Append(i).Append('\0');
+        }
+        string all = listing.ToString();
+        // Forward chunk by chunk, then backwards, then into the middle of names, then after a change: each chunk is
+        // exactly the listing from its offset, whatever was asked before it.
+        long[] offsets = [0, 4000, 8000, 12000, 8000, 3, 0, 15000, 7777, 7777, 1, 20000];
+        foreach (long offset in offsets)
+        {
+            AssertChunk(all, Dom0.DirectoryPart(Dir, offset).Text, offset);
+        }
+        Dom0.Rm($"{Dir}/child-0").Ok();
+        string changed = all["child-0\0".Length..];
+        foreach (long offset in new long[] { 4000, 8000, 4000 })
+        {
+            AssertChunk(changed, Dom0.DirectoryPart(Dir, offset).Text, offset);
+        }
+        Dom0.Directory(Dir).Fails("E2BIG");
+    }
+
+    /// <summary>A chunk is its generation, then whole names of the listing from the offset (the first may be cut).</summary>
+    private static void AssertChunk(string listing, string chunk, long offset)
+    {
+        string names = chunk[(chunk.IndexOf('\0') + 1)..];
+        string expected = offset >= listing.Length ? "" : listing[(int)offset..];
+        if (names.Length == expected.Length + 1)
+        {
+            Assert.Equal(expected + "\0", names);
+            return;
+        }
+        Assert.True(names.Length > 0 && names.Length <= 4096 && expected.StartsWith(names, StringComparison.Ordinal),
+            $"the chunk at offset {offset} is not the listing from there");
+    }
+
     private static List<string> Children(TestConnection connection, string path, uint tx)
     {
         var names = new List<string>();

@@ -95,6 +95,41 @@ public sealed unsafe class SimulatedGuest : IDisposable
         }
     }
 
+    /// <summary>
+    /// Puts a whole request into the request ring without notifying the daemon (the ring must have room), so a test
+    /// can choose when, and together with what, the daemon learns of it. Returns the req_id.
+    /// </summary>
+    public uint Enqueue(XsMessageType type, ReadOnlySpan<byte> payload)
+    {
+        var frame = new byte[XsConstants.HeaderSize + payload.Length];
+        uint reqId = _nextReqId++;
+        FrameParser.Write(frame, type, reqId, 0, payload);
+        uint producer = Read(RingLayout.RequestProducer);
+        if (RingLayout.RingSize - (int)(producer - Read(RingLayout.RequestConsumer)) < frame.Length)
+        {
+            throw new InvalidOperationException("no room in the request ring");
+        }
+        for (int i = 0; i < frame.Length; i++)
+        {
+            _page[RingLayout.Request + (int)((producer + (uint)i) & (RingLayout.RingSize - 1))] = frame[i];
+        }
+        Interlocked.MemoryBarrier();
+        Write(RingLayout.RequestProducer, producer + (uint)frame.Length);
+        return reqId;
+    }
+
+    /// <summary>Notifies for several guests in one write of the event FIFO, which the daemon reads as one.</summary>
+    public static void NotifyTogether(string directory, params SimulatedGuest[] guests)
+    {
+        byte[] ports = new byte[4 * guests.Length];
+        for (int i = 0; i < guests.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(ports.AsSpan(4 * i), 100 + guests[i].Domid);
+        }
+        using var fifo = new FileStream(Path.Combine(directory, "evt"), FileMode.Open, FileAccess.Write);
+        fifo.Write(ports);
+    }
+
     public uint Send(XsMessageType type, ReadOnlySpan<byte> payload, uint txId = 0)
     {
         uint reqId = _nextReqId++;

@@ -21,8 +21,17 @@ internal interface IHypervisor : IDisposable
     /// <summary>Signals the guest through the daemon's local port.</summary>
     void Notify(uint localPort);
 
-    /// <summary>Blocks until an event is pending and returns its local port; null when the hypervisor is closed.</summary>
-    uint? WaitForEvent();
+    /// <summary>
+    /// A descriptor that polls readable while events are pending: the store thread waits on it with the sockets, so
+    /// a guest's notification reaches the thread that serves its ring without a hand-off.
+    /// </summary>
+    int EventDescriptor { get; }
+
+    /// <summary>
+    /// Takes pending events without blocking (call when <see cref="EventDescriptor"/> is readable): their local
+    /// ports go into <paramref name="ports"/>, as many as fit; returns how many. A port may appear more than once.
+    /// </summary>
+    int TakePendingEvents(Span<uint> ports);
 
     /// <summary>Re-enables delivery on a port after it was handled.</summary>
     void Unmask(uint localPort);

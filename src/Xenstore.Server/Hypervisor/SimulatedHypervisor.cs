@@ -19,6 +19,7 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
     private readonly byte[] _events = new byte[4096];
     private int _eventsOffset;
     private int _eventsLength;
+    private readonly Dictionary<uint, Notifier> _notifiers = [];
 
     public SimulatedHypervisor(string directory)
     {
@@ -32,8 +33,9 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
                 throw new IOException("cannot create FIFO " + fifo);
             }
         }
-        // Read-write so the FIFO never reports end-of-file when the last guest closes its end.
-        _eventFd = Libc.Open(fifo, Libc.ORdWr);
+        // Read-write so the FIFO never reports end-of-file when the last guest closes its end; non-blocking so the
+        // store thread drains it without ever waiting.
+        _eventFd = Libc.Open(fifo, Libc.ORdWr | Libc.ONonBlock | Libc.OCloExec);
         if (_eventFd < 0)
         {
             throw new IOException("cannot open " + fifo);
@@ -64,43 +66,64 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
     {
     }
 
+    /// <summary>
+    /// Writes the port into <c>DIR/notify.N</c>. The FIFO stays open between notifications (one write each); a
+    /// missing FIFO is looked for again at most every 100 ms, so a guest that polls costs no system call.
+    /// </summary>
     public void Notify(uint localPort)
     {
-        string fifo = Path.Combine(_directory, $"notify.{localPort - LocalPortBase}");
-        if (!File.Exists(fifo))
+        uint domid = localPort - LocalPortBase;
+        if (!_notifiers.TryGetValue(domid, out Notifier notifier) || (notifier.Fd < 0 && Environment.TickCount64 >= notifier.RetryAt))
         {
-            return;
+            notifier = OpenNotifier(domid);
+            _notifiers[domid] = notifier;
         }
-        // Non-blocking: a guest that does not read its notifications must not stall the daemon.
-        int fd = Libc.Open(fifo, Libc.OWrOnly | Libc.ONonBlock);
-        if (fd < 0)
+        if (notifier.Fd < 0)
         {
             return;
         }
         uint port = localPort;
-        Libc.Write(fd, (byte*)&port, 4);
-        Libc.Close(fd);
+        if (Libc.Write(notifier.Fd, (byte*)&port, 4) < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Errno.EAGAIN)
+        {
+            // The guest's reader went away: find the FIFO again later.
+            Libc.Close(notifier.Fd);
+            _notifiers[domid] = new Notifier(-1, Environment.TickCount64 + 100);
+        }
     }
 
-    /// <summary>
-    /// The next notification. The FIFO is drained in bulk (whatever is there, up to the buffer) and the ports are
-    /// handed out from the buffer, so a storm of notifications costs one read per buffer, not one per port.
-    /// </summary>
-    public uint? WaitForEvent()
+    private Notifier OpenNotifier(uint domid)
     {
-        while (!_closed)
+        // Non-blocking: a guest that does not read its notifications must not stall the daemon.
+        int fd = Libc.Open(Path.Combine(_directory, $"notify.{domid}"), Libc.OWrOnly | Libc.ONonBlock | Libc.OCloExec);
+        return new Notifier(fd, Environment.TickCount64 + 100);
+    }
+
+    public int EventDescriptor => _eventFd;
+
+    /// <summary>
+    /// Drains the FIFO in bulk (whatever is there, up to the buffer) and hands out the ports, so a storm of
+    /// notifications costs one read per buffer, not one per port.
+    /// </summary>
+    public int TakePendingEvents(Span<uint> ports)
+    {
+        int count = 0;
+        while (count < ports.Length)
         {
             if (_eventsLength - _eventsOffset >= 4)
             {
-                uint port = BinaryPrimitives.ReadUInt32LittleEndian(_events.AsSpan(_eventsOffset));
+                ports[count++] = BinaryPrimitives.ReadUInt32LittleEndian(_events.AsSpan(_eventsOffset));
                 _eventsOffset += 4;
-                return port;
+                continue;
             }
             // A partial port stays at the front for the rest of it.
             int rest = _eventsLength - _eventsOffset;
             _events.AsSpan(_eventsOffset, rest).CopyTo(_events);
             _eventsOffset = 0;
             _eventsLength = rest;
+            if (_closed)
+            {
+                break;
+            }
             nint n;
             fixed (byte* p = _events)
             {
@@ -108,16 +131,11 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
             }
             if (n <= 0)
             {
-                if (_closed)
-                {
-                    return null;
-                }
-                Thread.Sleep(1);
-                continue;
+                break;
             }
             _eventsLength += (int)n;
         }
-        return null;
+        return count;
     }
 
     public void Unmask(uint localPort)
@@ -137,12 +155,16 @@ internal sealed unsafe class SimulatedHypervisor : IHypervisor
             .Order()
             .ToList();
 
-    /// <summary>Wakes a thread blocked in <see cref="WaitForEvent"/> by writing a port nobody owns.</summary>
     public void Dispose()
     {
         _closed = true;
-        uint wake = 0;
-        Libc.Write(_eventFd, (byte*)&wake, 4);
         Libc.Close(_eventFd);
+        foreach (Notifier notifier in _notifiers.Values.Where(n => n.Fd >= 0))
+        {
+            Libc.Close(notifier.Fd);
+        }
     }
+
+    /// <summary>An open notification FIFO, or -1 and when to look for it again.</summary>
+    private readonly record struct Notifier(int Fd, long RetryAt);
 }

@@ -60,24 +60,25 @@ internal sealed unsafe class XenHypervisor : IHypervisor
     // A failed notification is not fatal: the guest also polls its ring.
     public void Notify(uint localPort) => _ = XenNative.EvtchnNotify(_evtchn, localPort);
 
-    public uint? WaitForEvent()
+    public int EventDescriptor => XenNative.EvtchnFd(_evtchn);
+
+    /// <summary>
+    /// One port per readiness: the device's read blocks when nothing is pending, so only the read that readiness
+    /// promised is made; epoll reports the descriptor again while more are pending.
+    /// </summary>
+    public int TakePendingEvents(Span<uint> ports)
     {
-        int fd = XenNative.EvtchnFd(_evtchn);
-        while (!_closed)
+        if (_closed || ports.IsEmpty)
         {
-            var poll = new Libc.PollFd { Fd = fd, Events = Libc.PollIn };
-            // A bounded wait so that closing the hypervisor is noticed.
-            if (Libc.Poll(&poll, 1, 200) <= 0)
-            {
-                continue;
-            }
-            int port = XenNative.EvtchnPending(_evtchn);
-            if (port >= 0)
-            {
-                return (uint)port;
-            }
+            return 0;
         }
-        return null;
+        int port = XenNative.EvtchnPending(_evtchn);
+        if (port < 0)
+        {
+            return 0;
+        }
+        ports[0] = (uint)port;
+        return 1;
     }
 
     public void Unmask(uint localPort) => _ = XenNative.EvtchnUnmask(_evtchn, localPort);

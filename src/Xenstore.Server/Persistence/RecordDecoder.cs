@@ -127,6 +127,52 @@ internal static class RecordDecoder
                 journal.GlobalQuotaWritten((Quota)quota, (long)value);
                 return true;
             }
+            case StateRecordType.RingWatch:
+            {
+                if (!reader.TryUInt32(out uint domid) || !reader.TryUInt32(out uint flags) || flags > 1
+                    || !reader.TryUInt32(out uint depth) || (depth > int.MaxValue && depth != uint.MaxValue)
+                    || !reader.TryString(out string path) || !reader.TryText(out string token))
+                {
+                    return false;
+                }
+                journal.RingWatchAdded(domid, new WatchRecord(path, token, (flags & 1) != 0, (int)depth));
+                return true;
+            }
+            case StateRecordType.RingWatchRemoved:
+            {
+                if (!reader.TryUInt32(out uint domid) || !reader.TryString(out string path) || !reader.TryText(out string token))
+                {
+                    return false;
+                }
+                journal.RingWatchRemoved(domid, path, token);
+                return true;
+            }
+            case StateRecordType.RingTransaction:
+            case StateRecordType.RingTransactionEnded:
+            {
+                if (!reader.TryUInt32(out uint domid) || !reader.TryUInt32(out uint transactionId) || transactionId == 0)
+                {
+                    return false;
+                }
+                if (type == StateRecordType.RingTransaction)
+                {
+                    journal.RingTransactionOpened(domid, transactionId);
+                }
+                else
+                {
+                    journal.RingTransactionEnded(domid, transactionId);
+                }
+                return true;
+            }
+            case StateRecordType.RingCleared:
+            {
+                if (!reader.TryUInt32(out uint domid))
+                {
+                    return false;
+                }
+                journal.RingConnectionCleared(domid);
+                return true;
+            }
             default:
                 return false;
         }
@@ -183,6 +229,19 @@ internal static class RecordDecoder
             return true;
         }
 
+        /// <summary>Any bytes, as Latin-1 text (a watch token).</summary>
+        public bool TryText(out string text)
+        {
+            text = "";
+            if (!TryBlob(out byte[] bytes))
+            {
+                return false;
+            }
+            text = Encoding.Latin1.GetString(bytes);
+            return true;
+        }
+
+        /// <summary>A path: absolute or special.</summary>
         public bool TryString(out string text)
         {
             text = "";

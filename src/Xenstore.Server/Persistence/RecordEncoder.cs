@@ -93,6 +93,49 @@ internal sealed class RecordEncoder(Stream? spillTo = null) : IStateJournal
         Emit(StateRecordType.GlobalQuota);
     }
 
+    public void RingWatchAdded(uint domid, WatchRecord watch)
+    {
+        _body.ResetWrittenCount();
+        PutUInt32(domid);
+        PutUInt32(watch.Relative ? 1u : 0);
+        PutUInt32((uint)watch.Depth);
+        PutString(watch.Path);
+        PutString(watch.Token);
+        Emit(StateRecordType.RingWatch);
+    }
+
+    public void RingWatchRemoved(uint domid, string path, string token)
+    {
+        _body.ResetWrittenCount();
+        PutUInt32(domid);
+        PutString(path);
+        PutString(token);
+        Emit(StateRecordType.RingWatchRemoved);
+    }
+
+    public void RingTransactionOpened(uint domid, uint transactionId)
+    {
+        _body.ResetWrittenCount();
+        PutUInt32(domid);
+        PutUInt32(transactionId);
+        Emit(StateRecordType.RingTransaction);
+    }
+
+    public void RingTransactionEnded(uint domid, uint transactionId)
+    {
+        _body.ResetWrittenCount();
+        PutUInt32(domid);
+        PutUInt32(transactionId);
+        Emit(StateRecordType.RingTransactionEnded);
+    }
+
+    public void RingConnectionCleared(uint domid)
+    {
+        _body.ResetWrittenCount();
+        PutUInt32(domid);
+        Emit(StateRecordType.RingCleared);
+    }
+
     public void End()
     {
         _body.ResetWrittenCount();

@@ -28,14 +28,25 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     private long _journalBytes;
     private long _snapshotBytes;
     private BackgroundSnapshot? _background;
+    private readonly Action? _snapshotWritten;
 
     private readonly long _compactionBytes;
 
     /// <summary>A snapshot being written on the thread pool, and the engine's frozen view it is written from.</summary>
     private sealed record BackgroundSnapshot(EngineSnapshot View, Task<long> Written);
 
-    public StateStore(string directory, bool fsync, long compactionBytes, ILogger logger)
+    /// <param name="directory">The state directory.</param>
+    /// <param name="fsync">Whether every append is made durable before the batch's replies go out.</param>
+    /// <param name="compactionBytes">The journal size that starts a background snapshot.</param>
+    /// <param name="logger">Where damage and compaction are reported.</param>
+    /// <param name="snapshotWritten">
+    /// Called from the thread pool when a background snapshot is written: it is put in place by the store thread's
+    /// next batch, which the caller makes come (a quiet daemon would otherwise keep the long journal until the next
+    /// request).
+    /// </param>
+    public StateStore(string directory, bool fsync, long compactionBytes, ILogger logger, Action? snapshotWritten = null)
     {
+        _snapshotWritten = snapshotWritten;
         _compactionBytes = compactionBytes;
         _directory = directory;
         _fsync = fsync;
@@ -203,7 +214,12 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         _journal!.Dispose();
         _sequence++;
         _journal = CreateJournal(_sequence, NextJournalName);
-        _background = new BackgroundSnapshot(view, Task.Run(() => WriteSnapshotFile(view, snapshotSequence)));
+        Task<long> written = Task.Run(() => WriteSnapshotFile(view, snapshotSequence));
+        _background = new BackgroundSnapshot(view, written);
+        if (_snapshotWritten is { } notify)
+        {
+            written.ContinueWith(_ => notify(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     /// <summary>Store thread: puts the finished snapshot in place and makes <c>journal.next</c> the journal.</summary>

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
+using Xenstore.Server.Accounting;
 using Xenstore.Server.Reactor;
+using Xenstore.Server.Transports.Rings;
 using Xenstore.Store;
 
 namespace Xenstore.Server.Pipeline;
@@ -8,11 +10,13 @@ namespace Xenstore.Server.Pipeline;
 /// <summary>
 /// One batch of the store thread, in the order that makes the daemon crash-safe:
 /// <list type="number">
-/// <item>receive: every ready socket is read (one io_uring submission), and its requests execute as they are parsed;</item>
+/// <item>receive: every ready socket is read (one io_uring submission), then every ready guest ring within its
+/// budget, and their requests execute as they are parsed;</item>
 /// <item>execute: the requests and actions other threads posted (guest rings, in-memory connections, queries);</item>
 /// <item>journal: the batch's changes are appended to the journal;</item>
 /// <item>publish: the batch's replies and events become takeable (<see cref="OutputQueue.Publish"/>);</item>
-/// <item>flush: each touched connection's transport sends what is published (sockets together, rings by their thread).</item>
+/// <item>flush: each touched connection's transport sends what is published (sockets together, rings copied into
+/// their pages), then each ring that moved data is notified once.</item>
 /// </list>
 /// No transport can take output before step 4, so no reply can leave before its change is journalled.
 /// Everything here runs on the store thread.
@@ -21,11 +25,13 @@ internal sealed class BatchPipeline(
     XenstoreEngine engine,
     WorkQueue queue,
     SocketIoBatch io,
+    RingManager? rings,
     IBatchJournal journal,
     ConnectionRegistry connections,
     EngineOutputRouter output,
     AccessTrace trace,
     ServerMetrics metrics,
+    OperatorView view,
     ILogger logger)
 {
     private readonly List<IClientConnection> _flushing = [];
@@ -39,11 +45,16 @@ internal sealed class BatchPipeline(
     public void RunBatch()
     {
         io.Complete();
+        rings?.Receive(this);
         ExecuteQueued();
         journal.Append(engine);
         Publish();
         Flush();
+        rings?.NotifyTouched();
     }
+
+    /// <summary>How long the store thread may wait for readiness before the next batch (-1: until something happens).</summary>
+    public int WaitMilliseconds() => rings?.WaitMilliseconds() ?? -1;
 
     /// <summary>Executes one request now; false when it failed and the connection was dropped.</summary>
     public bool Execute(IClientConnection connection, XsHeader header, ReadOnlySpan<byte> payload, long arrival)
@@ -51,8 +62,12 @@ internal sealed class BatchPipeline(
         try
         {
             trace.Request(connection.Id, connection.Domid, header, payload);
+            TimeProvider time = view.Table.Time;
+            long started = time.GetTimestamp();
             engine.Process(connection.Id, header, payload);
-            metrics.RequestProcessed(header.Type, arrival);
+            long done = time.GetTimestamp();
+            view.Table.Find(connection.Id)?.Request(header.Type, view.Table.Second(done), done - started);
+            metrics.RequestProcessed(header.Type, arrival, done);
             connection.RequestCompleted();
             return true;
         }
@@ -70,8 +85,9 @@ internal sealed class BatchPipeline(
     {
         trace.Connection(connection.Id, connection.Domid, opened: true);
         connections.Add(connection);
+        view.Table.Opened(connection);
         metrics.ConnectionOpened();
-        engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged);
+        engine.OpenConnection(connection.Id, connection.Domid, connection.Privileged, connection.Kind);
     }
 
     /// <summary>A connection is gone: the engine forgets it, its watches and transactions.</summary>
@@ -83,6 +99,7 @@ internal sealed class BatchPipeline(
             metrics.ConnectionClosed();
         }
         output.Forget(connection);
+        view.ConnectionClosed(connection.Id);
         engine.CloseConnection(connection.Id);
     }
 

@@ -4,7 +4,8 @@ using Xenstore.Server.Reactor;
 namespace Xenstore.Server.Pipeline;
 
 /// <summary>
-/// The store thread's epoll: the descriptors it serves (the listening socket, client sockets) and the wake-up
+/// The store thread's epoll: the descriptors it serves (the listening socket, client sockets, the hypervisor's
+/// event channel) and the wake-up
 /// other threads use. A wait dispatches each ready descriptor to its owner, on the store thread.
 /// </summary>
 internal sealed class DescriptorWatcher : IDisposable
@@ -43,11 +44,14 @@ internal sealed class DescriptorWatcher : IDisposable
     /// <summary>Ends the current or next wait (any thread).</summary>
     public void Wake() => _epoll.Wake();
 
-    /// <summary>Waits for readiness and dispatches it; returns whether a wake-up was among the events.</summary>
-    public bool WaitAndDispatch()
+    /// <summary>
+    /// Waits for readiness (at most <paramref name="timeoutMs"/>, -1 for no limit) and dispatches it; returns whether
+    /// a wake-up was among the events.
+    /// </summary>
+    public bool WaitAndDispatch(int timeoutMs = -1)
     {
         _woken = false;
-        _epoll.Wait(_onReady);
+        _epoll.Wait(_onReady, timeoutMs);
         return _woken;
     }
 

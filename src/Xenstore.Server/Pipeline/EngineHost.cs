@@ -1,5 +1,5 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Xenstore.Server.Accounting;
 using Xenstore.Server.LiveUpdate;
 using Xenstore.Server.Transports.Rings;
 using Xenstore.Store;
@@ -16,7 +16,7 @@ internal sealed class EngineHost(
     RingManager? rings,
     LiveUpdateRequests liveUpdate,
     TraceSwitches trace,
-    ServerMetrics metrics,
+    OperatorView view,
     ILogger logger) : IEngineHost
 {
     public bool TryDeferControl(XenstoreEngine engine, int connectionId, Protocol.XsHeader header, string command, IReadOnlyList<string> args)
@@ -36,14 +36,16 @@ internal sealed class EngineHost(
         {
             connections.Remove(connection);
             output.Forget(connection);
+            view.ConnectionClosed(connection.Id);
             connection.Abort("domain released");
         }
+        view.DomainReleased(domid);
     }
 
-    /// <summary>Hands the new domain to the ring thread with its current limits, and waits until it is served.</summary>
+    /// <summary>Starts serving the new domain's ring with its current limits (its features are advertised at once).</summary>
     public void DomainIntroduced(DomainIntroduction domain) => rings?.Attach(domain);
 
-    public string? Control(XenstoreEngine engine, string command, IReadOnlyList<string> args)
+    public string? Control(XenstoreEngine engine, int connectionId, string command, IReadOnlyList<string> args)
     {
         switch (command)
         {
@@ -54,12 +56,10 @@ internal sealed class EngineHost(
             case "print" when args.Count >= 1:
                 Log.ControlPrint(logger, string.Join(' ', args));
                 return "OK";
-            case "metrics" when args.Count == 0:
-                return metrics.Render(engine);
             case "live-update":
                 return LiveUpdateCommand(engine, args);
-            case "memreport":
-                return MemoryReport();
+            case var _ when OperatorView.Handles(command):
+                return view.Control(engine, connectionId, command, args);
             default:
                 return null;
         }
@@ -94,10 +94,5 @@ internal sealed class EngineHost(
         return null;
     }
 
-    private static string MemoryReport()
-    {
-        GCMemoryInfo info = GC.GetGCMemoryInfo();
-        return string.Create(CultureInfo.InvariantCulture,
-            $"heap-size: {info.HeapSizeBytes}\nmanaged-allocated: {GC.GetTotalMemory(false)}\nworking-set: {Environment.WorkingSet}\ngc-count: {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}\n");
-    }
+    public void Refused(XenstoreEngine engine, in Refusal refusal) => view.Refused(engine, refusal);
 }

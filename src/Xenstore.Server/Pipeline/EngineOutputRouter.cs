@@ -1,4 +1,5 @@
 using Xenstore.Protocol;
+using Xenstore.Server.Accounting;
 using Xenstore.Store;
 
 namespace Xenstore.Server.Pipeline;
@@ -8,7 +9,7 @@ namespace Xenstore.Server.Pipeline;
 /// and traced, and the connection is remembered as touched by the current batch, so the batch publishes and
 /// flushes it after the journal. Store thread only.
 /// </summary>
-internal sealed class EngineOutputRouter(ConnectionRegistry connections, AccessTrace trace, ServerMetrics metrics) : IEngineOutput
+internal sealed class EngineOutputRouter(ConnectionRegistry connections, AccessTrace trace, ServerMetrics metrics, AccountingTable accounting) : IEngineOutput
 {
     private readonly HashSet<IClientConnection> _touched = [];
 
@@ -26,10 +27,26 @@ internal sealed class EngineOutputRouter(ConnectionRegistry connections, AccessT
         if (type == XsMessageType.WatchEvent)
         {
             metrics.WatchEvent(queued);
+            if (accounting.Find(connectionId) is { } counters)
+            {
+                if (queued)
+                {
+                    counters.EventsQueued++;
+                }
+                else
+                {
+                    counters.EventsDropped++;
+                }
+            }
         }
         else if (type == XsMessageType.Error)
         {
-            metrics.ErrorSent(payload);
+            XsError error = XsErrors.Parse(payload);
+            metrics.ErrorSent(error);
+            if (accounting.Find(connectionId) is { } counters)
+            {
+                counters.Errors[(int)error]++;
+            }
         }
         _touched.Add(connection);
     }

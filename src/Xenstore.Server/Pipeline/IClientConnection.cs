@@ -1,3 +1,5 @@
+using Xenstore.Store;
+
 namespace Xenstore.Server.Pipeline;
 
 /// <summary>
@@ -14,6 +16,9 @@ internal interface IClientConnection
     /// <summary>Socket clients are dom0 and privileged.</summary>
     bool Privileged { get; }
 
+    /// <summary>A ring's watches and transactions outlive the process; a socket's end with it.</summary>
+    ConnectionKind Kind { get; }
+
     /// <summary>Queued replies and events; <see cref="Flush"/> sends what the batch published.</summary>
     OutputQueue Output { get; }
 
@@ -22,6 +27,9 @@ internal interface IClientConnection
 
     /// <summary>Called by the store thread when the store dropped this connection (e.g. domain release).</summary>
     void Abort(string reason);
+
+    /// <summary>Requests received and not yet answered (a guest's ring; sockets execute requests as they are read).</summary>
+    int Outstanding => 0;
 
     /// <summary>Called on the store thread after a request of this connection was processed: frees its slot.</summary>
     void RequestCompleted();

@@ -6,15 +6,18 @@ namespace Xenstore.Server.Pipeline;
 /// Messages waiting to be written to one connection. The store thread appends whole messages (header and payload
 /// together, so each reaches the wire in one piece) and, once the batch that produced them is in the journal,
 /// publishes them; a transport's writer can take published bytes only. That is what makes "journal before reply"
-/// hold for every transport by construction: a ring thread or an in-memory reader may take output at any moment,
+/// hold for every transport by construction: an in-memory reader may take output at any moment from any thread,
 /// and still never sees a reply whose change could be lost in a crash.
 /// Watch events are bounded: past the limit, new events are dropped and counted rather than letting one slow
 /// reader grow the daemon's memory without end. Its buffers are pinned: a socket's writer hands them to the kernel.
 /// </summary>
 internal sealed class OutputQueue(int eventLimit)
 {
+    private const int InitialSize = 4096;
+    private const int ShrinkAbove = 64 * 1024;
+
     private readonly Lock _lock = new();
-    private byte[] _buffer = PinnedBuffer.Allocate(4096);
+    private byte[] _buffer = PinnedBuffer.Allocate(InitialSize);
     private int _length;
     private int _published;
     private int _queuedEvents;
@@ -40,6 +43,18 @@ internal sealed class OutputQueue(int eventLimit)
             lock (_lock)
             {
                 return _length;
+            }
+        }
+    }
+
+    /// <summary>The bytes the queue's buffer holds on to, used or not (what the memory report counts).</summary>
+    public int Capacity
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _buffer.Length;
             }
         }
     }
@@ -135,6 +150,12 @@ internal sealed class OutputQueue(int eventLimit)
             _length = rest;
             _published = 0;
             _queuedEvents = _unpublishedEvents;
+            // A burst grew the buffers; once drained they go back to the usual size, so memory that peaked for one
+            // slow reader does not stay held. The two buffers alternate, so both shrink within two takes.
+            if (rest == 0 && _buffer.Length > ShrinkAbove)
+            {
+                _buffer = PinnedBuffer.Allocate(InitialSize);
+            }
             return taken;
         }
     }

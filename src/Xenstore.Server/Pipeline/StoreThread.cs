@@ -1,10 +1,10 @@
 namespace Xenstore.Server.Pipeline;
 
 /// <summary>
-/// The single thread that owns the engine. It waits in epoll on the Unix sockets and on a wake-up for work posted
-/// from other threads, then runs one <see cref="BatchPipeline"/> batch: everything that wait returned plus
-/// everything posted. The sockets need no other thread: on a small machine each hand-off between threads costs
-/// more than the request itself.
+/// The single thread that owns the engine. It waits in epoll on the Unix sockets, the hypervisor's event channel
+/// and a wake-up for work posted from other threads, then runs one <see cref="BatchPipeline"/> batch: everything
+/// that wait returned plus everything posted. Sockets and guest rings need no other thread: on a small machine
+/// each hand-off between threads costs more than the request itself.
 /// </summary>
 internal sealed class StoreThread : IDisposable
 {
@@ -42,7 +42,7 @@ internal sealed class StoreThread : IDisposable
     {
         while (!_stopping)
         {
-            if (_watcher.WaitAndDispatch())
+            if (_watcher.WaitAndDispatch(_pipeline.WaitMilliseconds()))
             {
                 _queue.Woken();
             }

@@ -18,6 +18,7 @@ internal sealed class DomainLifecycle(
     WatchTable watches,
     TransactionManager transactions,
     JournalSink journal,
+    RecoveredRings recoveredRings,
     IEngineHost host,
     uint? privilegedDomid)
 {
@@ -73,6 +74,9 @@ internal sealed class DomainLifecycle(
             transactions.DropAll(connection);
             connections.Remove(connection.Id);
         }
+        // A ring not served again since a restart: what was recovered for it goes too (the journal's domain
+        // removal below says so for recovery).
+        recoveredRings.Remove(domid);
         RemoveOwnedNodes(domid);
         ScrubPermissionEntries(domid);
         domains.Remove(domid);

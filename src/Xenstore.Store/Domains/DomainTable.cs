@@ -95,8 +95,19 @@ internal sealed class DomainTable : INodeChangeSink
     public bool Allows(uint domid, Quota quota, long wanted)
     {
         long limit = QuotaFor(domid, quota);
-        return limit == 0 || wanted <= limit;
+        if (limit == 0 || wanted <= limit)
+        {
+            return true;
+        }
+        LastRefusal = (quota, limit);
+        return false;
     }
+
+    /// <summary>
+    /// The quota <see cref="Allows"/> last said no for, and its limit: the engine reports it with the request's
+    /// error. Cleared by the engine before each request.
+    /// </summary>
+    public (Quota Quota, long Limit)? LastRefusal { get; set; }
 
     /// <summary>The record of a domain about to be changed, created when missing. Follow with <see cref="DropIfEmpty"/>.</summary>
     public Domain GetOrAdd(uint domid)

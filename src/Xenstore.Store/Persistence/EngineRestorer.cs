@@ -8,9 +8,10 @@ namespace Xenstore.Store.Persistence;
 /// <summary>
 /// Recovery: the journal's records applied to the engine's state, the mirror image of what the journal received.
 /// No checks, no journal, no watch events: changes go through a feed that keeps only the tree's bookkeeping and
-/// the accounting.
+/// the accounting. The watches and transactions of ring connections are kept by domain until the rings are served
+/// again (there are no connections yet).
 /// </summary>
-internal sealed class EngineRestorer(LiveTree live, DomainTable domains, WatchTable watches, INodeChangeSink quietFeed) : IStateJournal
+internal sealed class EngineRestorer(LiveTree live, DomainTable domains, WatchTable watches, RecoveredRings rings, INodeChangeSink quietFeed) : IStateJournal
 {
     /// <summary>A node gets this value and these permissions (created with missing parents if needed).</summary>
     public void NodeWritten(string path, ReadOnlySpan<byte> value, ReadOnlySpan<XsPermission> perms)
@@ -79,7 +80,21 @@ internal sealed class EngineRestorer(LiveTree live, DomainTable domains, WatchTa
             domain.FeaturesSet = false;
             domains.DropIfEmpty(domain);
         }
+        // A released domain has no connection left.
+        rings.Remove(domid);
     }
 
     public void GlobalQuotaWritten(Quota quota, long value) => domains.GlobalQuotas[quota] = value;
+
+    public void RingWatchAdded(uint domid, WatchRecord watch) => rings.GetOrAdd(domid).AddWatch(watch);
+
+    public void RingWatchRemoved(uint domid, string path, string token) =>
+        rings.Update(domid, state => state.RemoveWatch(path, token));
+
+    public void RingTransactionOpened(uint domid, uint transactionId) => rings.GetOrAdd(domid).OpenTransactions.Add(transactionId);
+
+    public void RingTransactionEnded(uint domid, uint transactionId) =>
+        rings.Update(domid, state => state.OpenTransactions.Remove(transactionId));
+
+    public void RingConnectionCleared(uint domid) => rings.Remove(domid);
 }

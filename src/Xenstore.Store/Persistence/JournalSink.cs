@@ -1,12 +1,14 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
 using Xenstore.Store.Tree;
+using Xenstore.Store.Watches;
 
 namespace Xenstore.Store.Persistence;
 
 /// <summary>
 /// Writes the persistent state's changes to the journal as they happen on the live tree: nodes from the change
-/// feed, and domains, global quotas and special paths from the requests that change them.
+/// feed, and domains, global quotas and special paths from the requests that change them; and the watches and
+/// transactions of ring connections (those of other connections end with the process and are not written).
 /// </summary>
 internal sealed class JournalSink : INodeChangeSink
 {
@@ -50,4 +52,48 @@ internal sealed class JournalSink : INodeChangeSink
     public void GlobalQuotaChanged(Quota quota, long value) => Journal?.GlobalQuotaWritten(quota, value);
 
     public void SpecialPermsChanged(string path, XsPermission[] perms) => Journal?.NodeWritten(path, [], perms);
+
+    public void WatchAdded(Watch watch)
+    {
+        if (Journal is not null && watch.Owner.IsRing)
+        {
+            Journal.RingWatchAdded(watch.Owner.Domid, new WatchRecord(watch.Path, watch.Token, watch.Relative, watch.Depth));
+        }
+    }
+
+    public void WatchRemoved(Watch watch)
+    {
+        if (Journal is not null && watch.Owner.IsRing)
+        {
+            Journal.RingWatchRemoved(watch.Owner.Domid, watch.Path, watch.Token);
+        }
+    }
+
+    public void TransactionOpened(Connection connection, uint transactionId)
+    {
+        if (Journal is not null && connection.IsRing)
+        {
+            Journal.RingTransactionOpened(connection.Domid, transactionId);
+        }
+    }
+
+    public void TransactionEnded(Connection connection, uint transactionId)
+    {
+        if (Journal is not null && connection.IsRing)
+        {
+            Journal.RingTransactionEnded(connection.Domid, transactionId);
+        }
+    }
+
+    /// <summary>A ring connection lost every watch and transaction (closed, RESET_WATCHES, its domain released).</summary>
+    public void RingCleared(Connection connection)
+    {
+        if (connection.IsRing)
+        {
+            RingCleared(connection.Domid);
+        }
+    }
+
+    /// <summary>Whatever was recorded for the domain's ring connection is void.</summary>
+    public void RingCleared(uint domid) => Journal?.RingConnectionCleared(domid);
 }

@@ -12,6 +12,7 @@ internal sealed class ControlRequests(XenstoreEngine engine, IEngineHost host, D
     // C's order and layout (name, tab, arguments); only the commands this daemon implements. Not quota-soft: C's
     // only soft quota is the memory one, and this daemon does not account memory.
     private const string HelpText =
+        "accounting\t[--json] [<domid>]\n" +
         "check\t\n" +
         "log\t[on|off|+<switch>|-<switch>]\n" +
         "memreport\t[<file>]\n" +
@@ -56,7 +57,7 @@ internal sealed class ControlRequests(XenstoreEngine engine, IEngineHost host, D
             "help" => HelpText,
             "check" => engine.CheckConsistency() ?? "OK",
             "quota" => ControlQuota(args),
-            _ => host.Control(engine, args[0], args[1..]),
+            _ => host.Control(engine, connection.Id, args[0], args[1..]),
         };
         if (text is null)
         {

@@ -56,6 +56,10 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return XsError.ENOSPC;
         }
+        if (view.Transaction is not null && !connection.MayHoldInTransactions(path.Length + value.Length))
+        {
+            return XsError.ENOSPC;
+        }
         error = view.GetAndRecord(path, out Node? node);
         if (error != XsError.None)
         {
@@ -69,7 +73,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
             }
             byte[] copy = value.ToArray();
             writer.SetValue(view, path, copy);
-            view.Transaction?.Effects.Add(new WriteEffect(path, copy));
+            view.Transaction?.AddEffect(new WriteEffect(path, copy));
             return request.Ok();
         }
         error = CheckCreate(connection, view, path);
@@ -79,7 +83,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         byte[] newValue = value.ToArray();
         writer.CreatePath(view, path, newValue, connection.Domid, connection.Privileged);
-        view.Transaction?.Effects.Add(new WriteEffect(path, newValue));
+        view.Transaction?.AddEffect(new WriteEffect(path, newValue));
         return request.Ok();
     }
 
@@ -105,8 +109,12 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return error;
         }
+        if (view.Transaction is not null && !connection.MayHoldInTransactions(path.Length))
+        {
+            return XsError.ENOSPC;
+        }
         writer.CreatePath(view, path, [], connection.Domid, connection.Privileged);
-        view.Transaction?.Effects.Add(new MkdirEffect(path));
+        view.Transaction?.AddEffect(new MkdirEffect(path));
         return request.Ok();
     }
 
@@ -185,6 +193,10 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         if (view.Transaction is { } tx)
         {
+            if (!connection.MayHoldInTransactions(path.Length))
+            {
+                return XsError.ENOSPC;
+            }
             // Removing a subtree touches every node in it, as in C: a concurrent change below means EAGAIN.
             foreach ((string descendant, Node child) in NodeWalk.PreOrder(path, node).Skip(1))
             {
@@ -196,7 +208,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
             }
         }
         writer.Remove(view, path);
-        view.Transaction?.Effects.Add(new RemoveEffect(path));
+        view.Transaction?.AddEffect(new RemoveEffect(path));
         return request.Ok();
     }
 
@@ -215,6 +227,11 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         foreach (Node child in node!.Children.Items)
         {
+            // Too big is known as soon as the listing passes the limit: the rest is never built.
+            if (request.Reply.Length + child.Name.Length + 1 > XsConstants.PayloadMax)
+            {
+                return XsError.E2BIG;
+            }
             request.Reply.AppendAscii(child.Name);
             request.Reply.AppendByte(0);
         }
@@ -246,10 +263,19 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         request.Reply.AppendNumber(node!.ChildrenGeneration);
         request.Reply.AppendByte(0);
+        ReadOnlySpan<Node> children = node.Children.Items;
         long position = 0;
-        bool complete = true;
-        foreach (Node child in node.Children.Items)
+        int index = 0;
+        if (_partCursor.Children == node.Children && _partCursor.Generation == node.ChildrenGeneration
+            && _partCursor.Count == children.Length && _partCursor.Position <= offset)
         {
+            position = _partCursor.Position;
+            index = _partCursor.Index;
+        }
+        bool complete = true;
+        for (; index < children.Length; index++)
+        {
+            Node child = children[index];
             int entryLength = child.Name.Length + 1;
             long entryEnd = position + entryLength;
             if (entryEnd > offset)
@@ -259,6 +285,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
                 if (request.Reply.Length + entryLength - skip + 1 > XsConstants.PayloadMax)
                 {
                     complete = false;
+                    _partCursor = new PartCursor(node.Children, node.ChildrenGeneration, children.Length, position, index);
                     break;
                 }
                 request.Reply.AppendAscii(child.Name[Math.Min(skip, child.Name.Length)..]);
@@ -272,6 +299,14 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         return XsError.None;
     }
+
+    /// <summary>
+    /// Where the last DIRECTORY_PART chunk stopped: a reader walking a big directory asks for the next offset, which
+    /// is found here instead of by summing every name before it (the whole walk stays linear in the listing).
+    /// </summary>
+    private readonly record struct PartCursor(ChildList? Children, long Generation, int Count, long Position, int Index);
+
+    private PartCursor _partCursor;
 
     private XsError GetListable(Connection connection, TreeView view, string path, out Node? node)
     {
@@ -373,8 +408,13 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return error;
         }
+        var effect = new SetPermsEffect(path, perms);
+        if (view.Transaction is not null && !connection.MayHoldInTransactions(effect.HeldBytes))
+        {
+            return XsError.ENOSPC;
+        }
         writer.SetPerms(view, path, perms);
-        view.Transaction?.Effects.Add(new SetPermsEffect(path, perms));
+        view.Transaction?.AddEffect(effect);
         return request.Ok();
     }
 

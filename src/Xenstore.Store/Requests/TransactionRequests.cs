@@ -1,12 +1,16 @@
 using Xenstore.Protocol;
+using Xenstore.Store.Persistence;
 using Xenstore.Store.Transactions;
 using Xenstore.Store.Tree;
 using Xenstore.Store.Watches;
 
 namespace Xenstore.Store.Requests;
 
-/// <summary>TRANSACTION_START and TRANSACTION_END: opening, and ending with the commit replayed on the live tree.</summary>
-internal sealed class TransactionRequests(TransactionManager transactions, TreeWriter writer, WatchTable watches)
+/// <summary>
+/// TRANSACTION_START and TRANSACTION_END: opening, and ending with the commit replayed on the live tree; and the
+/// transactions a ring had open when the daemon stopped.
+/// </summary>
+internal sealed class TransactionRequests(TransactionManager transactions, TreeWriter writer, WatchTable watches, JournalSink journal)
 {
     // "TRANSACTION_START |": the payload is ignored; the header's tx_id must be 0 (no nesting).
     public XsError Start(RequestContext request, Connection connection, XsHeader header)
@@ -20,7 +24,8 @@ internal sealed class TransactionRequests(TransactionManager transactions, TreeW
         {
             return error;
         }
-        request.Reply.AppendNumber(transaction!.Id);
+        journal.TransactionOpened(connection, transaction!.Id);
+        request.Reply.AppendNumber(transaction.Id);
         request.Reply.AppendByte(0);
         return XsError.None;
     }
@@ -42,6 +47,7 @@ internal sealed class TransactionRequests(TransactionManager transactions, TreeW
             return XsError.EINVAL;
         }
         XsError error = transactions.End(tx, commit);
+        journal.TransactionEnded(connection, tx.Id);
         if (error != XsError.None)
         {
             return error;
@@ -51,6 +57,27 @@ internal sealed class TransactionRequests(TransactionManager transactions, TreeW
             ApplyCommit(tx);
         }
         return request.Ok();
+    }
+
+    /// <summary>
+    /// A request naming a transaction the ring had open when the daemon stopped. Its state is gone: a commit
+    /// answers EAGAIN, so the guest runs the transaction again; an abort, and any other request, get ENOENT, what C
+    /// answers for a transaction that has ended. Ending it either way forgets the id.
+    /// </summary>
+    public XsError Lost(Connection connection, XsHeader header, ReadOnlySpan<byte> payload)
+    {
+        if (header.Type != XsMessageType.TransactionEnd)
+        {
+            return XsError.ENOENT;
+        }
+        bool commit = payload.SequenceEqual("T\0"u8);
+        if (!commit && !payload.SequenceEqual("F\0"u8))
+        {
+            return XsError.EINVAL;
+        }
+        connection.LostTransactions.Remove(header.TxId);
+        journal.TransactionEnded(connection, header.TxId);
+        return commit ? transactions.LostAtCommit() : XsError.ENOENT;
     }
 
     /// <summary>Replays the transaction's changes on the live tree; one watch event per modified node.</summary>

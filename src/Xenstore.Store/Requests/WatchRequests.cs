@@ -1,12 +1,13 @@
 using System.Text;
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
+using Xenstore.Store.Persistence;
 using Xenstore.Store.Watches;
 
 namespace Xenstore.Store.Requests;
 
 /// <summary>WATCH and UNWATCH: argument parsing, the watch quota and the initial event.</summary>
-internal sealed class WatchRequests(RequestChecks checks, DomainTable domains, WatchTable watches)
+internal sealed class WatchRequests(RequestChecks checks, DomainTable domains, WatchTable watches, JournalSink journal)
 {
     // "WATCH <wpath>|<token>|[<depth>|]": replies OK, then fires once at once so the watcher can read state.
     public XsError Watch(RequestContext request, Connection connection, ReadOnlySpan<byte> payload)
@@ -43,7 +44,7 @@ internal sealed class WatchRequests(RequestChecks checks, DomainTable domains, W
         {
             return XsError.ENOSPC;
         }
-        watches.Add(connection, path, token, kind == XsPathKind.Relative, depth);
+        journal.WatchAdded(watches.Add(connection, path, token, kind == XsPathKind.Relative, depth));
         byte[]? initial = WatchTable.EventPayload(Encoding.Latin1.GetString(rawPath), token);
         if (initial is not null)
         {
@@ -76,6 +77,7 @@ internal sealed class WatchRequests(RequestChecks checks, DomainTable domains, W
             return XsError.ENOENT;
         }
         watches.Remove(watch);
+        journal.WatchRemoved(watch);
         return request.Ok();
     }
 }

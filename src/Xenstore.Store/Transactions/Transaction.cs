@@ -22,9 +22,22 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
     /// <summary>The live epoch the snapshot was taken at; released when the transaction ends.</summary>
     public int SnapshotEpoch { get; } = snapshotEpoch;
 
+    /// <summary>A request was refused for <see cref="NodeLimit"/>; the engine reports it and clears this.</summary>
+    public bool NodeLimitReached { get; set; }
+
     public Dictionary<string, TransactionAccess> Accessed { get; } = new(StringComparer.Ordinal);
 
     public List<TransactionEffect> Effects { get; } = [];
+
+    /// <summary>Bytes of the paths and values this transaction's changes hold until it ends.</summary>
+    public long HeldBytes { get; private set; }
+
+    /// <summary>Records a change to replay at commit and counts what it holds.</summary>
+    public void AddEffect(TransactionEffect effect)
+    {
+        Effects.Add(effect);
+        HeldBytes += effect.HeldBytes;
+    }
 
     /// <summary>Nodes created minus nodes removed, per owner, for quota checks inside the transaction.</summary>
     public Dictionary<uint, int> NodeDelta { get; } = [];
@@ -45,6 +58,7 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
         }
         if (NodeLimit > 0 && Accessed.Count >= NodeLimit)
         {
+            NodeLimitReached = true;
             return XsError.ENOSPC;
         }
         Accessed[path] = node is null

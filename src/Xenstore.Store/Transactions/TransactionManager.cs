@@ -68,6 +68,13 @@ internal sealed class TransactionManager(DomainTable domains, LiveTree live)
         return XsError.None;
     }
 
+    /// <summary>The commit of a transaction lost in a restart: a conflict like any other, so the client retries.</summary>
+    public XsError LostAtCommit()
+    {
+        Conflicted++;
+        return XsError.EAGAIN;
+    }
+
     /// <summary>Connection close, RESET_WATCHES and domain release: every open transaction of the connection goes.</summary>
     public void DropAll(Connection connection)
     {

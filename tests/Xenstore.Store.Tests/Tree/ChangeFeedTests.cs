@@ -1,5 +1,6 @@
 using Xenstore.Protocol;
 using Xenstore.Store.Persistence;
+using Xenstore.Store.Tests.Persistence;
 using Xenstore.Store.Tree;
 
 namespace Xenstore.Store.Tests.Tree;
@@ -99,21 +100,5 @@ public sealed class ChangeFeedTests
     private sealed class Named(string name, List<string> order) : INodeChangeSink
     {
         public void OnChange(in NodeChange change) => order.Add(name + " " + change.Path);
-    }
-
-    private sealed class RecordingJournal : IStateJournal
-    {
-        public List<string> Records { get; } = [];
-
-        public void NodeWritten(string path, ReadOnlySpan<byte> value, ReadOnlySpan<XsPermission> perms) =>
-            Records.Add(("write " + path + " " + System.Text.Encoding.ASCII.GetString(value)).TrimEnd());
-
-        public void NodeRemoved(string path) => Records.Add("remove " + path);
-
-        public void DomainWritten(DomainRecord domain) => Records.Add("domain " + domain.Domid);
-
-        public void DomainRemoved(uint domid) => Records.Add("domain removed " + domid);
-
-        public void GlobalQuotaWritten(Quota quota, long value) => Records.Add("quota " + quota);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xenstore.Server;
 
@@ -32,13 +33,13 @@ public sealed class EmbeddedDaemon : IDaemonUnderTest
     /// Starts a server with a socket and a state directory of its own (journal included, as the daemon runs by
     /// default); <paramref name="configure"/> may change any other option.
     /// </summary>
-    public static async Task<EmbeddedDaemon> StartAsync(Func<ServerOptions, ServerOptions>? configure = null)
+    public static async Task<EmbeddedDaemon> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, ILoggerFactory? loggers = null)
     {
         string directory = Directory.CreateTempSubdirectory("xs-embedded-").FullName;
         string socketPath = Path.Combine(directory, "socket");
         var options = new ServerOptions { SocketPath = socketPath, StateDirectory = Path.Combine(directory, "state") };
         options = configure?.Invoke(options) ?? options;
-        var server = new XenstoreServer(options, NullLoggerFactory.Instance);
+        var server = new XenstoreServer(options, loggers ?? NullLoggerFactory.Instance);
         await server.StartAsync().ConfigureAwait(false);
         return new EmbeddedDaemon(server, directory, socketPath);
     }

@@ -34,6 +34,17 @@ public sealed class EngineHarness
         return new TestConnection(this, id, domid);
     }
 
+    /// <summary>
+    /// Opens a domain's ring connection (unprivileged unless the domain is): its watches and transactions are
+    /// journalled; <see cref="ConnectionKind.ResumedRing"/> takes over what recovery found for the domain.
+    /// </summary>
+    public TestConnection ConnectRing(uint domid, ConnectionKind kind = ConnectionKind.Ring)
+    {
+        int id = _nextConnectionId++;
+        Engine.OpenConnection(id, domid, privileged: false, kind);
+        return new TestConnection(this, id, domid);
+    }
+
     /// <summary>Introduces a guest domain (from dom0) and opens its unprivileged ring connection.</summary>
     public TestConnection Guest(uint domid)
     {

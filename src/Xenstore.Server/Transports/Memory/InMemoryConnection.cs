@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Xenstore.Protocol;
 using Xenstore.Server.Pipeline;
+using Xenstore.Store;
 
 namespace Xenstore.Server.Transports.Memory;
 
@@ -40,6 +41,8 @@ internal sealed class InMemoryConnection : IClientConnection
     public uint Domid { get; }
 
     public bool Privileged { get; }
+
+    public ConnectionKind Kind => ConnectionKind.Transient;
 
     public OutputQueue Output { get; }
 

@@ -1,12 +1,14 @@
 using Xenstore.Protocol;
 using Xenstore.Server.Hypervisor;
+using Xenstore.Server.Pipeline;
 
 namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>
-/// A guest's shared ring, driven only by the ring thread: requests are read from <c>req[]</c> as long as the
-/// domain is under its outstanding-request quota and its undelivered output under a bound, output is written into <c>rsp[]</c> as space allows, and the
-/// guest is notified after every transfer. A guest that corrupts its indexes (error 2) or sends a packet over
+/// A guest's shared ring, driven only by the store thread: requests are read from <c>req[]</c> and executed as long
+/// as the domain is under its outstanding-request quota, its undelivered output under a bound and the pass's budget
+/// lasts; output is written into <c>rsp[]</c> as space allows, and the guest is notified once per batch that moved
+/// data. A guest that corrupts its indexes (error 2) or sends a packet over
 /// 4096 bytes (error 3) is ignored from then on, until it reconnects or is released; nobody else is affected.
 /// </summary>
 internal sealed class RingConnection
@@ -47,6 +49,18 @@ internal sealed class RingConnection
 
     public RingSession? Session { get; set; }
 
+    /// <summary>In the ready queue (a ring is queued once, however many notifications arrive).</summary>
+    public bool Queued { get; set; }
+
+    /// <summary>To be notified at the end of the batch.</summary>
+    public bool NotifyWanted { get; set; }
+
+    /// <summary>No longer served (released, re-introduced, failed): nothing touches its page any more.</summary>
+    public bool Detached { get; set; }
+
+    /// <summary>Its requests wait because its undelivered output is over the bound; resumes when the guest reads.</summary>
+    public bool Throttled { get; private set; }
+
     /// <summary>Set after a protocol violation: nothing more is read or written until a reconnection.</summary>
     public bool Ignored { get; private set; }
 
@@ -82,43 +96,63 @@ internal sealed class RingConnection
 
     public bool ReconnectRequested => _page.Read(RingLayout.Connection) == 1;
 
-    /// <summary>Reads and dispatches requests; returns whether anything was consumed.</summary>
-    public bool ReadRequests(Action<XsHeader, byte[]> post)
+    /// <summary>
+    /// Reads requests and executes each as soon as it is whole, within the pass's budget. Returns whether anything
+    /// was consumed from the ring, and whether requests are left that the budget did not cover.
+    /// </summary>
+    public (bool Consumed, bool More) ReadRequests(BatchPipeline pipeline, int maxRequests, int maxBytes)
     {
+        Throttled = false;
         if (Ignored || Session is null)
         {
-            return false;
+            return (false, false);
         }
         bool consumed = false;
-        // A guest that does not read its replies is not read either: its undelivered output stays bounded, and
-        // everything it sent before is still answered, in order, once it reads.
-        while ((Session.Outstanding < OutstandingLimit || OutstandingLimit == 0) && UndeliveredBytes <= OutputLimit)
+        int requests = 0;
+        int bytes = 0;
+        while (Session.Outstanding < OutstandingLimit || OutstandingLimit == 0)
         {
+            // A guest that does not read its replies is not read either: its undelivered output stays bounded, and
+            // everything it sent before is still answered, in order, once it reads.
+            if (UndeliveredBytes > OutputLimit)
+            {
+                Throttled = true;
+                return (consumed, false);
+            }
             FrameStatus status = FrameParser.TryParse(_input.AsSpan(0, _inputLength), out XsHeader header, out int length);
             if (status == FrameStatus.TooLarge)
             {
                 Fail(ErrorProtocol);
-                return consumed;
+                return (consumed, false);
             }
             if (status == FrameStatus.Complete)
             {
-                post(header, _input.AsSpan(XsConstants.HeaderSize, length - XsConstants.HeaderSize).ToArray());
+                if (requests == maxRequests || bytes >= maxBytes)
+                {
+                    return (consumed, true);
+                }
+                RingSession session = Session;
+                session.RequestPosted();
+                pipeline.Execute(session, header, _input.AsSpan(XsConstants.HeaderSize, length - XsConstants.HeaderSize), System.Diagnostics.Stopwatch.GetTimestamp());
                 Buffer.BlockCopy(_input, length, _input, 0, _inputLength - length);
                 _inputLength -= length;
+                requests++;
+                bytes += length;
+                if (Detached || Session != session)
+                {
+                    // The request ended this session (a failure dropped it): nothing more is read for it.
+                    return (consumed, false);
+                }
                 continue;
             }
             int read = ReadRing();
-            if (read < 0)
+            if (read <= 0)
             {
-                return consumed;
-            }
-            if (read == 0)
-            {
-                break;
+                return (consumed, false);
             }
             consumed = true;
         }
-        return consumed;
+        return (consumed, false);
     }
 
     /// <summary>Copies what the request ring holds (as much as fits); -1 after marking the ring bad.</summary>

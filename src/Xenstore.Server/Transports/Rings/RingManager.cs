@@ -1,168 +1,84 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Xenstore.Server.Hypervisor;
 using Xenstore.Server.Pipeline;
+using Xenstore.Server.Reactor;
+using Xenstore.Store;
 
 namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>
-/// Serves every guest ring from one thread: hypervisor events, output flushes and attach/detach requests arrive
-/// as work items, so a ring is only ever touched by this thread. Requests go to the store thread like socket
-/// requests do; domain death (VIRQ_DOM_EXC) becomes a release on the store thread.
+/// Serves every guest ring on the store thread, as C xenstored does in its one loop: the hypervisor's event
+/// descriptor is watched with the sockets, a notification marks its ring ready, and each batch reads the ready
+/// rings' requests and executes them at once; after the batch is journalled and published, replies are copied
+/// into the rings and each ring is notified once. No request crosses a thread, so a guest's round trip costs one
+/// wake-up, like a socket's.
+/// Fairness: a batch takes at most <see cref="RequestsPerPass"/> requests (and <see cref="BytesPerPass"/> bytes)
+/// from a ring; a ring with more goes to the back of the ready queue and the next batch follows at once, so one
+/// busy guest delays another by at most one pass.
+/// Notifications coalesce: a ring is queued at most once, however many notifications arrive for it.
 /// </summary>
-internal sealed class RingManager : IDisposable
+internal sealed class RingManager : IPollable, IDisposable
 {
+    /// <summary>Requests taken from one ring in one pass (C takes one per loop; a few keep a pipelining guest fast).</summary>
+    public const int RequestsPerPass = 16;
+
+    /// <summary>Request bytes taken from one ring in one pass.</summary>
+    public const int BytesPerPass = 8192;
+
     /// <summary>How often rings with queued output are looked at without a notification (guests may not notify).</summary>
-    private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(5);
+    private const int PollMilliseconds = 5;
 
     /// <summary>How often idle rings are looked at, for a reconnection requested without a notification.</summary>
-    private static readonly TimeSpan s_idleInterval = TimeSpan.FromMilliseconds(500);
+    private const int IdleMilliseconds = 500;
+
+    /// <summary>Events taken from the hypervisor per readiness (more stay pending and report again).</summary>
+    private const int EventsPerWake = 1024;
 
     private readonly Func<IHypervisor> _openHypervisor;
     private IHypervisor _hypervisor = null!;
     private readonly WorkQueue _queue;
+    private readonly DescriptorWatcher _watcher;
     private readonly ILogger _logger;
     private readonly Func<int> _nextConnectionId;
-    private readonly BlockingCollection<RingWork> _work = [];
     private readonly Dictionary<uint, RingConnection> _byDomid = [];
     private readonly Dictionary<uint, RingConnection> _byPort = [];
-
-    // Event channels work with one pending bit per port: a port already waiting to be handled is not queued again,
-    // and a port nobody is bound to is dropped, so a storm of notifications costs no memory.
-    private readonly ConcurrentDictionary<uint, byte> _boundPorts = new();
-    private readonly ConcurrentDictionary<uint, byte> _pendingPorts = new();
+    private readonly Queue<RingConnection> _ready = new();
+    private readonly List<RingConnection> _toNotify = [];
+    private readonly uint[] _events = new uint[EventsPerWake];
     private readonly int _outputLimit;
-    private readonly Thread _eventThread;
-    private readonly Thread _worker;
-    private volatile bool _stopping;
+    private long _nextSweep;
+    private bool _checkDomains;
     private bool _paused;
 
-    public RingManager(Func<IHypervisor> openHypervisor, WorkQueue queue, ILogger logger, Func<int> nextConnectionId, int outputLimit)
+    /// <summary>The event descriptor's token in the store thread's epoll (sockets use positive ids).</summary>
+    private const long EventToken = -2;
+
+    public RingManager(Func<IHypervisor> openHypervisor, WorkQueue queue, DescriptorWatcher watcher, ILogger logger, Func<int> nextConnectionId, int outputLimit)
     {
         _outputLimit = outputLimit;
         _openHypervisor = openHypervisor;
         _queue = queue;
+        _watcher = watcher;
         _logger = logger;
         _nextConnectionId = nextConnectionId;
-        _eventThread = new Thread(EventLoop) { Name = "xs-events", IsBackground = true };
-        _worker = new Thread(WorkLoop) { Name = "xs-rings", IsBackground = true };
     }
 
-    /// <summary>Opens the hypervisor's interfaces (event channels, grant mapping) and starts serving.</summary>
+    /// <summary>Opens the hypervisor's interfaces (event channels, grant mapping); before the store thread starts.</summary>
     public void Start()
     {
         _hypervisor = _openHypervisor();
-        _eventThread.Start();
-        _worker.Start();
+        _watcher.Watch(_hypervisor.EventDescriptor, Epoll.In, EventToken, this);
     }
 
     /// <summary>
-    /// Maps and starts serving a domain, and waits until that is done, so that the INTRODUCE reply is sent only when
-    /// the ring already advertises its features. The ring thread never waits for the store thread, so this cannot
-    /// deadlock.
+    /// Maps and starts serving a domain (store thread). The ring advertises its features before this returns, so
+    /// the INTRODUCE reply finds them set; its requests are read once the engine has opened its session.
     /// </summary>
     public void Attach(Store.DomainIntroduction domain)
     {
-        // Not disposed: after a timeout the ring thread may still set it.
-        var done = new ManualResetEventSlim();
-        _work.Add(new RingWork.Attach(domain, done));
-        done.Wait(TimeSpan.FromSeconds(10));
-    }
-
-    public void Detach(uint domid, RingSession? session) => _work.Add(new RingWork.Detach(domid, session));
-
-    public void Wake(RingConnection ring) => _work.Add(new RingWork.Wake(ring));
-
-    private void EventLoop()
-    {
-        while (!_stopping)
-        {
-            uint? port = _hypervisor.WaitForEvent();
-            if (port is null)
-            {
-                return;
-            }
-            uint pending = port.Value;
-            if ((pending == _hypervisor.DomainExceptionPort || _boundPorts.ContainsKey(pending)) && _pendingPorts.TryAdd(pending, 0))
-            {
-                _work.Add(new RingWork.Event(pending));
-            }
-        }
-    }
-
-    private void WorkLoop()
-    {
-        while (!_stopping)
-        {
-            // Poll only while some guest has output it has not taken yet; otherwise sleep until work arrives.
-            bool anyPending = _byDomid.Values.Any(r => r.HasPendingOutput);
-            if (_work.TryTake(out RingWork? work, anyPending ? s_pollInterval : s_idleInterval))
-            {
-                Handle(work);
-                continue;
-            }
-            foreach (RingConnection ring in _paused ? Enumerable.Empty<RingConnection>() : _byDomid.Values)
-            {
-                if (ring.HasPendingOutput || ring.ReconnectRequested)
-                {
-                    Service(ring);
-                }
-            }
-        }
-    }
-
-    private void Handle(RingWork work)
-    {
-        if (work is RingWork.Event { Port: var handled })
-        {
-            // Cleared before handling: a notification from now on is a new one.
-            _pendingPorts.TryRemove(handled, out _);
-        }
-        if (work is RingWork.Call call)
-        {
-            call.Action();
-            return;
-        }
-        if (_paused)
-        {
-            // A live update is under way: the next daemon services the rings from where they are.
-            return;
-        }
         try
         {
-            switch (work)
-            {
-                case RingWork.Event { Port: var port } when port == _hypervisor.DomainExceptionPort:
-                    _hypervisor.Unmask(port);
-                    CheckDomainStates();
-                    break;
-                case RingWork.Event { Port: var port }:
-                    _hypervisor.Unmask(port);
-                    if (_byPort.TryGetValue(port, out RingConnection? notified))
-                    {
-                        Service(notified);
-                    }
-                    break;
-                case RingWork.Attach attach:
-                    try
-                    {
-                        DoAttach(attach.Domain);
-                    }
-                    finally
-                    {
-                        attach.Done.Set();
-                    }
-                    break;
-                case RingWork.Detach detach:
-                    DoDetach(detach);
-                    break;
-                case RingWork.Wake { Ring: var ring }:
-                    if (_byDomid.TryGetValue(ring.Domid, out RingConnection? current) && current == ring)
-                    {
-                        Service(ring);
-                    }
-                    break;
-            }
+            DoAttach(domain);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
         {
@@ -170,20 +86,160 @@ internal sealed class RingManager : IDisposable
         }
     }
 
+    /// <summary>Stops serving a domain (released, died, a failed request); only if the given session is still current.</summary>
+    public void Detach(uint domid, RingSession? session)
+    {
+        if (!_byDomid.TryGetValue(domid, out RingConnection? ring) || (session is not null && ring.Session != session))
+        {
+            return;
+        }
+        Forget(ring);
+        if (ring.Session is { } current)
+        {
+            _queue.Post(StoreWork.Close(current));
+        }
+    }
+
+    /// <summary>Store thread: the event descriptor is readable.</summary>
+    public void OnReady(uint events)
+    {
+        int count = _hypervisor.TakePendingEvents(_events);
+        for (int i = 0; i < count; i++)
+        {
+            uint port = _events[i];
+            if (port == _hypervisor.DomainExceptionPort)
+            {
+                _checkDomains = true;
+            }
+            else if (_byPort.TryGetValue(port, out RingConnection? ring))
+            {
+                MarkReady(ring);
+            }
+            else
+            {
+                continue;
+            }
+            _hypervisor.Unmask(port);
+        }
+    }
+
+    /// <summary>
+    /// The batch's receive step for rings (store thread): domain state changes, the periodic look at rings that
+    /// wait for room or for their guest, then one pass over the ready rings, each within its budget.
+    /// </summary>
+    public void Receive(BatchPipeline pipeline)
+    {
+        if (_paused)
+        {
+            return;
+        }
+        if (_checkDomains)
+        {
+            _checkDomains = false;
+            CheckDomainStates();
+        }
+        long now = Environment.TickCount64;
+        if (now >= _nextSweep)
+        {
+            foreach (RingConnection ring in _byDomid.Values)
+            {
+                if (ring.HasPendingOutput || ring.Throttled || ring.ReconnectRequested)
+                {
+                    MarkReady(ring);
+                }
+            }
+            _nextSweep = now + (_byDomid.Values.Any(r => r.HasPendingOutput || r.Throttled) ? PollMilliseconds : IdleMilliseconds);
+        }
+        for (int pass = _ready.Count; pass > 0 && _ready.TryDequeue(out RingConnection? ring); pass--)
+        {
+            ring.Queued = false;
+            if (ring.Detached)
+            {
+                continue;
+            }
+            try
+            {
+                if (Service(ring, pipeline))
+                {
+                    MarkReady(ring);
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                Log.RingError(_logger, e);
+            }
+        }
+    }
+
+    /// <summary>A session's output was published (store thread): copy it into the ring; notified at the batch's end.</summary>
+    public void Flush(RingConnection ring)
+    {
+        if (_paused || ring.Detached)
+        {
+            return;
+        }
+        if (ring.WriteResponses())
+        {
+            WantNotify(ring);
+        }
+        if (ring.Throttled && ring.UndeliveredBytes <= ring.OutputLimit)
+        {
+            MarkReady(ring);
+        }
+    }
+
+    /// <summary>The batch's last step: one notification per ring that moved data in this batch.</summary>
+    public void NotifyTouched()
+    {
+        foreach (RingConnection ring in _toNotify)
+        {
+            ring.NotifyWanted = false;
+            if (!ring.Detached)
+            {
+                _hypervisor.Notify(ring.LocalPort);
+            }
+        }
+        _toNotify.Clear();
+    }
+
+    /// <summary>How long the store thread may sleep before rings need looking at again: 0 while rings are ready.</summary>
+    public int WaitMilliseconds()
+    {
+        if (_paused || _byDomid.Count == 0)
+        {
+            return -1;
+        }
+        if (_ready.Count > 0 || _checkDomains)
+        {
+            return 0;
+        }
+        return (int)Math.Clamp(_nextSweep - Environment.TickCount64, 0, IdleMilliseconds);
+    }
+
+    private void MarkReady(RingConnection ring)
+    {
+        if (!ring.Queued && !ring.Detached)
+        {
+            ring.Queued = true;
+            _ready.Enqueue(ring);
+        }
+    }
+
+    private void WantNotify(RingConnection ring)
+    {
+        if (!ring.NotifyWanted)
+        {
+            ring.NotifyWanted = true;
+            _toNotify.Add(ring);
+        }
+    }
+
     private void DoAttach(Store.DomainIntroduction attach)
     {
-        if (_byDomid.TryGetValue(attach.Domid, out RingConnection? existing))
+        if (_byDomid.ContainsKey(attach.Domid))
         {
-            // Re-introduction: keep the connection, rebind the event channel.
-            _byPort.Remove(existing.LocalPort);
-            _boundPorts.TryRemove(existing.LocalPort, out _);
-            _hypervisor.Unbind(existing.LocalPort);
-            existing.Page.Dispose();
-            _byDomid.Remove(attach.Domid);
-            if (existing.Session is { } oldSession)
-            {
-                _queue.Post(StoreWork.Close(oldSession));
-            }
+            // Re-introduction: a fresh mapping and event channel, and a fresh session.
+            Detach(attach.Domid, null);
         }
         GuestPage page = _hypervisor.MapPage(attach.Domid, attach.Gfn);
         uint localPort = _hypervisor.BindInterdomain(attach.Domid, attach.EventChannel);
@@ -191,75 +247,74 @@ internal sealed class RingManager : IDisposable
         ring.Advertise(attach.Features);
         _byDomid[attach.Domid] = ring;
         _byPort[localPort] = ring;
-        _boundPorts[localPort] = 0;
-        StartSession(ring, attach.Privileged, attach.WatchEventLimit);
+        // The guest goes on where it was (its watches and transactions are taken over after a restart) unless it
+        // asked for a reconnection meanwhile.
+        ConnectionKind kind = ring.ReconnectRequested ? ConnectionKind.Ring : ConnectionKind.ResumedRing;
         if (ring.ReconnectRequested)
         {
             ring.Reset();
             _hypervisor.Notify(localPort);
         }
-        Service(ring);
+        StartSession(ring, attach.Privileged, attach.WatchEventLimit, kind);
+        _nextSweep = 0;
     }
 
-    private void StartSession(RingConnection ring, bool privileged, int eventLimit)
+    /// <summary>
+    /// A new session: the engine opens it with the queued work, and only then is the ring read (what the guest
+    /// wrote before its introduction included).
+    /// </summary>
+    private void StartSession(RingConnection ring, bool privileged, int eventLimit, ConnectionKind kind)
     {
-        var session = new RingSession(_nextConnectionId(), ring, privileged, eventLimit);
+        var session = new RingSession(_nextConnectionId(), ring, privileged, eventLimit, kind);
         ring.Session = session;
         _queue.Post(StoreWork.Open(session));
+        _queue.Post(StoreWork.Run(_ => MarkReady(ring)));
     }
 
-    private void DoDetach(RingWork.Detach detach)
+    private void Forget(RingConnection ring)
     {
-        if (!_byDomid.TryGetValue(detach.Domid, out RingConnection? ring)
-            || (detach.Session is not null && ring.Session != detach.Session))
-        {
-            return;
-        }
-        _byDomid.Remove(detach.Domid);
+        ring.Detached = true;
+        _byDomid.Remove(ring.Domid);
         _byPort.Remove(ring.LocalPort);
-        _boundPorts.TryRemove(ring.LocalPort, out _);
         _hypervisor.Unbind(ring.LocalPort);
-        ring.Page.Dispose();
-        if (ring.Session is { } session)
-        {
-            _queue.Post(StoreWork.Close(session));
-        }
+        // Unmapped after the current pass: the ring being serviced may be the one a request detached.
+        _queue.Post(StoreWork.Run(_ => ring.Page.Dispose()));
     }
 
-    /// <summary>Makes all the progress a ring allows: reconnection, requests in, responses out, then one notify.</summary>
-    private void Service(RingConnection ring)
+    /// <summary>
+    /// Makes the progress a ring's budget allows: reconnection, replies out, requests in (executed at once).
+    /// Returns whether it has more requests to give.
+    /// </summary>
+    private bool Service(RingConnection ring, BatchPipeline pipeline)
     {
         if (ring.ReconnectRequested && ring.Session is { } old)
         {
             _queue.Post(StoreWork.Close(old));
             ring.Reset();
-            StartSession(ring, old.Privileged, old.Output.EventLimit);
-            _hypervisor.Notify(ring.LocalPort);
-            return;
+            StartSession(ring, old.Privileged, old.Output.EventLimit, ConnectionKind.Ring);
+            WantNotify(ring);
+            return false;
         }
         if (ring.Ignored)
         {
             // Broken until it reconnects: its notifications cost nothing more.
-            return;
+            return false;
         }
         RingSession? session = ring.Session;
         // Replies out first: a guest that read its replies makes room for its next requests.
         bool progress = ring.WriteResponses();
-        progress |= ring.ReadRequests((header, payload) =>
-        {
-            session!.RequestPosted();
-            _queue.Post(StoreWork.Request(session, header, payload));
-        });
+        (bool consumed, bool more) = ring.ReadRequests(pipeline, RequestsPerPass, BytesPerPass);
         if (ring.Ignored && session is not null)
         {
             // The guest broke the protocol: its watches and transactions go, its domain stays (XSA-325).
             Log.RingIgnored(_logger, ring.Domid);
             _queue.Post(StoreWork.Close(session));
         }
-        if (progress || ring.Ignored)
+        if (progress || consumed || ring.Ignored)
         {
-            _hypervisor.Notify(ring.LocalPort);
+            WantNotify(ring);
         }
+        return more;
     }
 
     private void CheckDomainStates()
@@ -281,33 +336,15 @@ internal sealed class RingManager : IDisposable
     /// <summary>The domains the hypervisor knows now (the Xenstore domain introduces them at start).</summary>
     public IReadOnlyList<uint> ExistingDomains() => _hypervisor.ExistingDomains();
 
-    /// <summary>Runs an action on the ring thread and waits for it.</summary>
-    public Task<T> InvokeAsync<T>(Func<T> action)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(new RingWork.Call(() =>
-        {
-            try
-            {
-                done.SetResult(action());
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                done.SetException(e);
-            }
-        }));
-        return done.Task;
-    }
-
     /// <summary>Live update: stop touching the rings (pausing), or service them again after a failed update.</summary>
-    public Task SetPausedAsync(bool paused) => InvokeAsync(() =>
+    public Task SetPausedAsync(bool paused) => _queue.InvokeAsync(_ =>
     {
         _paused = paused;
-        foreach (RingConnection ring in _byDomid.Values)
+        if (!paused)
         {
-            if (!paused)
+            foreach (RingConnection ring in _byDomid.Values)
             {
-                Service(ring);
+                MarkReady(ring);
             }
         }
         return true;
@@ -315,38 +352,27 @@ internal sealed class RingManager : IDisposable
 
     /// <summary>Live update: every ring's unparsed input and unsent output (taken out of the rings' buffers).</summary>
     public Task<Dictionary<uint, (byte[] Input, byte[] Output)>> TakeBuffersAsync() =>
-        InvokeAsync(() => _byDomid.ToDictionary(p => p.Key, p => p.Value.TakeBuffers()));
+        _queue.InvokeAsync(_ => _byDomid.ToDictionary(p => p.Key, p => p.Value.TakeBuffers()));
 
     /// <summary>Live update: puts carried-over buffers back into a ring (new daemon, or a failed update).</summary>
-    public Task SeedBuffersAsync(uint domid, byte[] input, byte[] output) => InvokeAsync(() =>
+    public Task SeedBuffersAsync(uint domid, byte[] input, byte[] output) => _queue.InvokeAsync(_ =>
     {
         if (_byDomid.TryGetValue(domid, out RingConnection? ring))
         {
             ring.SeedBuffers(input, output);
-            Service(ring);
+            MarkReady(ring);
         }
         return true;
     });
 
+    /// <summary>After the store thread has stopped: nothing touches the rings any more.</summary>
     public void Dispose()
     {
-        _stopping = true;
-        // The worker may be in the middle of servicing a ring: it stops before the hypervisor's handles close,
-        // and closing them ends the event thread's wait.
-        _work.Add(new RingWork.Event(uint.MaxValue));
-        if (_worker.IsAlive)
-        {
-            _worker.Join(TimeSpan.FromSeconds(5));
-        }
-        _hypervisor?.Dispose();
-        if (_eventThread.IsAlive)
-        {
-            _eventThread.Join(TimeSpan.FromSeconds(5));
-        }
         foreach (RingConnection ring in _byDomid.Values)
         {
             ring.Page.Dispose();
         }
-        _work.Dispose();
+        _byDomid.Clear();
+        _hypervisor?.Dispose();
     }
 }

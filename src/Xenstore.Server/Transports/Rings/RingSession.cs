@@ -1,12 +1,14 @@
 using Xenstore.Server.Pipeline;
+using Xenstore.Store;
 
 namespace Xenstore.Server.Transports.Rings;
 
 /// <summary>
 /// One incarnation of a guest's connection as the store thread sees it. A ring reconnection starts a new session
 /// (new connection id, no watches or transactions), so late output for the old one can never reach the guest.
+/// The first session of a ring served again after a restart resumes what the guest had (<see cref="ConnectionKind.ResumedRing"/>).
 /// </summary>
-internal sealed class RingSession(int id, RingConnection ring, bool privileged, int eventLimit) : IClientConnection
+internal sealed class RingSession(int id, RingConnection ring, bool privileged, int eventLimit, ConnectionKind kind) : IClientConnection
 {
     private int _outstanding;
 
@@ -15,6 +17,8 @@ internal sealed class RingSession(int id, RingConnection ring, bool privileged, 
     public uint Domid => Ring.Domid;
 
     public bool Privileged { get; } = privileged;
+
+    public ConnectionKind Kind { get; } = kind;
 
     public RingConnection Ring { get; } = ring;
 
@@ -26,13 +30,13 @@ internal sealed class RingSession(int id, RingConnection ring, bool privileged, 
     public void RequestPosted() => Interlocked.Increment(ref _outstanding);
 
     /// <summary>
-    /// Only frees the request's slot. The reply is not takeable yet (it is published after the journal), so waking
-    /// the ring thread here would be useless; <see cref="Flush"/> does that once the batch is published.
+    /// Only frees the request's slot. The reply is not takeable yet (it is published after the journal);
+    /// <see cref="Flush"/> copies it into the ring once the batch is published.
     /// </summary>
     public void RequestCompleted() => Interlocked.Decrement(ref _outstanding);
 
-    /// <summary>The batch's output is published: the ring thread copies it into the guest's page.</summary>
-    public void Flush() => Ring.Manager.Wake(Ring);
+    /// <summary>The batch's output is published: copied into the guest's page now (store thread).</summary>
+    public void Flush() => Ring.Manager.Flush(Ring);
 
     public void Abort(string reason) => Ring.Manager.Detach(Ring.Domid, this);
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
 using Xenstore.Server.Pipeline;
 using Xenstore.Server.Reactor;
+using Xenstore.Store;
 
 namespace Xenstore.Server.Transports.Sockets;
 
@@ -65,6 +66,8 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
     public uint Domid => 0;
 
     public bool Privileged => true;
+
+    public ConnectionKind Kind => ConnectionKind.Transient;
 
     public OutputQueue Output { get; }
 
