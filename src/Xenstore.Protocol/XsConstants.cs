@@ -15,6 +15,9 @@ public static class XsConstants
     /// <summary><c>XENSTORE_REL_PATH_MAX</c>.</summary>
     public const int RelativePathMax = 2048;
 
+    /// <summary><c>DOMID_FIRST_RESERVED</c>: no domain has this id or a higher one.</summary>
+    public const uint DomidFirstReserved = 0x7ff0;
+
     /// <summary><c>DOMID_SELF</c>: IS_DOMAIN_INTRODUCED answers <c>T</c> for it.</summary>
     public const uint DomidSelf = 0x7ff0;
 

@@ -49,18 +49,22 @@ public readonly record struct XsPermission(XsAccess Access, uint Domid)
 
     /// <summary>
     /// Parses a list of NUL-terminated entries (the SET_PERMS arguments after the path); at least one is required.
+    /// Bytes after the last NUL are not an entry and are ignored, as C xenstored counts only terminated strings
+    /// (<c>n0\0r1</c> is the list <c>n0</c>).
     /// </summary>
     public static XsPermission[]? TryParseList(ReadOnlySpan<byte> nulTerminatedEntries)
     {
-        if (nulTerminatedEntries.IsEmpty || nulTerminatedEntries[^1] != 0)
+        int lastNul = nulTerminatedEntries.LastIndexOf((byte)0);
+        if (lastNul < 0)
         {
             return null;
         }
+        ReadOnlySpan<byte> entries = nulTerminatedEntries[..lastNul];
         var list = new XsPermission[PayloadArgs.Count(nulTerminatedEntries)];
         int index = 0;
-        foreach (Range range in nulTerminatedEntries[..^1].Split((byte)0))
+        foreach (Range range in entries.Split((byte)0))
         {
-            if (!TryParse(nulTerminatedEntries[range], out list[index]))
+            if (!TryParse(entries[range], out list[index]))
             {
                 return null;
             }

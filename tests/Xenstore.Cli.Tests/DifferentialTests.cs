@@ -103,7 +103,7 @@ public abstract class DifferentialTests
         _tools = tools;
     }
 
-    /// <summary>The daemon both tools talk to: "c" or "ours".</summary>
+    /// <summary>The daemon both tools talk to: "c", "c422" or "ours".</summary>
     protected abstract string Kind { get; }
 
     public static TheoryData<int, string> Cases()
@@ -216,11 +216,18 @@ public abstract class DifferentialTests
     }
 }
 
-/// <summary>Both tools against Debian's C xenstored.</summary>
+/// <summary>Both tools against Debian's C xenstored 4.17.</summary>
 public sealed class DifferentialOnCDaemonTests(DifferentialTests.Daemons daemons, ToolRunner tools)
     : DifferentialTests(daemons, tools), IClassFixture<DifferentialTests.Daemons>, IClassFixture<ToolRunner>
 {
     protected override string Kind => "c";
+}
+
+/// <summary>Both tools against upstream C xenstored 4.22.</summary>
+public sealed class DifferentialOnC422DaemonTests(DifferentialTests.Daemons daemons, ToolRunner tools)
+    : DifferentialTests(daemons, tools), IClassFixture<DifferentialTests.Daemons>, IClassFixture<ToolRunner>
+{
+    protected override string Kind => "c422";
 }
 
 /// <summary>Both tools against our daemon (a separate class, so it runs in parallel with the C one).</summary>

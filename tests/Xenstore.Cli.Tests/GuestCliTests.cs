@@ -7,11 +7,11 @@ namespace Xenstore.Cli.Tests;
 
 /// <summary>
 /// <c>xenstore --sim-dir DIR --domain N ...</c>: the tools acting as guest N over its ring, against our daemon
-/// (--sim-dir) and refxs's C xenstored with rings, compared with the same tools over the socket.
+/// (--sim-dir) and the reference C xenstored 4.17 and 4.22 with rings, compared with the same tools over the socket.
 /// </summary>
 public sealed class GuestCliTests(ToolRunner tools) : IClassFixture<ToolRunner>
 {
-    public static TheoryData<string> Kinds => new("ours", "c");
+    public static TheoryData<string> Kinds => DaemonKinds.Data(["ours", .. DaemonKinds.ReferenceC]);
 
     private sealed class Host : IAsyncDisposable
     {

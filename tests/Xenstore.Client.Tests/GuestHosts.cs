@@ -5,7 +5,7 @@ using Xenstore.TestKit;
 namespace Xenstore.Client.Tests;
 
 /// <summary>
-/// A daemon serving guest rings (ours with --sim-dir, or refxs's C xenstored with REFXS_RINGS=1), shared by the tests
+/// A daemon serving guest rings (ours with --sim-dir, or a reference C xenstored with REFXS_RINGS=1), shared by the tests
 /// of a class; each test introduces a domain of its own.
 /// </summary>
 public sealed class GuestHost : IAsyncDisposable

@@ -6,13 +6,14 @@ namespace Xenstore.Client.Tests;
 
 /// <summary>
 /// The client acting as a guest over its shared ring (the simulated hypervisor), against our daemon and, where the
-/// behaviour is the same, refxs's C xenstored 4.17 (which never notifies guests, so the client's polling is used).
+/// behaviour is the same, the reference C xenstored 4.17 and 4.22 (which never notify guests, so the client's
+/// polling is used).
 /// </summary>
 public sealed class GuestRingTests(GuestHosts hosts) : IClassFixture<GuestHosts>
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(10);
 
-    public static TheoryData<string> Kinds => new("ours", "c");
+    public static TheoryData<string> Kinds => DaemonKinds.Data(["ours", .. DaemonKinds.ReferenceC]);
 
     [Theory]
     [MemberData(nameof(Kinds))]

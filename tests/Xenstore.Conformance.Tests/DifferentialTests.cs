@@ -3,14 +3,14 @@ using Xenstore.TestKit;
 namespace Xenstore.Conformance.Tests;
 
 /// <summary>
-/// The differential table: every scenario runs against the C reference and against ours (as a process, and
-/// embedded in the test's process over in-memory connections), and each transcript
-/// must equal the expected one (the same for both, except the rows that document a deliberate difference).
+/// The differential table: every scenario runs against both C references (4.17 and 4.22, each skipped where absent)
+/// and against ours (as a process, and embedded in the test's process over in-memory connections), and each
+/// transcript must equal the one the table gives for that kind (<see cref="Scenario.ExpectedFor"/>).
 /// Set <c>XS_TRANSCRIPT_DIR</c> to also write every actual transcript there, for review.
 /// </summary>
 public sealed class DifferentialTests(SharedDaemons daemons) : IClassFixture<SharedDaemons>
 {
-    private static readonly string[] s_kinds = ["c", "ours", "embedded"];
+    private static readonly string[] s_kinds = [.. DaemonKinds.ReferenceC, "ours", "embedded"];
 
     public static TheoryData<string, string> Rows()
     {
@@ -19,12 +19,7 @@ public sealed class DifferentialTests(SharedDaemons daemons) : IClassFixture<Sha
         {
             foreach (string kind in s_kinds)
             {
-                // A scenario whose C 4.17 transcript does not apply to ours is covered by its own test for ours
-                // (see the row's reason), so no row is generated here rather than a skipped one.
-                if (!DaemonKinds.IsOurs(kind) || !scenario.OursUnchecked)
-                {
-                    data.Add(kind, scenario.Name);
-                }
+                data.Add(kind, scenario.Name);
             }
         }
         return data;
@@ -52,8 +47,19 @@ public sealed class DifferentialTests(SharedDaemons daemons) : IClassFixture<Sha
             await File.WriteAllTextAsync(Path.Combine(dir, scenario.Slug + suffix), actual, TestContext.Current.CancellationToken);
         }
         string expected = Normalize(scenario.ExpectedFor(kind));
-        string why = DaemonKinds.IsOurs(kind) && scenario.Ours is not null ? $"\n(ours differs from C 4.17 on purpose: {scenario.Reason})" : "";
+        string? difference = scenario.DifferenceFor(kind);
+        string why = difference is null ? "" : $"\n({difference})";
         Assert.True(expected == actual, $"scenario '{name}' on {kind}{why}\n--- expected\n{expected}--- actual\n{actual}");
+    }
+
+    [Fact]
+    public void EveryDifferenceFromCSaysWhy()
+    {
+        foreach (Scenario scenario in ScenarioTable.All)
+        {
+            Assert.True((scenario.C422 is null) == (scenario.Change422 is null), $"'{scenario.Name}': a 4.22 transcript needs what changed, and only it");
+            Assert.True((scenario.Ours is null) == (scenario.Reason is null), $"'{scenario.Name}': a transcript of ours needs its reason, and only it");
+        }
     }
 
     /// <summary>Raw string literals in the table end without a trailing newline; transcripts end with one.</summary>

@@ -3,9 +3,11 @@ using Xenstore.TestKit;
 
 namespace Xenstore.Conformance.Tests;
 
-/// <summary>The raw test client itself: how it connects, and its message handling against the reference C daemon.</summary>
+/// <summary>The raw test client itself: how it connects, and its message handling against the reference C daemons.</summary>
 public sealed class RawConnectionTests
 {
+    public static TheoryData<string> References => DaemonKinds.Data(DaemonKinds.ReferenceC);
+
     [Fact]
     public async Task Connect_WaitsOutAFullListenBacklog()
     {
@@ -30,10 +32,11 @@ public sealed class RawConnectionTests
         Assert.False(UnixSocketConnector.IsFullBacklog(error));
     }
 
-    [Fact]
-    public async Task RequestReplyAndOwnWatchEvent_ComeInOrder()
+    [Theory]
+    [MemberData(nameof(References))]
+    public async Task RequestReplyAndOwnWatchEvent_ComeInOrder(string kind)
     {
-        await using var daemon = await ReferenceDaemon.StartOrSkipAsync("c");
+        await using var daemon = await ReferenceDaemon.StartOrSkipAsync(kind);
         await using var conn = await RawConnection.ConnectAsync(daemon);
 
         Assert.True((await conn.WriteAsync("/raw/a", "1")).IsOk);
@@ -55,10 +58,11 @@ public sealed class RawConnectionTests
         Assert.True((await conn.TransactionEndAsync(tx, commit: false)).IsOk);
     }
 
-    [Fact]
-    public async Task OversizedHeader_ClosesTheConnection()
+    [Theory]
+    [MemberData(nameof(References))]
+    public async Task OversizedHeader_ClosesTheConnection(string kind)
     {
-        await using var daemon = await ReferenceDaemon.StartOrSkipAsync("c");
+        await using var daemon = await ReferenceDaemon.StartOrSkipAsync(kind);
         await using var conn = await RawConnection.ConnectAsync(daemon);
         await conn.SendAsync(new XsHeader(XsMessageType.Read, 1, 0, 4097), new byte[4097]);
         Assert.True(await conn.IsClosedAsync());

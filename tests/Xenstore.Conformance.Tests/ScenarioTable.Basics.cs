@@ -79,14 +79,14 @@ public static partial class ScenarioTable
 
         """)
         {
-            Ours = """
+            C422 = """
             A> Read "$B/missing\0"
             A< ERROR ENOENT
             A> Read "$B/missing"
             A< ERROR EINVAL
 
             """,
-            Reason = "C 4.17 answers a malformed single-argument payload with whatever errno the previous request left (XSA-481); 4.22 and ours always say EINVAL",
+            Change422 = "4.17 answers a malformed single-argument payload with whatever errno the previous request left (XSA-481); 4.22 always says EINVAL",
         };
 
         yield return new("MKDIR new, existing and deep", async s =>

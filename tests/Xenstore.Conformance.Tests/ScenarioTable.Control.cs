@@ -34,8 +34,10 @@ public static partial class ScenarioTable
             await a.Req(XsMessageType.Control, "log\0");
         }, Golden)
         {
-            OursUnchecked = true,
-            Reason = "4.22 words help (\"%-15s %s\" columns, more arguments), lists more quotas and answers log without argument with the switch list; checked for ours in the CLI interop tests",
+            C422 = Golden,
+            Change422 = "4.22 words help (\"%-15s %s\" columns, more arguments), lists its quotas in another order and words, and answers log without argument with the switch list",
+            Ours = Golden,
+            Reason = "ours lists the commands and quotas it implements (no live-update or logfile in help, no memory quotas so no quota-soft) and its own trace switches",
         };
     }
 }

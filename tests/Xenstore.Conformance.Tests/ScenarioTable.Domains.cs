@@ -18,7 +18,11 @@ public static partial class ScenarioTable
             await a.Req(GetDomainPath, "-1\0");
             await a.Req(GetDomainPath, "7");
             await a.Req(GetDomainPath, "\0");
-        }, Golden);
+        }, Golden)
+        {
+            C422 = Golden,
+            Change422 = "4.22 parses a domid strictly: a decimal below 0x7FF0, nothing after it",
+        };
 
         yield return new("IS_DOMAIN_INTRODUCED", async s =>
         {
@@ -28,7 +32,11 @@ public static partial class ScenarioTable
             await a.Req(IsDomainIntroduced, "5\0");
             await a.Req(IsDomainIntroduced, "abc\0");
             await a.Req(IsDomainIntroduced, "5");
-        }, Golden);
+        }, Golden)
+        {
+            C422 = Golden,
+            Change422 = "4.22 parses a domid strictly: 4.17 reads \"abc\" as domain 0",
+        };
 
         yield return new("INTRODUCE, RELEASE, RESUME, SET_TARGET argument errors", async s =>
         {

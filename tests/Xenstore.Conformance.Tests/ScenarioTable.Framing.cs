@@ -32,8 +32,8 @@ public static partial class ScenarioTable
             await a.Req(XsMessageType.Control, "");
         }, Golden)
         {
-            Ours = Golden,
-            Reason = "C 4.17 answers a malformed single-argument payload with whatever errno the previous request left (XSA-481); 4.22 and ours always say EINVAL",
+            C422 = Golden,
+            Change422 = "4.17 answers a malformed single-argument payload with whatever errno the previous request left (XSA-481); 4.22 always says EINVAL",
         };
 
         yield return new("payload over 4096 closes only that connection", async s =>

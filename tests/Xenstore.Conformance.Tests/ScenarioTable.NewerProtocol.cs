@@ -20,8 +20,10 @@ public static partial class ScenarioTable
 
         """)
         {
-            OursUnchecked = true,
-            Reason = "GET/SET_FEATURE exist from 4.21 on; ours implements them (see the 4.22-only tests)",
+            C422 = Golden,
+            Change422 = "GET/SET_FEATURE exist from 4.21 on (dom0 is introduced from the start: EBUSY)",
+            Ours = Golden,
+            Reason = "ours also offers RECONNECTION (bit 0): it implements the ring reconnection handshake, which C does not",
         };
 
         yield return new("GET_QUOTA and SET_QUOTA", async s =>
@@ -37,8 +39,10 @@ public static partial class ScenarioTable
 
         """)
         {
-            OursUnchecked = true,
-            Reason = "GET/SET_QUOTA exist from 4.22 on; ours implements them (see the 4.22-only tests)",
+            C422 = Golden,
+            Change422 = "GET/SET_QUOTA exist from 4.22 on",
+            Ours = Golden,
+            Reason = "ours names the quotas it enforces: no byte-counted memory/soft-memory quota (a domain's memory is bounded by its nodes, node-size and path-max quotas), and watch-events (each connection's bounded queue of undelivered events)",
         };
     }
 }

@@ -48,8 +48,8 @@ public static partial class ScenarioTable
             await a.ReqBytes(Rm, s.Bytes(tooLong + "\0"), shownAs: "\"/q{2048}\\0\"");
         }, Golden)
         {
-            Ours = Golden,
-            Reason = "4.22 checks the path-max quota only for unprivileged domains; a socket client is dom0",
+            C422 = Golden,
+            Change422 = "4.22 checks the path-max quota only for unprivileged domains; a socket client is dom0",
         };
     }
 }

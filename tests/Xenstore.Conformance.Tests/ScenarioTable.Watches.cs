@@ -48,8 +48,8 @@ public static partial class ScenarioTable
             await a.Req(Write, "$B/w/a/b\0v");
         }, Golden)
         {
-            Ours = Golden,
-            Reason = "4.22 WATCH takes an optional depth (WATCHDEPTH feature): 1 = the node and its direct children",
+            C422 = Golden,
+            Change422 = "4.22 WATCH takes an optional depth (WATCHDEPTH feature): 1 = the node and its direct children",
         };
 
         yield return new("relative watch reports relative paths", async s =>

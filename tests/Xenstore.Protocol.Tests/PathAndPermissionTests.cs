@@ -64,11 +64,15 @@ public sealed class PathAndPermissionTests
     }
 
     [Fact]
-    public void PermissionList_NeedsTerminatedEntries()
+    public void PermissionList_TakesOnlyTerminatedEntries()
     {
         Assert.Equal(2, XsPermission.TryParseList("n0\0r5\0"u8)!.Length);
-        Assert.Null(XsPermission.TryParseList("n0\0r5"u8));
+        // As C: the unterminated fragment after the last NUL is not an entry, valid or not.
+        Assert.Equal([new XsPermission(XsAccess.None, 0)], XsPermission.TryParseList("n0\0r5"u8)!);
+        Assert.Equal([new XsPermission(XsAccess.None, 0)], XsPermission.TryParseList("n0\0xx"u8)!);
+        Assert.Null(XsPermission.TryParseList("n0"u8));
         Assert.Null(XsPermission.TryParseList(""u8));
+        Assert.Null(XsPermission.TryParseList("n0\0\0"u8));
     }
 
     [Fact]

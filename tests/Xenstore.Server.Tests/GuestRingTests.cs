@@ -6,15 +6,16 @@ namespace Xenstore.Server.Tests;
 
 /// <summary>
 /// Guests over real shared rings (the simulated hypervisor), against our daemon and, where the behaviour is the
-/// same in C xenstored 4.17, against the reference C daemon too (refxs with REFXS_RINGS=1).
+/// same in C xenstored, against both reference C daemons too (refxs and refxs-new with REFXS_RINGS=1).
 /// </summary>
 public sealed class GuestRingTests
 {
     /// <summary>
     /// "ours" uses the simulated hypervisor in our daemon's process; "embedded" the same in the test's process; "ours-xen" runs our real-Xen code (P/Invoke to libxenevtchn,
-    /// libxengnttab, libxenctrl) with refxs's stand-ins for those libraries preloaded; "c" is C xenstored 4.17.
+    /// libxengnttab, libxenctrl) with refxs's stand-ins for those libraries preloaded; "c" is C xenstored 4.17 and
+    /// "c422" C xenstored 4.22.
     /// </summary>
-    public static TheoryData<string> Kinds => new("embedded", "ours", "ours-xen", "c");
+    public static TheoryData<string> Kinds => DaemonKinds.Data(["embedded", "ours", "ours-xen", .. DaemonKinds.ReferenceC]);
 
     private sealed class Host : IAsyncDisposable
     {
@@ -217,6 +218,30 @@ public sealed class GuestRingTests
         bad.SendRaw(header);
         await WaitUntilAsync(() => bad.ErrorField == 3);
         Assert.Equal("guest6", good.Request(XsMessageType.Read, "name").Text);
+    }
+
+    /// <summary>
+    /// The default watch quota (128) at its edge. C 4.17 lets a 129th watch in and refuses the 130th with E2BIG;
+    /// C 4.22 refuses the 128th with ENOSPC (it counts <c>current + 1 &gt;= limit</c>); ours admits exactly 128 and
+    /// refuses the 129th with ENOSPC (every quota is an inclusive maximum, docs/COMPATIBILITY.md).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task WatchQuota_EdgeIsEachDaemonsOwn(string kind)
+    {
+        (int admitted, string error) = kind switch
+        {
+            "c" => (129, "E2BIG"),
+            "c422" => (127, "ENOSPC"),
+            _ => (128, "ENOSPC"),
+        };
+        await using Host host = await Host.StartAsync(kind);
+        using SimulatedGuest guest = await host.CreateDomainAsync(5);
+        for (int i = 0; i < admitted; i++)
+        {
+            Assert.Equal("OK", guest.Request(XsMessageType.Watch, "data", "w" + i).Text);
+        }
+        Assert.Equal(error, guest.Request(XsMessageType.Watch, "data", "over").ErrorName);
     }
 
     [Fact]

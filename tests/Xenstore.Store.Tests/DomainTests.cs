@@ -36,7 +36,8 @@ public sealed class DomainTests
     {
         IsIntroduced("0").Is("T\0");
         IsIntroduced("32752").Is("T\0");
-        IsIntroduced("abc").Is("T\0");
+        IsIntroduced("abc").Fails("EINVAL");
+        IsIntroduced("70000").Fails("EINVAL");
         IsIntroduced("77").Is("F\0");
         Dom0.Raw(XsMessageType.IsDomainIntroduced, "5"u8.ToArray()).Fails("EINVAL");
     }
@@ -47,6 +48,11 @@ public sealed class DomainTests
         Dom0.Request(XsMessageType.Release, "0").Fails("EINVAL");
         Dom0.Request(XsMessageType.Release, "77").Fails("ENOENT");
         Dom0.Raw(XsMessageType.Release, "5"u8.ToArray()).Fails("EINVAL");
+        Dom0.Request(XsMessageType.Release, "5x").Fails("EINVAL");
+        Dom0.Request(XsMessageType.SetTarget, "abc", "1").Fails("EINVAL");
+        Dom0.Request(XsMessageType.SetTarget, "0", "-1").Fails("EINVAL");
+        Introduce("abc", "1", "1").Fails("EINVAL");
+        Introduce("65535", "1", "1").Fails("EINVAL");
         Introduce("5", "1", "1").Ok();
         Dom0.Request(XsMessageType.Release, "5").Ok();
         IsIntroduced("5").Is("F\0");
@@ -220,6 +226,8 @@ public sealed class DomainTests
         Dom0.Request(XsMessageType.SetFeature, "9").Fails("EINVAL");
         Dom0.Request(XsMessageType.SetFeature, "x", "1").Fails("EINVAL");
         Dom0.Request(XsMessageType.GetFeature, "x").Fails("EINVAL");
+        // dom0 is connected from the start: too late to change its features, as in C 4.22.
+        Dom0.Request(XsMessageType.SetFeature, "0", "1").Fails("EBUSY");
         Introduce("9", "1", "1").Ok();
         Dom0.Request(XsMessageType.SetFeature, "9", "1").Fails("EBUSY");
         Dom0.Request(XsMessageType.GetFeature, "9").Is("4\0");

@@ -313,6 +313,31 @@ public sealed class NodeOperationTests
     }
 
     [Theory]
+    [InlineData("n32752")]
+    [InlineData("n32757")]
+    [InlineData("n65535")]
+    [InlineData("r70000")]
+    public void SetPerms_OwnerThatCannotExist_EnoentAndUnchanged(string owner)
+    {
+        Dom0.Write("/p", "").Ok();
+        Dom0.SetPerms("/p", "n5", "r1").Ok();
+        Dom0.SetPerms("/p", owner, "r1").Fails("ENOENT");
+        Dom0.GetPerms("/p").Is("n5\0r1\0");
+        Dom0.SetPerms("@introduceDomain", owner).Fails("ENOENT");
+        Dom0.GetPerms("@introduceDomain").Is("n0\0");
+    }
+
+    [Fact]
+    public void SetPerms_IgnoresBytesAfterTheLastNul()
+    {
+        Dom0.Write("/p", "").Ok();
+        Dom0.Raw(XsMessageType.SetPerms, "/p\0n0\0r1"u8.ToArray()).Ok();
+        Dom0.GetPerms("/p").Is("n0\0");
+        Dom0.Raw(XsMessageType.SetPerms, "/p\0n0\0r1\0junk"u8.ToArray()).Ok();
+        Dom0.GetPerms("/p").Is("n0\0r1\0");
+    }
+
+    [Theory]
     [InlineData("x5")]
     [InlineData("r")]
     [InlineData("rabc")]
@@ -348,8 +373,10 @@ public sealed class NodeOperationTests
         Dom0.GetPerms("@introduceDomain").Is("n0\0");
         Dom0.SetPerms("@releaseDomain", "n0", "r7").Ok();
         Dom0.GetPerms("@releaseDomain").Is("n0\0r7\0");
-        Dom0.GetPerms("@foo").Fails("EINVAL");
-        Dom0.SetPerms("@foo", "n0").Fails("EINVAL");
+        // Only the special nodes themselves exist (C 4.22), not other @ names or the per-domain watch forms.
+        Dom0.GetPerms("@foo").Fails("ENOENT");
+        Dom0.GetPerms("@releaseDomain/5").Fails("ENOENT");
+        Dom0.SetPerms("@foo", "n0").Fails("ENOENT");
     }
 
     [Theory]
@@ -366,13 +393,25 @@ public sealed class NodeOperationTests
 
     [Theory]
     [InlineData("5", "/local/domain/5")]
-    [InlineData("abc", "/local/domain/0")]
-    [InlineData("7x", "/local/domain/7")]
-    [InlineData("70000", "/local/domain/70000")]
-    [InlineData("-1", "/local/domain/4294967295")]
-    public void GetDomainPath_FormatsLikeC(string arg, string expected)
+    [InlineData("65535", "/local/domain/65535")]
+    [InlineData(" +7", "/local/domain/7")]
+    [InlineData("-0", "/local/domain/0")]
+    [InlineData("", "/local/domain/0")]
+    public void GetDomainPath_FormatsAnyValidDomid(string arg, string expected)
     {
         Dom0.Request(XsMessageType.GetDomainPath, arg).Is(expected + "\0");
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("7x")]
+    [InlineData("70000")]
+    [InlineData("-1")]
+    [InlineData(" ")]
+    [InlineData("+")]
+    public void GetDomainPath_ParsesTheDomidStrictly(string arg)
+    {
+        Dom0.Request(XsMessageType.GetDomainPath, arg).Fails("EINVAL");
     }
 
     [Fact]

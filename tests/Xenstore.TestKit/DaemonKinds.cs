@@ -8,7 +8,18 @@ namespace Xenstore.TestKit;
 public static class DaemonKinds
 {
     /// <summary>The kinds every differential test runs against, for <c>[MemberData]</c>.</summary>
-    public static TheoryData<string> Differential => new("c", "ours");
+    public static TheoryData<string> Differential => Data([.. ReferenceC, "ours"]);
+
+    /// <summary>Kinds as theory data, for <c>[MemberData]</c>.</summary>
+    public static TheoryData<string> Data(IEnumerable<string> kinds)
+    {
+        var data = new TheoryData<string>();
+        foreach (string kind in kinds)
+        {
+            data.Add(kind);
+        }
+        return data;
+    }
 
     /// <summary>The reference C daemons: 4.17 (Debian's) and 4.22.0 (upstream's), each skipped where absent.</summary>
     public static readonly string[] ReferenceC = ["c", "c422"];

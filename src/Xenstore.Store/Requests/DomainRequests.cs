@@ -7,14 +7,14 @@ namespace Xenstore.Store.Requests;
 /// <summary>GET_DOMAIN_PATH, IS_DOMAIN_INTRODUCED, INTRODUCE, RELEASE, RESUME and SET_TARGET.</summary>
 internal sealed class DomainRequests(DomainTable domains, DomainLifecycle lifecycle, JournalSink journal)
 {
-    // "GET_DOMAIN_PATH <domid>|": pure formatting with C's lenient number parsing ("abc" is 0, "-1" wraps).
+    // "GET_DOMAIN_PATH <domid>|": pure formatting of any valid domid, introduced or not (as C 4.22).
     public static XsError GetDomainPath(RequestContext request, ReadOnlySpan<byte> payload)
     {
-        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg))
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg) || !CNumbers.TryParseDomid(arg, out uint domid))
         {
             return XsError.EINVAL;
         }
-        request.Reply.AppendAscii(XsPath.DomainPath(CNumbers.AtoiAsDomid(arg)));
+        request.Reply.AppendAscii(XsPath.DomainPath(domid));
         request.Reply.AppendByte(0);
         return XsError.None;
     }
@@ -26,11 +26,10 @@ internal sealed class DomainRequests(DomainTable domains, DomainLifecycle lifecy
         {
             return XsError.EACCES;
         }
-        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg))
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg) || !CNumbers.TryParseDomid(arg, out uint domid))
         {
             return XsError.EINVAL;
         }
-        uint domid = CNumbers.AtoiAsDomid(arg);
         bool introduced = domid == 0 || domid == XsConstants.DomidSelf || domains.IsIntroduced(domid);
         request.Reply.Append(introduced ? "T\0"u8 : "F\0"u8);
         return XsError.None;
@@ -44,14 +43,13 @@ internal sealed class DomainRequests(DomainTable domains, DomainLifecycle lifecy
             return XsError.EACCES;
         }
         Span<Range> args = stackalloc Range[3];
-        if (!PayloadArgs.TrySplitExact(payload, args, 3))
+        if (!PayloadArgs.TrySplitExact(payload, args, 3) || !CNumbers.TryParseDomid(payload[args[0]], out uint domid))
         {
             return XsError.EINVAL;
         }
-        uint domid = CNumbers.AtoiAsDomid(payload[args[0]]);
         ulong gfn = CNumbers.Strtoul(payload[args[1]], out bool gfnValid);
-        int port = (int)CNumbers.AtoiAsDomid(payload[args[2]]);
-        if (!gfnValid || port <= 0 || domid >= XsConstants.DomidSelf)
+        int port = CNumbers.Atoi(payload[args[2]]);
+        if (!gfnValid || port <= 0 || domid >= XsConstants.DomidFirstReserved)
         {
             return XsError.EINVAL;
         }
@@ -92,11 +90,10 @@ internal sealed class DomainRequests(DomainTable domains, DomainLifecycle lifecy
         {
             return XsError.EACCES;
         }
-        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg))
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> arg) || !CNumbers.TryParseDomid(arg, out domid))
         {
             return XsError.EINVAL;
         }
-        domid = CNumbers.AtoiAsDomid(arg);
         if (domid == 0)
         {
             return XsError.EINVAL;
@@ -112,12 +109,12 @@ internal sealed class DomainRequests(DomainTable domains, DomainLifecycle lifecy
             return XsError.EACCES;
         }
         Span<Range> args = stackalloc Range[2];
-        if (!PayloadArgs.TrySplitExact(payload, args, 2))
+        if (!PayloadArgs.TrySplitExact(payload, args, 2)
+            || !CNumbers.TryParseDomid(payload[args[0]], out uint domid)
+            || !CNumbers.TryParseDomid(payload[args[1]], out uint target))
         {
             return XsError.EINVAL;
         }
-        uint domid = CNumbers.AtoiAsDomid(payload[args[0]]);
-        uint target = CNumbers.AtoiAsDomid(payload[args[1]]);
         // dom0 always counts as introduced, as it does in C (its ring exists from the start).
         if ((domid != 0 && !domains.IsIntroduced(domid)) || (target != 0 && !domains.IsIntroduced(target)))
         {

@@ -339,10 +339,13 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         XsPermission[] perms;
         if (kind == XsPathKind.Special)
         {
-            if (!watches.TryGetSpecialPerms(path, out perms))
+            // As C 4.22, only the special nodes themselves exist (not their per-domain watch forms).
+            XsPermission[]? special = watches.ExactSpecialPerms(path);
+            if (special is null)
             {
-                return XsError.EINVAL;
+                return XsError.ENOENT;
             }
+            perms = special;
         }
         else
         {
@@ -381,6 +384,11 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.NodePermissions, perms.Length))
         {
             return XsError.ENOSPC;
+        }
+        if (perms[0].Domid >= XsConstants.DomidFirstReserved)
+        {
+            // The owner must be a domain that can exist (C 4.22 asks the hypervisor; no domain has a reserved id).
+            return XsError.ENOENT;
         }
         if (kind == XsPathKind.Special)
         {
@@ -425,7 +433,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         XsPermission[]? current = watches.ExactSpecialPerms(path);
         if (current is null)
         {
-            return XsError.EINVAL;
+            return XsError.ENOENT;
         }
         if (!connection.Privileged && !AccessPolicy.IsOwnerOrTarget(checks.CallerOf(connection), current[0].Domid))
         {

@@ -51,7 +51,8 @@ internal sealed class QuotaRequests(DomainTable domains, JournalSink journal)
         {
             return XsError.EINVAL;
         }
-        if (domains.IsIntroduced(domid))
+        // dom0's connection exists from the start, as if introduced (C 4.22 answers EBUSY for it too).
+        if (domid == 0 || domains.IsIntroduced(domid))
         {
             return XsError.EBUSY;
         }
