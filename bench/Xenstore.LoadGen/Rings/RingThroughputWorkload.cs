@@ -63,6 +63,7 @@ internal static class RingThroughputWorkload
         long ops = 0;
         bool issuing = true;
         var spin = new SpinWait();
+        var notify = new List<GuestRing>(guests.Count);
         while (issuing || guests.Any(g => g.InFlight.Count > 0))
         {
             long now = Stopwatch.GetTimestamp();
@@ -95,10 +96,12 @@ internal static class RingThroughputWorkload
                 }
                 if (sent)
                 {
-                    guest.Ring.Notify();
+                    notify.Add(guest.Ring);
                     progress = true;
                 }
             }
+            GuestRing.NotifyAll(notify);
+            notify.Clear();
             if (progress)
             {
                 stall = RingGuests.Deadline();
