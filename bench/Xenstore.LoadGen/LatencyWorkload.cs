@@ -21,10 +21,15 @@ internal static class LatencyWorkload
         long switches0 = ctx.Probe.ContextSwitches();
         long start = Stopwatch.GetTimestamp();
         RunFor(c, request, expected, ctx.Options.Duration, samples);
+        Report(ctx, samples, start, cpu0, switches0);
+    }
+
+    /// <summary>The figures of a one-in-flight phase that started at <paramref name="start"/> and ends now.</summary>
+    public static void Report(WorkloadContext ctx, LatencySamples samples, long start, double cpu0, long switches0)
+    {
         long end = Stopwatch.GetTimestamp();
         double cpu1 = ctx.Probe.CpuSeconds();
         ctx.Result["daemon_context_switches_per_op"] = (ctx.Probe.ContextSwitches() - switches0) / (double)samples.Count;
-
         double seconds = Ops.Seconds(start, end);
         ctx.Result["ops"] = samples.Count;
         ctx.Result["ops_per_second"] = samples.Count / seconds;

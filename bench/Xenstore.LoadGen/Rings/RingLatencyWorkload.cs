@@ -23,17 +23,7 @@ internal static class RingLatencyWorkload
         long switches0 = ctx.Probe.ContextSwitches();
         long start = Stopwatch.GetTimestamp();
         RunFor(guest, request, expected, ctx.Options.Duration, samples);
-        long end = Stopwatch.GetTimestamp();
-        double cpu1 = ctx.Probe.CpuSeconds();
-        ctx.Result["daemon_context_switches_per_op"] = (ctx.Probe.ContextSwitches() - switches0) / (double)samples.Count;
-        double seconds = Ops.Seconds(start, end);
-        ctx.Result["ops"] = samples.Count;
-        ctx.Result["ops_per_second"] = samples.Count / seconds;
-        ctx.Result["p50_us"] = samples.QuantileMicros(0.50);
-        ctx.Result["p99_us"] = samples.QuantileMicros(0.99);
-        ctx.Result["p999_us"] = samples.QuantileMicros(0.999);
-        ctx.Result["max_us"] = samples.MaxMicros();
-        ctx.RecordCpu("", cpu0, cpu1, samples.Count, seconds);
+        LatencyWorkload.Report(ctx, samples, start, cpu0, switches0);
     }
 
     private static void RunFor(GuestRing guest, byte[] request, byte[] expected, double seconds, LatencySamples? samples)

@@ -186,6 +186,19 @@ internal sealed class RingManager : IPollable, IDisposable
         {
             MarkReady(ring);
         }
+        LookAgainSoonIfWaiting(ring);
+    }
+
+    /// <summary>
+    /// A ring whose output did not all fit, or whose requests wait for its output to drain, is looked at again
+    /// within the poll interval even if its guest never notifies after reading.
+    /// </summary>
+    private void LookAgainSoonIfWaiting(RingConnection ring)
+    {
+        if (ring.HasPendingOutput || ring.Throttled)
+        {
+            _nextSweep = Math.Min(_nextSweep, Environment.TickCount64 + PollMilliseconds);
+        }
     }
 
     /// <summary>The batch's last step: one notification per ring that moved data in this batch.</summary>
@@ -314,6 +327,7 @@ internal sealed class RingManager : IPollable, IDisposable
         {
             WantNotify(ring);
         }
+        LookAgainSoonIfWaiting(ring);
         return more;
     }
 
