@@ -9,7 +9,7 @@ namespace Xenstore.Interop.Tests;
 /// </summary>
 public sealed class PyxsTests(SharedDaemons daemons) : IClassFixture<SharedDaemons>
 {
-    public static TheoryData<string> Kinds => DaemonKinds.Differential;
+    public static TheoryData<string> Kinds => DaemonKinds.Data(DaemonKinds.WithXenbusd);
 
     private static async Task<ProcessResult> RunScriptAsync(IDaemonUnderTest daemon, string script, string basePath)
     {

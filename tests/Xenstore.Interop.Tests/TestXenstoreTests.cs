@@ -19,7 +19,7 @@ public sealed partial class TestXenstoreTests(SharedDaemons daemons) : IClassFix
     public static TheoryData<string, string> KindAndTest()
     {
         var data = new TheoryData<string, string>();
-        foreach (string kind in DaemonKinds.Differential)
+        foreach (string kind in DaemonKinds.WithXenbusd)
         {
             foreach (string test in AllTests)
             {

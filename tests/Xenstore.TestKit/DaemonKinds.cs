@@ -27,6 +27,12 @@ public static class DaemonKinds
     /// <summary>Whether a kind is our server (as a process or embedded): it shares our documented differences.</summary>
     public static bool IsOurs(string kind) => kind is "ours" or "embedded";
 
+    /// <summary>Our daemon as the Xenstore domain, reached through xenbusd over dom0's ring (a disaggregated host).</summary>
+    public const string XenbusdKind = "xenbusd";
+
+    /// <summary>The differential kinds and the disaggregated host: for clients that must work through xenbusd too.</summary>
+    public static string[] WithXenbusd => [.. ReferenceC, "ours", XenbusdKind];
+
     /// <summary>
     /// Starts a daemon of <paramref name="kind"/> with a socket of its own. Skips the test when a reference daemon
     /// cannot run here; fails it when ours is not built (<see cref="OurDaemon.RequireBuilt"/>).
@@ -35,6 +41,7 @@ public static class DaemonKinds
     {
         "embedded" => await EmbeddedDaemon.StartAsync().ConfigureAwait(false),
         "ours" => await OurDaemon.StartAsync().ConfigureAwait(false),
+        XenbusdKind => await OurXenbus.OverXenstoreDomainAsync().ConfigureAwait(false),
         _ => await ReferenceDaemon.StartOrSkipAsync(kind).ConfigureAwait(false),
     };
 }

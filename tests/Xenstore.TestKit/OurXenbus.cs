@@ -58,6 +58,36 @@ public sealed class OurXenbus : IDaemonUnderTest
     }
 
     /// <summary>Starts xenbusd with <paramref name="args"/> (its upstream among them) and waits until it accepts.</summary>
+    /// <summary>
+    /// A disaggregated host: our daemon as the Xenstore domain on a simulated hypervisor of its own, and xenbusd over
+    /// dom0's ring, so every client of the returned socket reaches the store as dom0 does there. Disposing it stops both.
+    /// </summary>
+    public static async Task<OurXenbus> OverXenstoreDomainAsync()
+    {
+        string simulation = Directory.CreateTempSubdirectory("xs-xsdom-").FullName;
+        OurDaemon daemon = await OurDaemon.StartXenstoreDomainAsync(simulation).ConfigureAwait(false);
+        var owned = new OwnedHost(daemon, simulation);
+        try
+        {
+            return await StartAsync(["--sim-dir", simulation, "--domain", "0"], owned).ConfigureAwait(false);
+        }
+        catch
+        {
+            await owned.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The daemon behind a disaggregated host, and its simulation directory.</summary>
+    private sealed class OwnedHost(OurDaemon daemon, string simulation) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await daemon.DisposeAsync().ConfigureAwait(false);
+            Directory.Delete(simulation, recursive: true);
+        }
+    }
+
     public static async Task<OurXenbus> StartAsync(IEnumerable<string> args, IAsyncDisposable? owned = null)
     {
         if (!File.Exists(Dll))
