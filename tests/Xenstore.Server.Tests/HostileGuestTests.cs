@@ -51,35 +51,7 @@ public sealed class HostileGuestTests
     {
         await using Host host = await Host.StartAsync();
         using SimulatedGuest flooder = await host.IntroduceAsync(5);
-        byte[] frame = new byte[XsConstants.HeaderSize + "name\0".Length];
-        uint sent = 0;
-        uint lastConsumer = uint.MaxValue;
-        var stalledSince = DateTime.UtcNow;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        // Keep the request ring full for as long as the daemon takes requests; stop once it has stopped for 500 ms.
-        while (DateTime.UtcNow < deadline)
-        {
-            uint consumer = flooder.Read(RingLayout.RequestConsumer);
-            uint producer = flooder.Read(RingLayout.RequestProducer);
-            if (RingLayout.RingSize - (int)(producer - consumer) >= frame.Length)
-            {
-                FrameParser.Write(frame, XsMessageType.Read, ++sent, 0, "name\0"u8);
-                flooder.SendRaw(frame);
-                continue;
-            }
-            if (consumer != lastConsumer)
-            {
-                lastConsumer = consumer;
-                stalledSince = DateTime.UtcNow;
-            }
-            else if (DateTime.UtcNow - stalledSince > TimeSpan.FromMilliseconds(500))
-            {
-                break;
-            }
-            flooder.Notify();
-            await Task.Delay(5);
-        }
-        uint consumed = flooder.Read(RingLayout.RequestConsumer) / (uint)frame.Length;
+        (uint sent, uint consumed) = await flooder.FloodWithoutReadingAsync(XsMessageType.Read, "name\0"u8.ToArray());
         // 16 KiB of undelivered replies (22 bytes each), the response ring (1 KiB) and the outstanding requests.
         Assert.InRange(consumed, 100u, 1200u);
 

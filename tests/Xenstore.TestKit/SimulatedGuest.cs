@@ -84,12 +84,7 @@ public sealed unsafe class SimulatedGuest : IDisposable
                 continue;
             }
             int count = Math.Min(space, bytes.Length);
-            int position = (int)(producer & (RingLayout.RingSize - 1));
-            int first = Math.Min(count, RingLayout.RingSize - position);
-            bytes[..first].CopyTo(new Span<byte>(_page + RingLayout.Request + position, first));
-            bytes[first..count].CopyTo(new Span<byte>(_page + RingLayout.Request, count - first));
-            Interlocked.MemoryBarrier();
-            Write(RingLayout.RequestProducer, producer + (uint)count);
+            WriteIntoRing(producer, bytes[..count]);
             bytes = bytes[count..];
             Notify();
         }
@@ -109,13 +104,19 @@ public sealed unsafe class SimulatedGuest : IDisposable
         {
             throw new InvalidOperationException("no room in the request ring");
         }
-        for (int i = 0; i < frame.Length; i++)
-        {
-            _page[RingLayout.Request + (int)((producer + (uint)i) & (RingLayout.RingSize - 1))] = frame[i];
-        }
-        Interlocked.MemoryBarrier();
-        Write(RingLayout.RequestProducer, producer + (uint)frame.Length);
+        WriteIntoRing(producer, frame);
         return reqId;
+    }
+
+    /// <summary>Copies bytes that fit into the request ring at <paramref name="producer"/>, then publishes them.</summary>
+    private void WriteIntoRing(uint producer, ReadOnlySpan<byte> bytes)
+    {
+        int position = (int)(producer & (RingLayout.RingSize - 1));
+        int first = Math.Min(bytes.Length, RingLayout.RingSize - position);
+        bytes[..first].CopyTo(new Span<byte>(_page + RingLayout.Request + position, first));
+        bytes[first..].CopyTo(new Span<byte>(_page + RingLayout.Request, bytes.Length - first));
+        Interlocked.MemoryBarrier();
+        Write(RingLayout.RequestProducer, producer + (uint)bytes.Length);
     }
 
     /// <summary>Notifies for several guests in one write of the event FIFO, which the daemon reads as one.</summary>

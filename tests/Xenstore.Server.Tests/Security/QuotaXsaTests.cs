@@ -75,7 +75,7 @@ public sealed class QuotaXsaTests(ITestOutputHelper output)
         using SimulatedGuest flooder = await host.CreateDomainAsync(5);
         using SimulatedGuest bystander = await host.CreateDomainAsync(6);
         long baseline = host.OurProcessId is int pid ? ProcessMemory.RssKiB(pid) : 0;
-        (uint sent, uint consumed) = await FloodWithoutReadingAsync(flooder, XsMessageType.Read, "name\0"u8.ToArray());
+        (uint sent, uint consumed) = await flooder.FloodWithoutReadingAsync(XsMessageType.Read, "name\0"u8.ToArray());
         output.WriteLine($"{kind}: {sent} requests written, {consumed} taken by the daemon");
         Assert.InRange(consumed, 1u, 2000u);
         await host.AssertHealthyAsync(bystander);
@@ -108,7 +108,7 @@ public sealed class QuotaXsaTests(ITestOutputHelper output)
             await XsaHost.ExpectOkAsync(host.Dom0.WriteAsync($"/local/domain/5/data/big/{i:D2}{new string('d', 198)}", "v"));
         }
         long baseline = host.OurProcessId is int pid ? ProcessMemory.RssKiB(pid) : 0;
-        (uint _, uint consumed) = await FloodWithoutReadingAsync(flooder, XsMessageType.Directory, "data/big\0"u8.ToArray());
+        (uint _, uint consumed) = await flooder.FloodWithoutReadingAsync(XsMessageType.Directory, "data/big\0"u8.ToArray());
         output.WriteLine($"{kind}: {consumed} listings of ~3.9 KB taken by the daemon");
         Assert.InRange(consumed, 1u, 2000u);
         await host.AssertHealthyAsync(bystander);
@@ -272,41 +272,5 @@ public sealed class QuotaXsaTests(ITestOutputHelper output)
             Assert.True(ProcessMemory.RssKiB(ours) - baseline < 16 * 1024, "RSS grew by 16 MiB or more");
         }
         await host.AssertHealthyAsync(guest);
-    }
-
-    /// <summary>
-    /// Keeps the request ring full for as long as the daemon takes requests and stops once it has taken none for
-    /// 500 ms; returns the requests written and those the daemon consumed.
-    /// </summary>
-    private static async Task<(uint Sent, uint Consumed)> FloodWithoutReadingAsync(SimulatedGuest guest, XsMessageType type, byte[] payload)
-    {
-        var frame = new byte[XsConstants.HeaderSize + payload.Length];
-        uint sent = 0;
-        uint lastConsumer = uint.MaxValue;
-        var stalledSince = DateTime.UtcNow;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            uint consumer = guest.Read(RingLayout.RequestConsumer);
-            uint producer = guest.Read(RingLayout.RequestProducer);
-            if (RingLayout.RingSize - (int)(producer - consumer) >= frame.Length)
-            {
-                FrameParser.Write(frame, type, ++sent, 0, payload);
-                guest.SendRaw(frame);
-                continue;
-            }
-            if (consumer != lastConsumer)
-            {
-                lastConsumer = consumer;
-                stalledSince = DateTime.UtcNow;
-            }
-            else if (DateTime.UtcNow - stalledSince > TimeSpan.FromMilliseconds(500))
-            {
-                break;
-            }
-            guest.Notify();
-            await Task.Delay(5);
-        }
-        return (sent, guest.Read(RingLayout.RequestConsumer) / (uint)frame.Length);
     }
 }
