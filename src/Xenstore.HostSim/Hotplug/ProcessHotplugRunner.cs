@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Xenstore.HostSim.Hotplug;
+
+/// <summary>
+/// Runs hotplug scripts as libxl does on a real host: a process per run with libxl's arguments and environment,
+/// the script making a <c>xenstore-*</c> call (a process, a connection) for every key it reads or writes. Xen's own
+/// <c>vif-bridge</c> and <c>block</c> run when they are installed, with stand-ins for the network commands; the
+/// reproductions in <c>hotplug-scripts/reproduced</c> otherwise. Each run's processes are counted
+/// (<see cref="ProcessHotplugStage.CountsProcesses"/>).
+/// </summary>
+internal sealed class ProcessHotplugRunner : IHotplugRunner
+{
+    private readonly ProcessHotplugSettings _settings;
+    private readonly Lazy<Task<ProcessHotplugStage>> _stage;
+
+    public ProcessHotplugRunner(ProcessHotplugSettings settings)
+    {
+        _settings = settings;
+        _stage = new Lazy<Task<ProcessHotplugStage>>(() => ProcessHotplugStage.CreateAsync(settings, CancellationToken.None));
+    }
+
+    /// <summary>The laid-out directory (created on first use).</summary>
+    public Task<ProcessHotplugStage> StageAsync() => _stage.Value;
+
+    public async Task<HotplugResult> RunAsync(HotplugInvocation invocation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        ProcessHotplugStage stage = await _stage.Value.ConfigureAwait(false);
+        string log = Path.Combine(stage.LogDirectory,
+            $"{Name(invocation.Kind)}-{invocation.FrontendDomid}-{invocation.DeviceId}-{Command(invocation.Action)}-{Guid.NewGuid():N}.log");
+        ProcessStartInfo start = StartInfo(stage, invocation, log);
+        var clock = Stopwatch.StartNew();
+        using var process = new Process { StartInfo = start };
+        process.Start();
+        Task<string> output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        Task<string> errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_settings.Timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            return new HotplugResult(false, 0, 0, clock.Elapsed,
+                $"{Name(invocation.Kind)} {Command(invocation.Action)} for {invocation.BackendPath} did not finish within {_settings.Timeout.TotalSeconds:0} s");
+        }
+
+        TimeSpan elapsed = clock.Elapsed;
+        string stdout = await output.ConfigureAwait(false);
+        string stderr = await errors.ConfigureAwait(false);
+        int processes = stage.CountsProcesses ? CountedProcesses(stdout) : 0;
+        if (process.ExitCode == 0)
+        {
+            File.Delete(log);
+            return new HotplugResult(true, 0, processes, elapsed, null);
+        }
+
+        return new HotplugResult(false, 0, processes, elapsed, Failure(invocation, process.ExitCode, log, stderr));
+    }
+
+    /// <summary>
+    /// libxl's environment for the script (libxl_linux.c): <c>XENBUS_PATH</c> and <c>XENBUS_BASE_PATH</c> relative to
+    /// the backend domain's home, <c>XENBUS_TYPE</c>, <c>script</c>, and for a vif <c>vif</c> (its interface name)
+    /// and <c>netdev</c>; the tools reach the daemon through <c>XENSTORED_PATH</c>.
+    /// </summary>
+    private ProcessStartInfo StartInfo(ProcessHotplugStage stage, HotplugInvocation invocation, string log)
+    {
+        string script = Path.Combine(stage.Scripts, Name(invocation.Kind));
+        var start = new ProcessStartInfo(stage.CountsProcesses ? "unshare" : stage.Launcher)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            // Not the machine's root: the block script tests mount sources (proc, sysfs, ...) as relative paths.
+            WorkingDirectory = stage.Root,
+        };
+        if (stage.CountsProcesses)
+        {
+            foreach (string argument in new[] { "--pid", "--fork", "--kill-child", stage.Launcher })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
+        bool disk = invocation.Kind == HotplugDeviceKind.Vbd;
+        start.ArgumentList.Add(disk ? SimulatedDisk.NodePath(invocation.FrontendDomid, invocation.DeviceId) : "-");
+        start.ArgumentList.Add(disk ? SimulatedDisk.PhysicalDevice(invocation.FrontendDomid, invocation.DeviceId) : "0:0");
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(Command(invocation.Action));
+        if (!disk)
+        {
+            start.ArgumentList.Add("type_if=vif");
+        }
+
+        string type = Name(invocation.Kind) == "block" ? "vbd" : "vif";
+        // A backend in a driver domain is reached here over dom0's socket, where a path relative to the caller's home
+        // would name dom0's backend directory; the driver domain's own tools would resolve libxl's relative path to
+        // exactly this absolute one.
+        string basePath = invocation.BackendDomid == 0 ? "backend" : $"/local/domain/{invocation.BackendDomid}/backend";
+        var environment = start.Environment;
+        environment["XENBUS_TYPE"] = type;
+        environment["XENBUS_PATH"] = string.Create(CultureInfo.InvariantCulture,
+            $"{basePath}/{type}/{invocation.FrontendDomid}/{invocation.DeviceId}");
+        environment["XENBUS_BASE_PATH"] = basePath;
+        environment["script"] = script;
+        if (!disk)
+        {
+            environment["vif"] = string.Create(CultureInfo.InvariantCulture, $"vif{invocation.FrontendDomid}.{invocation.DeviceId}");
+            environment["netdev"] = "";
+        }
+
+        environment["XENSTORED_PATH"] = _settings.SocketPath;
+        environment.Remove("XENSTORE_DOMAIN_INTERFACE");
+        environment["HOSTSIM_HOTPLUG_LOG"] = log;
+        environment["HOSTSIM_LOCK_DIR"] = stage.RunDirectory;
+        environment["PATH"] = stage.Bin + ":" + (environment.TryGetValue("PATH", out string? path) ? path : "/usr/bin:/bin");
+        return start;
+    }
+
+    private static int CountedProcesses(string stdout)
+    {
+        string? line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith("processes ", StringComparison.Ordinal));
+        return line is not null && int.TryParse(line.AsSpan("processes ".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int count) ? count : 0;
+    }
+
+    /// <summary>What the script said about its failure: its log (Xen's scripts send stderr there) and stderr.</summary>
+    private static string Failure(HotplugInvocation invocation, int exitCode, string log, string stderr)
+    {
+        string logged = File.Exists(log) ? File.ReadAllText(log) : "";
+        string said = string.Join('\n', (logged + "\n" + stderr)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(line => !line.StartsWith("processes ", StringComparison.Ordinal))
+            .TakeLast(6));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Name(invocation.Kind)} {Command(invocation.Action)} for {invocation.BackendPath} exited with {exitCode}: {said}");
+    }
+
+    private static string Name(HotplugDeviceKind kind) => kind == HotplugDeviceKind.Vif ? "vif-bridge" : "block";
+
+    private static string Command(HotplugAction action) => action switch
+    {
+        HotplugAction.Online => "online",
+        HotplugAction.Offline => "offline",
+        HotplugAction.Add => "add",
+        _ => "remove",
+    };
+}
