@@ -15,8 +15,15 @@ internal sealed class ProcessHotplugRunner : IHotplugRunner
     private readonly ProcessHotplugSettings _settings;
     private readonly Lazy<Task<ProcessHotplugStage>> _stage;
 
+    /// <summary>The runner <c>--hotplug process</c> asks for (<see cref="ProcessHotplugSettings.From"/>).</summary>
+    public ProcessHotplugRunner(HostSimOptions options)
+        : this(ProcessHotplugSettings.From(options))
+    {
+    }
+
     public ProcessHotplugRunner(ProcessHotplugSettings settings)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
         _stage = new Lazy<Task<ProcessHotplugStage>>(() => ProcessHotplugStage.CreateAsync(settings, CancellationToken.None));
     }
