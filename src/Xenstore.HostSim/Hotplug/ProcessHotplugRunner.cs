@@ -136,14 +136,18 @@ internal sealed class ProcessHotplugRunner : IHotplugRunner
         return line is not null && int.TryParse(line.AsSpan("processes ".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int count) ? count : 0;
     }
 
-    /// <summary>What the script said about its failure: its log (Xen's scripts send stderr there) and stderr.</summary>
+    /// <summary>
+    /// What the script said about its failure: the errors it logged (Xen's scripts log through <c>logger</c>, whose
+    /// stand-in writes to the run's log), else the end of its log and stderr.
+    /// </summary>
     private static string Failure(HotplugInvocation invocation, int exitCode, string log, string stderr)
     {
-        string logged = File.Exists(log) ? File.ReadAllText(log) : "";
-        string said = string.Join('\n', (logged + "\n" + stderr)
+        string[] lines = ((File.Exists(log) ? File.ReadAllText(log) : "") + "\n" + stderr)
             .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(line => !line.StartsWith("processes ", StringComparison.Ordinal))
-            .TakeLast(6));
+            .ToArray();
+        string[] errors = lines.Where(line => line.StartsWith("daemon.err:", StringComparison.Ordinal)).ToArray();
+        string said = string.Join('\n', errors.Length > 0 ? errors : lines.TakeLast(6));
         return string.Create(CultureInfo.InvariantCulture,
             $"{Name(invocation.Kind)} {Command(invocation.Action)} for {invocation.BackendPath} exited with {exitCode}: {said}");
     }
