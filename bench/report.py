@@ -74,6 +74,18 @@ for name, attack in (("ring-flood", "a guest floods its ring, never reads"), ("r
         (name, "dom0_p99_us", f"{attack}: dom0 socket p99 during", "µs", False),
         (name, "attacker_requests", f"{attack}: attacker's requests (or notifications) written", "", None),
     ]
+HOSTSIM_MODES = (("inline", "inline hotplug"), ("debian", "hotplug processes, Debian's tools"),
+                 ("ours", "hotplug processes, our tools"))
+for mode, what in HOSTSIM_MODES:
+    for c in (1, 8, 32):
+        name = f"hostsim-{mode}-c{c}"
+        ROWS += [
+            (name, "boots_per_s", f"host, {what}, C={c}: guests booted/s", "1/s", True),
+            (name, "boot_p50_ms", f"host, {what}, C={c}: boot p50", "ms", False),
+            (name, "boot_p99_ms", f"host, {what}, C={c}: boot p99", "ms", False),
+        ]
+        if mode != "inline":
+            ROWS.append((name, "cli_processes_per_domain", f"host, {what}, C={c}: processes per guest", "", None))
 ROWS += [
     ("ring-flood", "attacker_replies_in_order", "flood: replies the attacker read afterwards, in order", "", None),
 ]
@@ -165,11 +177,56 @@ def main(path):
             cells.append(verdict)
         print(f"| {label} | {unit} | " + " | ".join(cells) + " |")
     mux_table(by)
+    hostsim_targets(by)
     loads = [r.get("loadavg", 0) for r in runs]
     if loads:
         print()
         print(f"Load average when runs started: median {statistics.median(loads):.2f}, max {max(loads):.2f} "
               f"({len(runs)} runs).")
+
+
+def median_of(by, name, daemon, key):
+    values = [r[key] for r in by.get((name, daemon), []) if r.get("ok") and r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def hostsim_targets(by):
+    """The host simulation's targets, each with the figure it is judged on."""
+    names = sorted({n for n, _ in by if n.startswith("hostsim-")})
+    if not names:
+        return
+    print()
+    print("Host simulation targets:")
+    print()
+
+    def ratio(x, y):
+        return f"{x / y:.2f}×" if x is not None and y not in (None, 0) else "–"
+
+    ours32, c422_32 = (median_of(by, "hostsim-inline-c32", d, "boots_per_s") for d in ("ours", "c422"))
+    print(f"- inline, C=32, ours / C 4.22 guests booted/s: {ratio(ours32, c422_32)} (target ≥ 10×)")
+    p99_8, p50_1 = median_of(by, "hostsim-inline-c8", "ours", "boot_p99_ms"), median_of(by, "hostsim-inline-c1", "ours", "boot_p50_ms")
+    print(f"- inline, ours, boot p99 at C=8 / uncontended boot (p50 at C=1): {ratio(p99_8, p50_1)} (target ≤ 1.5×)")
+    for c in (1, 8, 32):
+        o, r = median_of(by, f"hostsim-ours-c{c}", "ours", "boots_per_s"), median_of(by, f"hostsim-debian-c{c}", "c422", "boots_per_s")
+        print(f"- processes, C={c}, ours with our tools / C 4.22 with Debian's, guests booted/s: {ratio(o, r)} (target ≥ 2×)")
+    for d, label in DAEMONS:
+        for mode in ("debian", "ours"):
+            proc, inline = median_of(by, f"hostsim-{mode}-c1", d, "boot_p50_ms"), median_of(by, "hostsim-inline-c1", d, "boot_p50_ms")
+            if proc and inline is not None:
+                print(f"- {label}, {mode} tools, C=1: share of boot time spent in hotplug processes "
+                      f"(1 − inline p50 / process p50): {100 * (proc - inline) / proc:.0f}%")
+    runs = [r for n in names for (n2, _), rs in by.items() if n2 == n for r in rs]
+    bad = [r for r in runs if not r.get("ok")]
+    print(f"- runs with a failure, a guest not booted or a node left over: {len(bad)} of {len(runs)} (target 0)"
+          + "".join(f"; {r['name']} {r['daemon']}: {r.get('error')}" for r in bad[:5]))
+    growth = [(r["daemon_rss_kib_after"] / r["daemon_rss_kib_before"], r["name"], r["daemon"]) for r in runs
+              if r.get("daemon_rss_kib_before") and r.get("daemon_rss_kib_after")]
+    for d, label in DAEMONS:
+        mine = [g for g in growth if g[2] == d]
+        if mine:
+            worst = max(mine)
+            print(f"- {label}: daemon RSS after destroying every guest / before, worst run: {worst[0]:.2f}× ({worst[1]}) "
+                  "(target ≤ 1.10×)")
 
 
 def mux_table(by):

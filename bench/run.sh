@@ -8,6 +8,12 @@
 #
 #   bench/run.sh                 full run: 3 rounds, full sizes (about 30-35 minutes on 2 cores)
 #   bench/run.sh --quick         smoke check: 1 round, short phases, small sizes (about 5 minutes)
+#   Host simulation (xenstore-hostsim, workloads hostsim-*): guests with 2 vifs and 2 vbds booted and destroyed as
+#   libxl, the kernels' backends and frontends and the hotplug scripts drive them, at concurrency 1, 8 and 32; the
+#   scripts inline (the simulator makes their requests) or as processes (Xen's vif-bridge and block calling Debian's
+#   xenstore-* tools, or ours, native). 200 guests inline; as processes every disk's script scans every other disk,
+#   one CLI process per key under a global lock (O(N^2) processes), so those runs boot 40 guests (--quick: 50
+#   inline, 10 as processes).
 #   options: --rounds N  --daemons "ours c c422 ocaml"  --workloads "latency pipeline ..."  --out DIR
 #   --daemons "... null" adds the load generator's own do-nothing server (latency, pipeline and fan-in only):
 #   the generator's ceiling, to show it is never the bottleneck.
@@ -49,6 +55,17 @@ results=$out/results.jsonl
 # name | load generator arguments | pin daemon and generator to CPU 0 | time box (s)
 # Bulk loads and walks stop after --phase-limit seconds each; a daemon that slows down as its store grows then
 # reports the rate over what it loaded, marked "partial" in the table.
+hostsim_catalogue() { # INLINE-DOMAINS PROCESS-DOMAINS TIME-BOX
+  local c mode
+  for c in 1 8 32; do
+    echo "hostsim-inline-c$c|--hotplug inline --concurrency $c --domains $1 --vifs 2 --vbds 2|-|$3"
+  done
+  for mode in debian ours; do
+    for c in 1 8 32; do
+      echo "hostsim-$mode-c$c|--hotplug process --tools $mode --concurrency $c --domains $2 --vifs 2 --vbds 2|-|$3"
+    done
+  done
+}
 if [ "$quick" = 1 ]; then
   phase="--duration 2 --warmup 0.5"
   catalogue=(
@@ -69,6 +86,7 @@ if [ "$quick" = 1 ]; then
     "ring-flood|--workload ring-flood --duration 5 --warmup 2|-|90"
     "ring-storm|--workload ring-storm --duration 5 --warmup 2|-|90"
   )
+  mapfile -t -O "${#catalogue[@]}" catalogue < <(hostsim_catalogue 50 10 300)
 else
   phase="--duration 5 --warmup 1"
   catalogue=(
@@ -89,6 +107,7 @@ else
     "ring-flood|--workload ring-flood --duration 20 --warmup 3|-|120"
     "ring-storm|--workload ring-storm --duration 5 --warmup 3|-|90"
   )
+  mapfile -t -O "${#catalogue[@]}" catalogue < <(hostsim_catalogue 200 40 1800)
 fi
 
 echo "building (Release)..." >&2
@@ -98,6 +117,14 @@ dotnet build src/Xenstore.Xenbus -c Release -v q -nologo 2>&1 | tail -1 >&2
 ours_dll=$root/src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll
 xenbusd_dll=$root/src/Xenstore.Xenbus/bin/Release/net10.0/xenbusd.dll
 loadgen_dll=$root/bench/Xenstore.LoadGen/bin/Release/net10.0/xs-loadgen.dll
+hostsim_dll=$root/src/Xenstore.HostSim/bin/Release/net10.0/xenstore-hostsim.dll
+# The hotplug scripts' `--tools ours` is the CLI as a user installs it: the native build.
+our_tools=""
+if [[ " $workloads " == *" hostsim-"* ]] || [ -z "$workloads" ]; then
+  dotnet build src/Xenstore.HostSim -c Release -v q -nologo 2>&1 | tail -1 >&2
+  our_tools=$(mktemp -d /tmp/xsbench-cli.XXXXXX)
+  dotnet publish src/Xenstore.Cli -c Release -r linux-x64 -o "$our_tools" -v q -nologo 2>&1 | tail -1 >&2
+fi
 
 # The reference daemons: set up once in the shared home, then a private home (own sockets) linking to it.
 refxs=$root/../shared/refxs/refxs
@@ -131,7 +158,7 @@ daemon_sim=""
 mux_pid=""
 cleanup() {
   [ -n "$daemon_pid" ] && stop_daemon
-  rm -rf "$workdir" "$refhome" "$refhome_new" "$statedir_parent"
+  rm -rf "$workdir" "$refhome" "$refhome_new" "$statedir_parent" ${our_tools:+"$our_tools"}
 }
 trap cleanup EXIT
 
@@ -250,7 +277,7 @@ for round in $(seq 1 "$rounds"); do
         mux|xsdom|xsdom-serial|c422-xsdom) [[ " latency storm-1 storm-8 storm-32 " == *" $name "* ]] || continue ;;
       esac
       rings=-
-      [[ "$name" == ring-* ]] && rings=rings
+      [[ "$name" == ring-* || "$name" == hostsim-* ]] && rings=rings
       # oxenstored serves guests through its own event loop, which the simulated rings do not drive.
       [ "$kind" = ocaml ] && [ "$rings" = rings ] && continue
       load=$(cut -d' ' -f1 /proc/loadavg)
@@ -258,6 +285,10 @@ for round in $(seq 1 "$rounds"); do
         echo "{\"workload\":\"$name\",\"ok\":false,\"error\":\"daemon did not start\"}" > "$workdir/run.json"
       else
         gen=(dotnet "$loadgen_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --timeout "$box")
+        if [[ "$name" == hostsim-* ]]; then
+          gen=(dotnet "$hostsim_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --json --quiet)
+          [[ "$name" == hostsim-ours-* ]] && gen+=(--tools-dir "$our_tools")
+        fi
         [ "$pin" = pin ] && gen=(taskset -c 0 "${gen[@]}")
         [ "$kind" = null ] && gen+=(--no-payload-checks)
         [ -n "$daemon_sim" ] && gen+=(--sim-dir "$daemon_sim")
@@ -267,6 +298,14 @@ for round in $(seq 1 "$rounds"); do
         stop_daemon
       fi
       line=$(tail -1 "$workdir/run.json")
+      # The simulator's report has no "ok": a run is good when every guest booted and went with nothing left over.
+      [[ "$name" == hostsim-* ]] && line=$(python3 -c 'import json,sys
+d=json.loads(sys.argv[1])
+if "ok" not in d:
+    d["ok"] = d.get("booted") == d.get("domains") and d.get("failures") == 0 and d.get("leftover_nodes") == 0
+    if not d["ok"]:
+        d["error"] = "%s of %s booted, %s failures, %s leftover nodes" % (d.get("booted"), d.get("domains"), d.get("failures"), d.get("leftover_nodes"))
+print(json.dumps(d))' "$line")
       python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(name=sys.argv[2], daemon=sys.argv[3], round=int(sys.argv[4]), loadavg=float(sys.argv[5])); print(json.dumps(d))' \
         "$line" "$name" "$kind" "$round" "$load" >> "$results"
       status=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("ok" if d.get("ok") else "FAILED: " + str(d.get("error")))' "$line")
