@@ -1,4 +1,6 @@
+using Xenstore.Client;
 using Xenstore.HostSim;
+using Xenstore.HostSim.Report;
 
 switch (HostSimCommandLine.Parse(args, out HostSimOptions options, out string? error))
 {
@@ -10,5 +12,27 @@ switch (HostSimCommandLine.Parse(args, out HostSimOptions options, out string? e
         Console.Error.WriteLine("Try 'xenstore-hostsim --help' for more information.");
         return 2;
 }
-Console.Error.WriteLine($"xenstore-hostsim: {options.Domains} domains: simulation not built yet");
-return 1;
+
+using var interrupted = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    interrupted.Cancel();
+};
+HostSimReport report;
+try
+{
+    report = await new HostSimulation(options).RunAsync(interrupted.Token).ConfigureAwait(false);
+}
+catch (XenstoreException e)
+{
+    Console.Error.WriteLine($"xenstore-hostsim: {e.Message}");
+    return 1;
+}
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("xenstore-hostsim: interrupted");
+    return 1;
+}
+Console.Out.Write(options.Json ? ReportWriter.Json(report) + Environment.NewLine : ReportWriter.Table(report));
+return report.Passed ? 0 : 1;

@@ -1,0 +1,25 @@
+using System.Collections.Concurrent;
+using Xenstore.HostSim.Run;
+
+namespace Xenstore.HostSim.Host;
+
+/// <summary>What every party of the simulated host shares.</summary>
+internal sealed class HostContext(HostSimOptions options)
+{
+    public HostSimOptions Options { get; } = options;
+
+    public RunCounters Counters { get; } = new();
+
+    public Deviations Deviations { get; } = new();
+
+    public FaultLog Faults { get; } = new();
+
+    public DeviceRegistry Registry { get; } = new();
+
+    public SimulatedPages Pages { get; } = new(options.SimDir);
+
+    public Connections Connections => new(Options, Counters);
+
+    /// <summary>Backend directories whose driver dies at its next step of the handshake (fault backend-kill).</summary>
+    public ConcurrentDictionary<string, bool> BackendsToKill { get; } = new(StringComparer.Ordinal);
+}
