@@ -10,10 +10,11 @@ namespace Xenstore.HostSim.Hotplug;
 /// reproductions in <c>hotplug-scripts/reproduced</c> otherwise. Each run's processes are counted
 /// (<see cref="ProcessHotplugStage.CountsProcesses"/>).
 /// </summary>
-internal sealed class ProcessHotplugRunner : IHotplugRunner
+internal sealed class ProcessHotplugRunner : IHotplugRunner, IAsyncDisposable
 {
     private readonly ProcessHotplugSettings _settings;
     private readonly Lazy<Task<ProcessHotplugStage>> _stage;
+    private readonly ProcessDiskProvisioner _disks;
 
     /// <summary>The runner <c>--hotplug process</c> asks for (<see cref="ProcessHotplugSettings.From"/>).</summary>
     public ProcessHotplugRunner(HostSimOptions options)
@@ -25,6 +26,7 @@ internal sealed class ProcessHotplugRunner : IHotplugRunner
     {
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
+        _disks = new ProcessDiskProvisioner(settings.SocketPath);
         _stage = new Lazy<Task<ProcessHotplugStage>>(() => ProcessHotplugStage.CreateAsync(settings, CancellationToken.None));
     }
 
@@ -37,7 +39,10 @@ internal sealed class ProcessHotplugRunner : IHotplugRunner
         ProcessHotplugStage stage = await _stage.Value.ConfigureAwait(false);
         string log = Path.Combine(stage.LogDirectory,
             $"{Name(invocation.Kind)}-{invocation.FrontendDomid}-{invocation.DeviceId}-{Command(invocation.Action)}-{Guid.NewGuid():N}.log");
-        ProcessStartInfo start = StartInfo(stage, invocation, log);
+        string? disk = invocation.Kind == HotplugDeviceKind.Vbd && invocation.Action == HotplugAction.Add
+            ? await _disks.NodeAsync(invocation, cancellationToken).ConfigureAwait(false)
+            : null;
+        ProcessStartInfo start = StartInfo(stage, invocation, disk, log);
         var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = start };
         process.Start();
@@ -76,7 +81,7 @@ internal sealed class ProcessHotplugRunner : IHotplugRunner
     /// the backend domain's home, <c>XENBUS_TYPE</c>, <c>script</c>, and for a vif <c>vif</c> (its interface name)
     /// and <c>netdev</c>; the tools reach the daemon through <c>XENSTORED_PATH</c>.
     /// </summary>
-    private ProcessStartInfo StartInfo(ProcessHotplugStage stage, HotplugInvocation invocation, string log)
+    private ProcessStartInfo StartInfo(ProcessHotplugStage stage, HotplugInvocation invocation, string? diskNode, string log)
     {
         string script = Path.Combine(stage.Scripts, Name(invocation.Kind));
         var start = new ProcessStartInfo(stage.CountsProcesses ? "unshare" : stage.Launcher)
@@ -96,8 +101,8 @@ internal sealed class ProcessHotplugRunner : IHotplugRunner
         }
 
         bool disk = invocation.Kind == HotplugDeviceKind.Vbd;
-        start.ArgumentList.Add(disk ? SimulatedDisk.NodePath(invocation.FrontendDomid, invocation.DeviceId) : "-");
-        start.ArgumentList.Add(disk ? SimulatedDisk.PhysicalDevice(invocation.FrontendDomid, invocation.DeviceId) : "0:0");
+        start.ArgumentList.Add(diskNode ?? "-");
+        start.ArgumentList.Add(diskNode is null ? "0:0" : SimulatedDisk.PhysicalDevice(invocation.FrontendDomid, invocation.DeviceId));
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(Command(invocation.Action));
         if (!disk)
@@ -129,6 +134,8 @@ internal sealed class ProcessHotplugRunner : IHotplugRunner
         environment["PATH"] = stage.Bin + ":" + (environment.TryGetValue("PATH", out string? path) ? path : "/usr/bin:/bin");
         return start;
     }
+
+    public ValueTask DisposeAsync() => _disks.DisposeAsync();
 
     private static int CountedProcesses(string stdout)
     {

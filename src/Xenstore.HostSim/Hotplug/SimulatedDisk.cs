@@ -3,8 +3,8 @@ namespace Xenstore.HostSim.Hotplug;
 /// <summary>
 /// The block device behind a simulated phy disk. Xen's <c>block</c> script insists that <c>params</c> names a block
 /// device and writes its major:minor as <c>physical-device</c>, so every vbd gets a device node of its own (only the
-/// node: nothing ever opens it). The toolstack writes <see cref="NodePath"/> as the backend's <c>params</c>; the
-/// process runner creates the node before the script runs; the inline runner writes <see cref="PhysicalDevice"/>.
+/// node: nothing ever opens it), created by the process runner where <c>params</c> says, numbered by
+/// <see cref="PhysicalDevice"/>. <see cref="NodePath"/> is a place for them that needs no root-owned directory.
 /// </summary>
 internal static class SimulatedDisk
 {
