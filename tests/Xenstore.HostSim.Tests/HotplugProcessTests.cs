@@ -82,6 +82,32 @@ public sealed class HotplugProcessTests
     }
 
     [Theory]
+    [InlineData("xen")]
+    [InlineData("reproduced")]
+    public async Task Processes_are_counted_alike_for_either_tool_set(string scripts)
+    {
+        // Our CLI's runtime starts threads, which take process ids too; they must not count as processes.
+        RequireTools("debian");
+        string? xen = await ScriptsAsync(scripts);
+        await using HotplugHost host = await HotplugHost.StartAsync();
+        ProcessHotplugRunner debian = host.Runner("debian", xen);
+        ProcessHotplugRunner ours = host.Runner("ours", xen);
+        if (!(await debian.StageAsync()).CountsProcesses)
+        {
+            Assert.Skip("process-id namespaces are not available (unshare --pid needs root)");
+        }
+
+        await host.CreateDomainAsync(8);
+        await host.CreateDomainAsync(9);
+        HotplugResult withDebian = await debian.RunAsync(await host.AddVifAsync(8, 0), CancellationToken.None);
+        HotplugResult withOurs = await ours.RunAsync(await host.AddVifAsync(9, 0), CancellationToken.None);
+
+        Assert.True(withDebian.Succeeded, withDebian.Error);
+        Assert.True(withOurs.Succeeded, withOurs.Error);
+        Assert.Equal(withDebian.Processes, withOurs.Processes);
+    }
+
+    [Theory]
     [MemberData(nameof(ScriptsAndTools))]
     public async Task Block_add_without_params_fails_with_the_scripts_error(string scripts, string tools)
     {

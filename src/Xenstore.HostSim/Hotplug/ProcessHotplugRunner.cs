@@ -137,10 +137,12 @@ internal sealed class ProcessHotplugRunner : IHotplugRunner, IAsyncDisposable
 
     public ValueTask DisposeAsync() => _disks.DisposeAsync();
 
+    /// <summary>The launcher's last line, <c>processes P cli C</c>: P.</summary>
     private static int CountedProcesses(string stdout)
     {
         string? line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith("processes ", StringComparison.Ordinal));
-        return line is not null && int.TryParse(line.AsSpan("processes ".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int count) ? count : 0;
+        string[] words = line?.Split(' ') ?? [];
+        return words.Length >= 2 && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int count) ? count : 0;
     }
 
     /// <summary>
