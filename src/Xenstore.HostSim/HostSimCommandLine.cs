@@ -204,6 +204,8 @@ internal static class HostSimCommandLine
             { Fault: FaultKind.DaemonRestart, DaemonCommand: null } => "--fault daemon-restart needs --daemon-command",
             { Fault: FaultKind.LiveUpdate, LiveUpdateCommand: null } => "--fault live-update needs --live-update-command",
             _ when options.FaultDomain >= options.Domains => "--fault-domain must name one of the --domains guests",
+            { Vbds: > 16 } => "--vbds is at most 16 (xvda to xvdp)",
+            { Vifs: > 64 } => "--vifs is at most 64",
             _ => null,
         };
         return error is null;

@@ -1,0 +1,51 @@
+using System.Text.Json;
+
+namespace Xenstore.HostSim.Tests;
+
+/// <summary>Each injected fault against our daemon: the host copes, and nothing is left behind.</summary>
+public sealed class FaultTests
+{
+    [Fact]
+    public async Task A_backend_killed_mid_handshake_is_probed_again_and_every_guest_boots()
+    {
+        await using SimulatedHost host = await SimulatedHost.StartAsync("ours");
+
+        JsonElement report = await SimulatedHost.RunAsync(host.SmallHost() with { Fault = FaultKind.BackendKill, FaultDomain = 2 });
+
+        Assert.True(report.GetProperty("failures").GetInt32() == 0, EndToEndTests.Deviations(report));
+        Assert.Equal(6, report.GetProperty("booted").GetInt32());
+        Assert.Equal(0, report.GetProperty("leftover_nodes").GetInt32());
+        string fault = Assert.Single(report.GetProperty("fault_events").EnumerateArray()).GetString()!;
+        Assert.StartsWith("backend-kill: the driver of /local/domain/0/backend/vif/", fault, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_backend_in_the_driver_domain_killed_mid_handshake_recovers_too()
+    {
+        await using SimulatedHost host = await SimulatedHost.StartAsync("ours");
+
+        // Guest 0's vif is the one behind the driver domain.
+        JsonElement report = await SimulatedHost.RunAsync(host.SmallHost() with { Fault = FaultKind.BackendKill, FaultDomain = 0 });
+
+        Assert.True(report.GetProperty("failures").GetInt32() == 0, EndToEndTests.Deviations(report));
+        Assert.Equal(6, report.GetProperty("booted").GetInt32());
+        Assert.Equal(0, report.GetProperty("leftover_nodes").GetInt32());
+        string fault = Assert.Single(report.GetProperty("fault_events").EnumerateArray()).GetString()!;
+        Assert.Contains("/backend/vif/", fault, StringComparison.Ordinal);
+        Assert.DoesNotContain("/local/domain/0/", fault, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_guest_dying_while_connecting_is_destroyed_cleanly_and_the_others_boot()
+    {
+        await using SimulatedHost host = await SimulatedHost.StartAsync("ours");
+
+        JsonElement report = await SimulatedHost.RunAsync(host.SmallHost() with { Fault = FaultKind.GuestDeath, FaultDomain = 3 });
+
+        Assert.True(report.GetProperty("failures").GetInt32() == 0, EndToEndTests.Deviations(report));
+        Assert.Equal(5, report.GetProperty("booted").GetInt32());
+        Assert.Equal(1, report.GetProperty("died_by_fault").GetInt32());
+        Assert.Equal(6, report.GetProperty("destroyed").GetInt32());
+        Assert.Equal(0, report.GetProperty("leftover_nodes").GetInt32());
+    }
+}
