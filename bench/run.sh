@@ -298,16 +298,20 @@ for round in $(seq 1 "$rounds"); do
         stop_daemon
       fi
       line=$(tail -1 "$workdir/run.json")
-      # The simulator's report has no "ok": a run is good when every guest booted and went with nothing left over.
+      # The simulator's report is one indented object with no "ok": a run is good when every guest booted and went
+      # with nothing left over.
       [[ "$name" == hostsim-* ]] && line=$(python3 -c 'import json,sys
-d=json.loads(sys.argv[1])
+try:
+    d = json.load(open(sys.argv[1]))
+except ValueError:
+    err = open(sys.argv[2]).read().strip().splitlines()
+    d = {"ok": False, "error": "no report: " + (err[-1] if err else "nothing on stderr")}
 if "ok" not in d:
     d["ok"] = d.get("booted") == d.get("domains") and d.get("failures") == 0 and d.get("leftover_nodes") == 0
     if not d["ok"]:
         d["error"] = "%s of %s booted, %s failures, %s leftover nodes" % (d.get("booted"), d.get("domains"), d.get("failures"), d.get("leftover_nodes"))
-print(json.dumps(d))' "$line")
-      python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(name=sys.argv[2], daemon=sys.argv[3], round=int(sys.argv[4]), loadavg=float(sys.argv[5])); print(json.dumps(d))' \
-        "$line" "$name" "$kind" "$round" "$load" >> "$results"
+d.pop("leftovers", None)
+print(json.dumps(d))' "$workdir/run.json" "$workdir/run.err")
       status=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("ok" if d.get("ok") else "FAILED: " + str(d.get("error")))' "$line")
       printf '[%4ds] round %d %-10s %-6s %s\n' $(( $(date +%s) - started )) "$round" "$name" "$kind" "$status" >&2
     done
