@@ -26,17 +26,14 @@ internal enum FaultKind
     /// <summary>No fault.</summary>
     None,
 
-    /// <summary>A backend is killed mid-handshake (its device is torn down and re-probed).</summary>
+    /// <summary>A backend driver dies mid-handshake (its watches go, nothing is written) and probes the device again.</summary>
     BackendKill,
 
     /// <summary>A guest dies while its frontends connect; the toolstack destroys it and the rest carry on.</summary>
     GuestDeath,
 
-    /// <summary>The daemon is SIGKILLed mid-boot and restarted; every party reconnects and finishes.</summary>
+    /// <summary>The daemon is SIGKILLed mid-boot and started again; every party reconnects and finishes.</summary>
     DaemonRestart,
-
-    /// <summary>A live update of the daemon during the boot storm.</summary>
-    LiveUpdate,
 }
 
 /// <summary>Everything the command line sets. Immutable; defaults are a small host.</summary>
@@ -104,9 +101,6 @@ internal sealed record HostSimOptions
 
     /// <summary>Shell command that starts the daemon again after <see cref="FaultKind.DaemonRestart"/>.</summary>
     public string? DaemonCommand { get; init; }
-
-    /// <summary>Shell command that live-updates the daemon for <see cref="FaultKind.LiveUpdate"/>.</summary>
-    public string? LiveUpdateCommand { get; init; }
 
     /// <summary>The guest index the fault hits.</summary>
     public int FaultTarget => FaultDomain ?? Domains / 2;
