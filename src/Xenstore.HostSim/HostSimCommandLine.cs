@@ -51,9 +51,12 @@ internal static class HostSimCommandLine
                                      mid-handshake and probes the device again;
                                      guest-death: the fault guest dies while its frontends connect;
                                      daemon-restart: the daemon is SIGKILLed as the fault guest's creation
-                                     starts, then started again with --daemon-command
+                                     starts, then started again with --daemon-command;
+                                     live-update: CONTROL live-update to --live-update-binary as the fault
+                                     guest's creation starts (BUSY answers retried, as xenstore-control does)
           --fault-domain I           the guest (0-based, creation order) the fault hits (default: the middle one)
           --daemon-command CMD       shell command that starts the daemon again and returns once it serves
+          --live-update-binary PATH  the daemon binary a live update hands over to
 
         Output:
           --json                     print one JSON object instead of the table
@@ -118,6 +121,10 @@ internal static class HostSimCommandLine
                     if (!Text(arg, Value(), out string daemonCommand, ref error)) return CommandLineOutcome.Error;
                     options = options with { DaemonCommand = daemonCommand };
                     break;
+                case "--live-update-binary":
+                    if (!Text(arg, Value(), out string binary, ref error)) return CommandLineOutcome.Error;
+                    options = options with { LiveUpdateBinary = binary };
+                    break;
                 case "--domains":
                     if (!Number(arg, Value(), 1, out int domains, ref error)) return CommandLineOutcome.Error;
                     options = options with { Domains = domains };
@@ -177,11 +184,12 @@ internal static class HostSimCommandLine
                         "backend-kill" => FaultKind.BackendKill,
                         "guest-death" => FaultKind.GuestDeath,
                         "daemon-restart" => FaultKind.DaemonRestart,
+                        "live-update" => FaultKind.LiveUpdate,
                         _ => null,
                     };
                     if (fault is null)
                     {
-                        error = "--fault takes backend-kill, guest-death or daemon-restart";
+                        error = "--fault takes backend-kill, guest-death, daemon-restart or live-update";
                         return CommandLineOutcome.Error;
                     }
                     options = options with { Fault = fault.Value };
@@ -200,6 +208,7 @@ internal static class HostSimCommandLine
         {
             { SimDir.Length: 0 } => "--sim-dir is required: guests talk to the daemon over simulated rings",
             { Fault: FaultKind.DaemonRestart, DaemonCommand: null } => "--fault daemon-restart needs --daemon-command",
+            { Fault: FaultKind.LiveUpdate, LiveUpdateBinary: null } => "--fault live-update needs --live-update-binary",
             _ when options.FaultDomain >= options.Domains => "--fault-domain must name one of the --domains guests",
             { Vbds: > 16 } => "--vbds is at most 16 (xvda to xvdp)",
             { Vifs: > 64 } => "--vifs is at most 64",

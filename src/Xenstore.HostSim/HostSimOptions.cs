@@ -34,6 +34,9 @@ internal enum FaultKind
 
     /// <summary>The daemon is SIGKILLed mid-boot and started again; every party reconnects and finishes.</summary>
     DaemonRestart,
+
+    /// <summary>The daemon is live-updated (CONTROL live-update) during the boot storm; nobody notices but a pause.</summary>
+    LiveUpdate,
 }
 
 /// <summary>Everything the command line sets. Immutable; defaults are a small host.</summary>
@@ -101,6 +104,9 @@ internal sealed record HostSimOptions
 
     /// <summary>Shell command that starts the daemon again after <see cref="FaultKind.DaemonRestart"/>.</summary>
     public string? DaemonCommand { get; init; }
+
+    /// <summary>The binary handed to CONTROL <c>live-update -f</c> for <see cref="FaultKind.LiveUpdate"/>.</summary>
+    public string? LiveUpdateBinary { get; init; }
 
     /// <summary>The guest index the fault hits.</summary>
     public int FaultTarget => FaultDomain ?? Domains / 2;

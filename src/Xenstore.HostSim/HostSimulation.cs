@@ -63,10 +63,12 @@ internal sealed class HostSimulation(HostSimOptions options)
         }
         TimeSpan bootPhase = boot.Elapsed;
         await _restart.ConfigureAwait(false);
-        if (_host.Restarter.Happened)
+        if (_host.Restarter.Happened || options.Fault == FaultKind.LiveUpdate)
         {
             // Another process now: its CPU time and memory start afresh.
-            pid = _host.Restarter.Pid;
+            // (The successor of a live update inherits the listening socket, whose peer credentials still name the
+            // old process: its pid is not known here.)
+            pid = _host.Restarter.Happened ? _host.Restarter.Pid : null;
             before = null;
         }
         DaemonUsage? booted = pid is int p1 ? DaemonUsage.Read(p1) : null;
@@ -214,6 +216,11 @@ internal sealed class HostSimulation(HostSimOptions options)
             if (options.Fault == FaultKind.DaemonRestart && domain.Index == options.FaultTarget)
             {
                 _restart = Task.Run(_host.Restarter.RestartAsync, CancellationToken.None);
+            }
+            if (options.Fault == FaultKind.LiveUpdate && domain.Index == options.FaultTarget)
+            {
+                var updater = new LiveUpdater(options, _host.Faults, _host.Deviations);
+                _restart = Task.Run(() => updater.UpdateAsync(cancellationToken), CancellationToken.None);
             }
             bool created;
             for (int attempt = 1; ; attempt++)

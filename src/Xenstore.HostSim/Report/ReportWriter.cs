@@ -119,6 +119,7 @@ internal static class ReportWriter
         FaultKind.BackendKill => "backend-kill",
         FaultKind.GuestDeath => "guest-death",
         FaultKind.DaemonRestart => "daemon-restart",
+        FaultKind.LiveUpdate => "live-update",
         _ => "none",
     };
 }
