@@ -47,10 +47,16 @@ internal static class HostSimCommandLine
           --scripts-dir DIR          where the hotplug scripts are (default: the bundled ones)
 
         Faults:
-          --fault KIND               backend-kill | guest-death | daemon-restart | live-update
+          --fault KIND               backend-kill: the fault guest's last device's backend driver dies
+                                     mid-handshake and probes the device again;
+                                     guest-death: the fault guest dies while its frontends connect;
+                                     daemon-restart: the daemon is SIGKILLed as the fault guest's creation
+                                     starts, then started again with --daemon-command;
+                                     live-update: CONTROL live-update to --live-update-binary as the fault
+                                     guest's creation starts (BUSY answers retried, as xenstore-control does)
           --fault-domain I           the guest (0-based, creation order) the fault hits (default: the middle one)
-          --daemon-command CMD       shell command starting the daemon again after daemon-restart
-          --live-update-command CMD  shell command that live-updates the daemon for live-update
+          --daemon-command CMD       shell command that starts the daemon again and returns once it serves
+          --live-update-binary PATH  the daemon binary a live update hands over to
 
         Output:
           --json                     print one JSON object instead of the table
@@ -115,9 +121,9 @@ internal static class HostSimCommandLine
                     if (!Text(arg, Value(), out string daemonCommand, ref error)) return CommandLineOutcome.Error;
                     options = options with { DaemonCommand = daemonCommand };
                     break;
-                case "--live-update-command":
-                    if (!Text(arg, Value(), out string liveUpdate, ref error)) return CommandLineOutcome.Error;
-                    options = options with { LiveUpdateCommand = liveUpdate };
+                case "--live-update-binary":
+                    if (!Text(arg, Value(), out string binary, ref error)) return CommandLineOutcome.Error;
+                    options = options with { LiveUpdateBinary = binary };
                     break;
                 case "--domains":
                     if (!Number(arg, Value(), 1, out int domains, ref error)) return CommandLineOutcome.Error;
@@ -202,7 +208,7 @@ internal static class HostSimCommandLine
         {
             { SimDir.Length: 0 } => "--sim-dir is required: guests talk to the daemon over simulated rings",
             { Fault: FaultKind.DaemonRestart, DaemonCommand: null } => "--fault daemon-restart needs --daemon-command",
-            { Fault: FaultKind.LiveUpdate, LiveUpdateCommand: null } => "--fault live-update needs --live-update-command",
+            { Fault: FaultKind.LiveUpdate, LiveUpdateBinary: null } => "--fault live-update needs --live-update-binary",
             _ when options.FaultDomain >= options.Domains => "--fault-domain must name one of the --domains guests",
             { Vbds: > 16 } => "--vbds is at most 16 (xvda to xvdp)",
             { Vifs: > 64 } => "--vifs is at most 64",

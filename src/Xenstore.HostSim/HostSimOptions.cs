@@ -26,16 +26,16 @@ internal enum FaultKind
     /// <summary>No fault.</summary>
     None,
 
-    /// <summary>A backend is killed mid-handshake (its device is torn down and re-probed).</summary>
+    /// <summary>A backend driver dies mid-handshake (its watches go, nothing is written) and probes the device again.</summary>
     BackendKill,
 
     /// <summary>A guest dies while its frontends connect; the toolstack destroys it and the rest carry on.</summary>
     GuestDeath,
 
-    /// <summary>The daemon is SIGKILLed mid-boot and restarted; every party reconnects and finishes.</summary>
+    /// <summary>The daemon is SIGKILLed mid-boot and started again; every party reconnects and finishes.</summary>
     DaemonRestart,
 
-    /// <summary>A live update of the daemon during the boot storm.</summary>
+    /// <summary>The daemon is live-updated (CONTROL live-update) during the boot storm; nobody notices but a pause.</summary>
     LiveUpdate,
 }
 
@@ -105,8 +105,8 @@ internal sealed record HostSimOptions
     /// <summary>Shell command that starts the daemon again after <see cref="FaultKind.DaemonRestart"/>.</summary>
     public string? DaemonCommand { get; init; }
 
-    /// <summary>Shell command that live-updates the daemon for <see cref="FaultKind.LiveUpdate"/>.</summary>
-    public string? LiveUpdateCommand { get; init; }
+    /// <summary>The binary handed to CONTROL <c>live-update -f</c> for <see cref="FaultKind.LiveUpdate"/>.</summary>
+    public string? LiveUpdateBinary { get; init; }
 
     /// <summary>The guest index the fault hits.</summary>
     public int FaultTarget => FaultDomain ?? Domains / 2;

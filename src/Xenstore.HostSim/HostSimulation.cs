@@ -25,6 +25,7 @@ internal sealed class HostSimulation(HostSimOptions options)
     private XenstoreClient? _driverClient;
     private int _booted;
     private int _destroyed;
+    private Task _restart = Task.CompletedTask;
 
     private TimeSpan BootTimeout => (options.WaitTimeout * 3) + options.HotplugTimeout;
 
@@ -32,14 +33,14 @@ internal sealed class HostSimulation(HostSimOptions options)
     {
         Connections connections = _host.Connections;
         await using XenstoreClient checker = await XenstoreClient.ConnectAsync(options.SocketPath, cancellationToken).ConfigureAwait(false);
-        int? pid = options.DaemonPid ?? DaemonUsage.PeerPid(options.SocketPath);
+        int? pid = _host.Restarter.Pid;
         DaemonUsage? before = pid is int p0 ? DaemonUsage.Read(p0) : null;
         await PrepareHostAsync(checker, cancellationToken).ConfigureAwait(false);
         HashSet<string> baseline = await TreeScan.AllNodesAsync(checker, cancellationToken).ConfigureAwait(false);
 
         IHotplugRunner hotplug = HotplugRunners.Create(options, domid => domid != 0 ? _driverClient : null);
-        var libxl = new Libxl(options, _host.Counters, _host.Deviations, _host.Pages, hotplug);
-        XenstoreClient dom0Kernel = await connections.Dom0Async(cancellationToken).ConfigureAwait(false);
+        var libxl = new Libxl(options, _host.Counters, _host.Deviations, _host.Pages, hotplug, _host.Restarter);
+        XenstoreClient dom0Kernel = await connections.Dom0KernelAsync(cancellationToken).ConfigureAwait(false);
         var dom0Backends = new BackendKernel(0, dom0Kernel, _host);
         await dom0Backends.StartAsync().ConfigureAwait(false);
 
@@ -61,6 +62,15 @@ internal sealed class HostSimulation(HostSimOptions options)
             await Task.WhenAll(_domains.Select(d => BootGuestAsync(libxl, d, gate, cancellationToken))).ConfigureAwait(false);
         }
         TimeSpan bootPhase = boot.Elapsed;
+        await _restart.ConfigureAwait(false);
+        if (_host.Restarter.Happened || options.Fault == FaultKind.LiveUpdate)
+        {
+            // Another process now: its CPU time and memory start afresh.
+            // (The successor of a live update inherits the listening socket, whose peer credentials still name the
+            // old process: its pid is not known here.)
+            pid = _host.Restarter.Happened ? _host.Restarter.Pid : null;
+            before = null;
+        }
         DaemonUsage? booted = pid is int p1 ? DaemonUsage.Read(p1) : null;
 
         var destroy = Stopwatch.StartNew();
@@ -78,7 +88,8 @@ internal sealed class HostSimulation(HostSimOptions options)
         await progress.CancelAsync().ConfigureAwait(false);
         await progressLine.ConfigureAwait(false);
 
-        HashSet<string> after = await TreeScan.AllNodesAsync(checker, cancellationToken).ConfigureAwait(false);
+        await using XenstoreClient finalChecker = await XenstoreClient.ConnectAsync(options.SocketPath, cancellationToken).ConfigureAwait(false);
+        HashSet<string> after = await TreeScan.AllNodesAsync(finalChecker, cancellationToken).ConfigureAwait(false);
         after.ExceptWith(baseline);
         DaemonUsage? end = pid is int p2 ? DaemonUsage.Read(p2) : null;
         return new HostSimReport
@@ -160,7 +171,7 @@ internal sealed class HostSimulation(HostSimOptions options)
         XenstoreClient xl = await connections.Dom0Async(cancellationToken).ConfigureAwait(false);
         try
         {
-            await libxl.CreateDomainAsync(xl, driver, cancellationToken).ConfigureAwait(false);
+            await libxl.CreateDomainAsync(xl, driver, resume: false, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -202,21 +213,44 @@ internal sealed class HostSimulation(HostSimOptions options)
         {
             var clock = Stopwatch.StartNew();
             Connections connections = _host.Connections;
-            XenstoreClient xl = await connections.Dom0Async(cancellationToken).ConfigureAwait(false);
+            if (options.Fault == FaultKind.DaemonRestart && domain.Index == options.FaultTarget)
+            {
+                _restart = Task.Run(_host.Restarter.RestartAsync, CancellationToken.None);
+            }
+            if (options.Fault == FaultKind.LiveUpdate && domain.Index == options.FaultTarget)
+            {
+                var updater = new LiveUpdater(options, _host.Faults, _host.Deviations);
+                _restart = Task.Run(() => updater.UpdateAsync(cancellationToken), CancellationToken.None);
+            }
             bool created;
-            try
+            for (int attempt = 1; ; attempt++)
             {
-                await libxl.CreateDomainAsync(xl, domain, cancellationToken).ConfigureAwait(false);
-                created = await libxl.AddDevicesAsync(xl, domain, cancellationToken).ConfigureAwait(false);
-            }
-            catch (XenstoreException e)
-            {
-                _host.Deviations.Add(domain.Home, $"xl create of domain {domain.Domid}", e.Message);
-                created = false;
-            }
-            finally
-            {
-                await connections.CloseAsync(xl).ConfigureAwait(false);
+                XenstoreClient? xl = null;
+                try
+                {
+                    xl = await connections.Dom0Async(cancellationToken).ConfigureAwait(false);
+                    await libxl.CreateDomainAsync(xl, domain, resume: attempt > 1, cancellationToken).ConfigureAwait(false);
+                    created = await libxl.AddDevicesAsync(xl, domain, resume: attempt > 1, cancellationToken).ConfigureAwait(false);
+                    break;
+                }
+                catch (XenstoreException e) when (_host.IsOutage(e) && attempt < 5)
+                {
+                    // The daemon was killed under this xl create: run it again once the daemon is back.
+                    await _host.Restarter.Back.ConfigureAwait(false);
+                }
+                catch (XenstoreException e)
+                {
+                    _host.Deviations.Add(domain.Home, $"xl create of domain {domain.Domid}", e.Message);
+                    created = false;
+                    break;
+                }
+                finally
+                {
+                    if (xl is not null)
+                    {
+                        await connections.CloseAsync(xl).ConfigureAwait(false);
+                    }
+                }
             }
             if (!created || !domain.Introduced)
             {

@@ -6,7 +6,7 @@ public sealed class CommandLineTests
     [
         "--socket", "--sim-dir", "--daemon-pid", "--domains", "--concurrency", "--vifs", "--vbds", "--driver-domain",
         "--driver-domain-every", "--first-domid", "--timeout", "--hotplug", "--tools", "--tools-dir", "--scripts-dir",
-        "--fault", "--fault-domain", "--daemon-command", "--live-update-command", "--json", "--quiet", "--help",
+        "--fault", "--fault-domain", "--daemon-command", "--live-update-binary", "--json", "--quiet", "--help",
     ];
 
     [Fact]
@@ -42,6 +42,8 @@ public sealed class CommandLineTests
     [InlineData("--tools", "busybox")]
     [InlineData("--fault", "meteor")]
     [InlineData("--fault", "daemon-restart")]
+    [InlineData("--fault", "live-update")]
+    [InlineData("--fault", "power-cut")]
     [InlineData("--fault-domain", "6")]
     [InlineData("--vbds", "17")]
     [InlineData("--socket")]

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Xenstore.TestKit;
 
 namespace Xenstore.HostSim.Tests;
 
@@ -47,5 +48,48 @@ public sealed class FaultTests
         Assert.Equal(1, report.GetProperty("died_by_fault").GetInt32());
         Assert.Equal(6, report.GetProperty("destroyed").GetInt32());
         Assert.Equal(0, report.GetProperty("leftover_nodes").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_daemon_killed_mid_boot_restarts_from_its_journal_and_every_party_finishes()
+    {
+        string directory = Directory.CreateTempSubdirectory("xs-hostsim-restart-").FullName;
+        string sim = Path.Combine(directory, "sim");
+        string state = Path.Combine(directory, "state");
+        await using OurDaemon daemon = await OurDaemon.StartAsync("--sim-dir", sim, "--state-dir", state);
+        // Started again in the background (the daemon returns once it serves), on the same socket, rings and state.
+        string command = $"dotnet '{OurDaemon.DaemonDll}' --socket '{daemon.SocketPath}' --sim-dir '{sim}' --state-dir '{state}'";
+        var options = new HostSimOptions
+        {
+            SocketPath = daemon.SocketPath,
+            SimDir = sim,
+            Domains = 6,
+            Concurrency = 2,
+            DriverDomain = true,
+            DriverDomainEvery = 6,
+            Quiet = true,
+            DaemonPid = daemon.ProcessId,
+            Fault = FaultKind.DaemonRestart,
+            FaultDomain = 3,
+            DaemonCommand = command,
+        };
+
+        JsonElement report = await SimulatedHost.RunAsync(options);
+        int restarted = report.GetProperty("daemon_pid").GetInt32();
+        try
+        {
+            Assert.True(report.GetProperty("failures").GetInt32() == 0, EndToEndTests.Deviations(report));
+            Assert.Equal(6, report.GetProperty("booted").GetInt32());
+            Assert.Equal(6, report.GetProperty("destroyed").GetInt32());
+            Assert.Equal(0, report.GetProperty("leftover_nodes").GetInt32());
+            Assert.NotEqual(daemon.ProcessId, restarted);
+            string fault = Assert.Single(report.GetProperty("fault_events").EnumerateArray()).GetString()!;
+            Assert.StartsWith($"daemon-restart: daemon {daemon.ProcessId} SIGKILLed mid-boot", fault, StringComparison.Ordinal);
+        }
+        finally
+        {
+            using var again = System.Diagnostics.Process.GetProcessById(restarted);
+            again.Kill();
+        }
     }
 }

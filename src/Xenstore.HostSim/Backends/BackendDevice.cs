@@ -91,8 +91,8 @@ internal abstract class BackendDevice
         {
             return;
         }
-        State = state;
         await XenbusOps.SwitchStateAsync(Client, Kernel.Counters, Directory, state, Stopping).ConfigureAwait(false);
+        State = state;
         if (state == XenbusState.Connected)
         {
             Device?.BackendConnected.TrySetResult();

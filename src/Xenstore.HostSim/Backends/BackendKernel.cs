@@ -40,7 +40,7 @@ internal sealed class BackendKernel : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        _xenwatch = new Xenwatch(Client, Counters, Deviations, $"backend domain {Domid}");
+        _xenwatch = new Xenwatch(Client, Counters, Deviations, $"backend domain {Domid}", Host.IsOutage);
         await _xenwatch.RegisterAsync(_root, OnBackendChangedAsync).ConfigureAwait(false);
     }
 
@@ -87,9 +87,18 @@ internal sealed class BackendKernel : IAsyncDisposable
         }
         BackendDevice device = parts[0] == "vif" ? new Netback(this, directory) : new Blkback(this, directory);
         _devices[directory] = device;
-        if (!await device.ProbeAsync().ConfigureAwait(false))
+        bool probed = false;
+        try
         {
-            _devices.Remove(directory);
+            probed = await device.ProbeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!probed)
+            {
+                // Probed again at the next event (after a reconnection, the watch's first).
+                _devices.Remove(directory);
+            }
         }
     }
 

@@ -33,7 +33,7 @@ internal sealed class Devd : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        _xenwatch = new Xenwatch(_client, _host.Counters, _host.Deviations, $"xl devd in domain {_domid}");
+        _xenwatch = new Xenwatch(_client, _host.Counters, _host.Deviations, $"xl devd in domain {_domid}", _host.IsOutage);
         await _xenwatch.RegisterAsync(_root, BackendChangedAsync).ConfigureAwait(false);
     }
 

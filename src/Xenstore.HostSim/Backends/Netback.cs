@@ -73,7 +73,6 @@ internal sealed class Netback(BackendKernel kernel, string directory) : BackendD
     /// <summary>connect(): the frontend's rings and flags, the backend's <c>mac</c>, the watches.</summary>
     private async Task ConnectAsync()
     {
-        _connected = true;
         await XenbusOps.ReadOrNullAsync(Client, Frontend + "/multi-queue-num-queues", Stopping).ConfigureAwait(false);
         foreach (string ring in (string[])["tx-ring-ref", "rx-ring-ref", "event-channel"])
         {
@@ -93,6 +92,10 @@ internal sealed class Netback(BackendKernel kernel, string directory) : BackendD
         await WatchAsync(Frontend + "/request-multicast-control", async path =>
             await XenbusOps.ReadOrNullAsync(Client, path, Stopping).ConfigureAwait(false)).ConfigureAwait(false);
         // Fires at once; Connected waits for the script's "connected".
+        if (_hotplugStatus is not null)
+        {
+            await UnwatchAsync(_hotplugStatus).ConfigureAwait(false);
+        }
         _hotplugStatus = await WatchHandleAsync(Directory + "/hotplug-status", async _ =>
         {
             if (_hotplugStatus is null
@@ -104,6 +107,7 @@ internal sealed class Netback(BackendKernel kernel, string directory) : BackendD
             _hotplugStatus = null;
             await SwitchAsync(XenbusState.Connected).ConfigureAwait(false);
         }).ConfigureAwait(false);
+        _connected = true;
     }
 
     /// <summary>netback_remove drops <c>hotplug-status</c> (gone already when the toolstack removed the directory).</summary>

@@ -65,8 +65,8 @@ internal abstract class FrontendDevice
         {
             return;
         }
-        State = state;
         await XenbusOps.SwitchStateAsync(Client, Kernel.Host.Counters, Directory, state, Stopping).ConfigureAwait(false);
+        State = state;
     }
 
     /// <summary>

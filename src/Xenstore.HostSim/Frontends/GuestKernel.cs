@@ -38,7 +38,7 @@ internal sealed class GuestKernel : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        _xenwatch = new Xenwatch(Client, Host.Counters, Host.Deviations, $"guest {Domain.Domid}");
+        _xenwatch = new Xenwatch(Client, Host.Counters, Host.Deviations, $"guest {Domain.Domid}", Host.IsOutage);
         await _xenwatch.RegisterAsync(_root, DeviceChangedAsync).ConfigureAwait(false);
     }
 

@@ -19,6 +19,19 @@ internal sealed class Connections(HostSimOptions options, RunCounters counters)
     public Task<XenstoreClient> Dom0Async(CancellationToken cancellationToken) =>
         XenstoreClient.ConnectAsync(ClientOptions with { Path = options.SocketPath }, cancellationToken);
 
+    /// <summary>
+    /// dom0's kernel: its connection reconnects (re-registering its watches) when the daemon-restart fault is on,
+    /// as a kernel's would reach a restarted Xenstore again.
+    /// </summary>
+    public Task<XenstoreClient> Dom0KernelAsync(CancellationToken cancellationToken) =>
+        XenstoreClient.ConnectAsync(ClientOptions with
+        {
+            Path = options.SocketPath,
+            AutoReconnect = options.Fault == FaultKind.DaemonRestart,
+            ReconnectDelayMin = TimeSpan.FromMilliseconds(20),
+            ReconnectDelayMax = TimeSpan.FromMilliseconds(200),
+        }, cancellationToken);
+
     /// <summary>Domain <paramref name="domid"/>'s kernel connection: its ring in the simulated hypervisor.</summary>
     public Task<XenstoreClient> GuestAsync(int domid, CancellationToken cancellationToken) =>
         XenstoreClient.ConnectSimulatedGuestAsync(options.SimDir, (uint)domid, ClientOptions, cancellationToken);

@@ -14,13 +14,33 @@ internal sealed partial class Libxl
     /// <c>libxl__domain_make</c> (T1), <c>libxl__build_post</c> (T2), then INTRODUCE with the domain's store page
     /// and port. The domain's page exists before it is introduced, as the domain builder makes it.
     /// </summary>
-    public async Task CreateDomainAsync(XenstoreClient xl, SimDomain domain, CancellationToken cancellationToken)
+    /// <param name="xl">The command's connection.</param>
+    /// <param name="domain">The domain.</param>
+    /// <param name="resume">
+    /// The command runs again after the daemon's restart cut it off: the steps the daemon already committed (its
+    /// answer lost) are not repeated.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    public async Task CreateDomainAsync(XenstoreClient xl, SimDomain domain, bool resume, CancellationToken cancellationToken)
     {
-        pages.CreatePage(domain.Domid);
-        await XenbusOps.TransactAsync(xl, counters, tx => DomainMakeAsync(xl, tx, domain, cancellationToken), cancellationToken).ConfigureAwait(false);
-        await XenbusOps.TransactAsync(xl, counters, tx => BuildPostAsync(tx, domain, cancellationToken), cancellationToken).ConfigureAwait(false);
-        await xl.IntroduceDomainAsync((uint)domain.Domid, SimulatedPages.StoreFrame(domain.Domid), SimulatedPages.StorePort,
-            cancellationToken).ConfigureAwait(false);
+        bool introduced = resume && await xl.IsDomainIntroducedAsync((uint)domain.Domid, cancellationToken).ConfigureAwait(false);
+        if (!introduced)
+        {
+            pages.CreatePage(domain.Domid);
+        }
+        if (!resume || await xl.TryReadAsync(domain.LibxlPath + "/type", cancellationToken).ConfigureAwait(false) is null)
+        {
+            await XenbusOps.TransactAsync(xl, counters, tx => DomainMakeAsync(xl, tx, domain, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        if (!resume || await xl.TryReadAsync(domain.Home + "/store/ring-ref", cancellationToken).ConfigureAwait(false) is null)
+        {
+            await XenbusOps.TransactAsync(xl, counters, tx => BuildPostAsync(tx, domain, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        if (!introduced)
+        {
+            await xl.IntroduceDomainAsync((uint)domain.Domid, SimulatedPages.StoreFrame(domain.Domid), SimulatedPages.StorePort,
+                cancellationToken).ConfigureAwait(false);
+        }
         domain.Introduced = true;
     }
 

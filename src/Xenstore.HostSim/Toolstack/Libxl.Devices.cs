@@ -13,32 +13,44 @@ internal sealed partial class Libxl
     /// Each ends when its backend reached InitWait and, for a dom0 backend, its hotplug script succeeded.
     /// </summary>
     /// <returns>False when any device failed (each failure is a deviation).</returns>
-    public async Task<bool> AddDevicesAsync(XenstoreClient xl, SimDomain domain, CancellationToken cancellationToken)
+    /// <param name="xl">The command's connection.</param>
+    /// <param name="domain">The guest.</param>
+    /// <param name="resume">After the daemon's restart: devices already written and scripts already run are kept.</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    public async Task<bool> AddDevicesAsync(XenstoreClient xl, SimDomain domain, bool resume, CancellationToken cancellationToken)
     {
         bool ok = true;
         foreach (HotplugDeviceKind kind in (HotplugDeviceKind[])[HotplugDeviceKind.Vbd, HotplugDeviceKind.Vif])
         {
             bool[] results = await Task.WhenAll(domain.Devices.Where(d => d.Kind == kind)
-                .Select(d => AddDeviceAsync(xl, domain, d, cancellationToken))).ConfigureAwait(false);
+                .Select(d => AddDeviceAsync(xl, domain, d, resume, cancellationToken))).ConfigureAwait(false);
             ok &= results.All(r => r);
         }
         return ok;
     }
 
-    private async Task<bool> AddDeviceAsync(XenstoreClient xl, SimDomain domain, SimDevice device, CancellationToken cancellationToken)
+    private async Task<bool> AddDeviceAsync(XenstoreClient xl, SimDomain domain, SimDevice device, bool resume,
+        CancellationToken cancellationToken)
     {
         (string Key, string Value)[] frontend = device.Kind == HotplugDeviceKind.Vif ? VifFrontend(device) : VbdFrontend(device);
         (string Key, string Value)[] readOnlyFrontend = device.Kind == HotplugDeviceKind.Vif ? [("mtu", "1500")] : [];
         (string Key, string Value)[] backend = device.Kind == HotplugDeviceKind.Vif ? VifBackend(device) : VbdBackend(domain, device);
         try
         {
-            await XenbusOps.TransactAsync(xl, counters, async tx =>
+            if (!resume || await XenbusOps.ReadOrNullAsync(xl, device.LibxlPath + "/backend", cancellationToken).ConfigureAwait(false) != device.BackendPath)
             {
-                await GenericAddAsync(tx, device, frontend, readOnlyFrontend, backend, cancellationToken).ConfigureAwait(false);
-                return true;
-            }, cancellationToken).ConfigureAwait(false);
+                await XenbusOps.TransactAsync(xl, counters, async tx =>
+                {
+                    await GenericAddAsync(tx, device, frontend, readOnlyFrontend, backend, cancellationToken).ConfigureAwait(false);
+                    return true;
+                }, cancellationToken).ConfigureAwait(false);
+            }
             await WatchWait.UntilAsync(xl, counters, device.BackendPath + "/state", "backend state 2 (InitWait)",
                 v => XenbusStates.Parse(v) == XenbusState.InitWait, options.WaitTimeout, cancellationToken).ConfigureAwait(false);
+            if (resume && await XenbusOps.ReadOrNullAsync(xl, device.BackendPath + "/hotplug-status", cancellationToken).ConfigureAwait(false) == "connected")
+            {
+                return true;
+            }
             if (device.IsInDriverDomain)
             {
                 // Not a local backend: xl devd in the driver domain runs its script.

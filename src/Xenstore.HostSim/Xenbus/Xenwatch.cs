@@ -18,8 +18,12 @@ internal sealed class Xenwatch : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public Xenwatch(XenstoreClient client, RunCounters counters, Deviations deviations, string party)
+    private readonly Func<Exception, bool> _isOutage;
+
+    public Xenwatch(XenstoreClient client, RunCounters counters, Deviations deviations, string party,
+        Func<Exception, bool>? isOutage = null)
     {
+        _isOutage = isOutage ?? (_ => false);
         _client = client;
         _counters = counters;
         _deviations = deviations;
@@ -77,6 +81,10 @@ internal sealed class Xenwatch : IAsyncDisposable
                 catch (Exception e) when (IsStopping && e is XenstoreException or OperationCanceledException or ObjectDisposedException)
                 {
                     // The party is going away (a paused or dying guest, the end of the run).
+                }
+                catch (XenstoreException e) when (_isOutage(e))
+                {
+                    // The daemon is being restarted: the watch fires again once reconnected and this runs again.
                 }
                 catch (XenstoreException e)
                 {
