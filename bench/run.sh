@@ -312,6 +312,8 @@ if "ok" not in d:
         d["error"] = "%s of %s booted, %s failures, %s leftover nodes" % (d.get("booted"), d.get("domains"), d.get("failures"), d.get("leftover_nodes"))
 d.pop("leftovers", None)
 print(json.dumps(d))' "$workdir/run.json" "$workdir/run.err")
+      python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(name=sys.argv[2], daemon=sys.argv[3], round=int(sys.argv[4]), loadavg=float(sys.argv[5])); print(json.dumps(d))' \
+        "$line" "$name" "$kind" "$round" "$load" >> "$results"
       status=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("ok" if d.get("ok") else "FAILED: " + str(d.get("error")))' "$line")
       printf '[%4ds] round %d %-10s %-6s %s\n' $(( $(date +%s) - started )) "$round" "$name" "$kind" "$status" >&2
     done
