@@ -9,7 +9,7 @@ namespace Xenstore.Client.Internal;
 /// stream; opening performs the RECONNECTION handshake when the daemon advertises it, so every connection starts
 /// with empty rings and no watches or transactions left from an earlier user of the page.
 /// </summary>
-internal sealed class RingStream : DuplexStream
+internal sealed class RingStream : DuplexStream, IPolledTransport
 {
     /// <summary><c>XENSTORE_SERVER_FEATURE_RECONNECTION</c>.</summary>
     public const uint FeatureReconnection = 1;
@@ -18,6 +18,8 @@ internal sealed class RingStream : DuplexStream
     private readonly SimulatedEventChannel _events;
     private readonly Lock _gate = new();
     private bool _disposed;
+    private int _idleLooks;
+    private bool _receivedThisRound;
 
     private RingStream(SharedPage page, SimulatedEventChannel events)
     {
@@ -25,15 +27,18 @@ internal sealed class RingStream : DuplexStream
         _events = events;
     }
 
-    /// <summary>Maps <c>DIR/ring.N</c> and starts a session on it.</summary>
+    /// <summary>
+    /// Maps <c>DIR/ring.N</c> and starts a session on it; <c>polled</c> is for a poll loop (<see cref="IPolledTransport"/>):
+    /// then no thread reads the notifications.
+    /// </summary>
     public static async Task<RingStream> OpenAsync(string directory, uint domid, TimeSpan handshakeTimeout,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool polled = false)
     {
         SharedPage page = SharedPage.Open(Path.Combine(directory, $"ring.{domid}"));
         SimulatedEventChannel events;
         try
         {
-            events = new SimulatedEventChannel(directory, domid);
+            events = new SimulatedEventChannel(directory, domid, listen: !polled);
         }
         catch
         {
@@ -126,6 +131,46 @@ internal sealed class RingStream : DuplexStream
             // The ring is full: the daemon frees space as it reads, kicking or not.
             await SimulatedEventChannel.WaitAsync(signal, TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    int IPolledTransport.Descriptor => _events.NotificationDescriptor;
+
+    bool IPolledTransport.PollsForOutput => false;
+
+    /// <summary>As <see cref="SimulatedEventChannel.IdlePoll"/>: briskly at first, then less often while nothing comes.</summary>
+    int IPolledTransport.LookAgainMs => (int)_events.IdlePoll(_idleLooks).TotalMilliseconds;
+
+    void IPolledTransport.OnReady() => _events.DrainNotifications();
+
+    int IPolledTransport.Receive(Span<byte> buffer)
+    {
+        int read = TryRead(buffer);
+        if (read > 0)
+        {
+            // The daemon may wait for room in rsp[] to write more.
+            _events.Kick();
+            _idleLooks = 0;
+            _receivedThisRound = true;
+        }
+        else if (!_receivedThisRound)
+        {
+            _idleLooks++;
+        }
+        else
+        {
+            _receivedThisRound = false;
+        }
+        return read;
+    }
+
+    int IPolledTransport.Send(ReadOnlySpan<byte> data)
+    {
+        int written = TryWrite(data);
+        if (written > 0)
+        {
+            _events.Kick();
+        }
+        return written;
     }
 
     /// <summary>Moves what <c>rsp[]</c> holds (up to the buffer's size) out of the ring; 0 when it is empty.</summary>
