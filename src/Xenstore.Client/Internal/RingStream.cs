@@ -144,11 +144,15 @@ internal sealed class RingStream : DuplexStream, IPolledTransport
 
     int IPolledTransport.Receive(Span<byte> buffer)
     {
-        int read = TryRead(buffer);
+        int read = TryRead(buffer, out bool wasFull);
         if (read > 0)
         {
-            // The daemon may wait for room in rsp[] to write more.
-            _events.Kick();
+            if (wasFull)
+            {
+                // The daemon may be waiting for room in rsp[]. Otherwise it is not told, as Linux's xenbus does not
+                // tell it: a notification per reply would wake it for nothing (it looks at rings with output left).
+                _events.Kick();
+            }
             _idleLooks = 0;
             _receivedThisRound = true;
         }
@@ -174,8 +178,11 @@ internal sealed class RingStream : DuplexStream, IPolledTransport
     }
 
     /// <summary>Moves what <c>rsp[]</c> holds (up to the buffer's size) out of the ring; 0 when it is empty.</summary>
-    private int TryRead(Span<byte> buffer)
+    private int TryRead(Span<byte> buffer) => TryRead(buffer, out _);
+
+    private int TryRead(Span<byte> buffer, out bool wasFull)
     {
+        wasFull = false;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -193,6 +200,7 @@ internal sealed class RingStream : DuplexStream, IPolledTransport
             {
                 return 0;
             }
+            wasFull = available == RingLayout.RingSize;
             _page.CopyFrom(RingLayout.Response, consumer, buffer[..count]);
             Interlocked.MemoryBarrier();
             _page.Write(RingLayout.ResponseConsumer, consumer + (uint)count);

@@ -62,11 +62,19 @@ internal sealed class SimulatedEventChannel : IDisposable
     /// <summary>Empties the notification FIFO of a channel polled by its caller.</summary>
     public unsafe void DrainNotifications()
     {
-        byte* buffer = stackalloc byte[256];
-        while (Libc.Read(_notifyFd, buffer, 256) > 0)
+        const int Size = 256;
+        byte* buffer = stackalloc byte[Size];
+        // A short read emptied it: no further read just to be told so.
+        nint read;
+        do
         {
-            _daemonNotifies = true;
+            read = Libc.Read(_notifyFd, buffer, Size);
+            if (read > 0)
+            {
+                _daemonNotifies = true;
+            }
         }
+        while (read == Size);
     }
 
     /// <summary>Completes at the next kick from the daemon. Take it before looking at the ring, then wait on it.</summary>
