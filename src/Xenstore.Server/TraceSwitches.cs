@@ -3,10 +3,10 @@ using System.Text;
 namespace Xenstore.Server;
 
 /// <summary>
-/// What the access trace logs, switched at run time as in C xenstored 4.22: <c>log on</c> for C's switches,
-/// <c>log off</c> for all, <c>log +io</c> / <c>log -io</c> for one switch, <c>log</c> alone lists them. <c>replay</c>
-/// is ours and only switched on by name: <c>on</c> means what it means in C, so a trace file (<c>-T</c>) stays byte
-/// for byte C's unless <c>+replay</c> is asked for.
+/// What the access trace logs, switched at run time as in C xenstored 4.22: <c>log on</c> / <c>log off</c> for C's
+/// switches, <c>log +io</c> / <c>log -io</c> for one switch, <c>log</c> alone lists them. <c>replay</c> is ours and
+/// only switched by name: <c>on</c> means what it means in C, so a trace file (<c>-T</c>) stays byte for byte C's
+/// unless <c>+replay</c> is asked for, and a recording for replay goes on whatever the traced clients switch.
 /// </summary>
 internal sealed class TraceSwitches
 {
@@ -31,7 +31,7 @@ internal sealed class TraceSwitches
                 _enabled |= CSwitches;
                 return true;
             case "off":
-                _enabled = 0;
+                _enabled &= ~CSwitches;
                 return true;
         }
         if (argument.Length < 2 || argument[0] is not ('+' or '-'))

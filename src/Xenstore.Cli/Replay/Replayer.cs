@@ -12,7 +12,8 @@ namespace Xenstore.Cli.Replay;
 /// recorded reply the replay waits for the same request's answer before going on. So whatever one connection saw
 /// before another's request arrived, the replayed daemon has seen too, and within a connection requests keep
 /// their order. Requests also keep their recorded spacing, divided by the speed (none at speed 0).
-/// A transaction id is the one the replayed daemon gave for the recorded one. A connection's watch events are
+/// A transaction id is the one the replayed daemon gave for the recorded one, and so is a DIRECTORY_PART
+/// generation (a counter of each daemon's own history). A connection's watch events are
 /// compared when it closes, and at the end, after a round trip that every event queued before it precedes.
 /// A guest's ring connection is replayed over a socket, so as dom0: its answers may differ where permissions matter.
 /// </summary>
@@ -124,8 +125,13 @@ internal sealed class Replayer(string socketPath, double speed, TimeSpan timeout
             connection.Transactions[was] = now;
             return;
         }
+        if (expected.Type == XsMessageType.DirectoryPart && actual.Header.Type == XsMessageType.DirectoryPart
+            && SameGeneration(connection, recorded.Record.Payload, actual.Payload))
+        {
+            return;
+        }
         uint expectedTx = connection.Transactions.TryGetValue(expected.TxId, out uint mapped) ? mapped : expected.TxId;
-        if (expected.Type != actual.Header.Type || !recorded.Record.Payload.AsSpan().SequenceEqual(actual.Payload)
+        if (expected.Type != actual.Header.Type || !Comparable(request, recorded.Record.Payload).AsSpan().SequenceEqual(Comparable(request, actual.Payload))
             || expected.ReqId != actual.Header.ReqId || expectedTx != actual.Header.TxId)
         {
             string ids = expected.ReqId != actual.Header.ReqId || expectedTx != actual.Header.TxId
@@ -133,6 +139,20 @@ internal sealed class Replayer(string socketPath, double speed, TimeSpan timeout
                 : "";
             Report(connection, request, Render(expected, recorded.Record.Payload), Render(actual.Header, actual.Payload) + ids);
         }
+    }
+
+    /// <summary>
+    /// An answer as compared: the switch list of <c>CONTROL log</c> without the line of <c>replay</c>, which was on
+    /// in the daemon that recorded (that is how the trace exists) and need not be in the one replayed.
+    /// </summary>
+    private static byte[] Comparable(RecordedLine request, byte[] answer)
+    {
+        if (request.Record.Header.Type != XsMessageType.Control || !request.Record.Payload.AsSpan().SequenceEqual("log\0"u8))
+        {
+            return answer;
+        }
+        string text = Encoding.Latin1.GetString(answer);
+        return Encoding.Latin1.GetBytes(string.Join('\n', text.Split('\n').Where(l => !l.StartsWith("replay ", StringComparison.Ordinal))));
     }
 
     private async Task<Message?> WaitAsync(Task<Message?> reply)
@@ -230,6 +250,33 @@ internal sealed class Replayer(string socketPath, double speed, TimeSpan timeout
         return text.ToString();
     }
 
+    /// <summary>
+    /// Whether two DIRECTORY_PART answers are the same but for the generation, a counter of each daemon's own
+    /// history: the recorded one must stand for the same replayed one throughout the connection, as a
+    /// transaction id does, so a listing that changed under the client is still seen to change.
+    /// </summary>
+    private static bool SameGeneration(Replayed connection, byte[] recorded, byte[] actual)
+    {
+        int was = Array.IndexOf(recorded, (byte)0);
+        int now = Array.IndexOf(actual, (byte)0);
+        if (was < 0 || now < 0 || !recorded.AsSpan(was).SequenceEqual(actual.AsSpan(now)))
+        {
+            return false;
+        }
+        string wasGeneration = Encoding.Latin1.GetString(recorded, 0, was);
+        string nowGeneration = Encoding.Latin1.GetString(actual, 0, now);
+        if (connection.Generations.TryGetValue(wasGeneration, out string? mapped))
+        {
+            return mapped == nowGeneration;
+        }
+        if (connection.Generations.ContainsValue(nowGeneration))
+        {
+            return false;
+        }
+        connection.Generations[wasGeneration] = nowGeneration;
+        return true;
+    }
+
     private static uint? TransactionId(byte[] payload)
     {
         ReadOnlySpan<byte> text = payload.AsSpan();
@@ -252,6 +299,9 @@ internal sealed class Replayer(string socketPath, double speed, TimeSpan timeout
 
         /// <summary>Recorded transaction id to the replayed daemon's.</summary>
         public Dictionary<uint, uint> Transactions { get; } = [];
+
+        /// <summary>Recorded DIRECTORY_PART generation to the replayed daemon's.</summary>
+        public Dictionary<string, string> Generations { get; } = [];
 
         public List<byte[]> ExpectedEvents { get; } = [];
 
