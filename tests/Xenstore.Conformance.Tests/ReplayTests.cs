@@ -39,6 +39,44 @@ public sealed partial class ReplayTests
     }
 
     [Fact]
+    public async Task TransactionIdsAreMapped_AnswersAndEventsThatDifferAreReported()
+    {
+        // Recorded elsewhere: the transaction was 77 there; the READ answer and the event were not what ours gives.
+        string trace = Path.Combine(Directory.CreateTempSubdirectory("xs-replay-").FullName, "trace");
+        await File.WriteAllTextAsync(trace, """
+
+            ***
+            replay: 0 5 open socket d0
+            obj: CREATE connection 0x5
+            replay: 10 5 in TRANSACTION_START 1 0 "\0"
+            replay: 20 5 out TRANSACTION_START 1 0 "77\0"
+            replay: 30 5 in WRITE 2 77 "/replay-tx/a\0v"
+            replay: 40 5 out WRITE 2 77 "OK\0"
+            replay: 50 5 in TRANSACTION_END 3 77 "T\0"
+            replay: 60 5 out TRANSACTION_END 3 77 "OK\0"
+            replay: 70 5 in WATCH 4 0 "/replay-tx/a\0tok\0"
+            replay: 80 5 out WATCH 4 0 "OK\0"
+            replay: 81 5 out WATCH_EVENT 0 0 "/replay-tx/other\0tok\0"
+            replay: 90 5 in READ 5 0 "/replay-tx/a\0"
+            replay: 95 5 out READ 5 0 "w"
+            replay: 100 5 close
+
+            """, TestContext.Current.CancellationToken);
+        await using EmbeddedDaemon daemon = await EmbeddedDaemon.StartAsync();
+        (int code, string stdout, string stderr) = await ReplayAsync(trace, daemon.SocketPath);
+        Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Equal("""
+            connection 5 (socket d0), line 14: READ "/replay-tx/a\0"
+              recorded: READ "w"
+              replayed: READ "v"
+            connection 5 (socket d0): watch event not replayed: WATCH_EVENT "/replay-tx/other\0tok\0"
+            connection 5 (socket d0): watch event not recorded: WATCH_EVENT "/replay-tx/a\0tok\0"
+
+            """, stdout);
+        Assert.Equal("xenstore replay: 5 requests on 1 connections, 3 differences\n", stderr);
+    }
+
+    [Fact]
     public async Task DamagedTrace_ExitsWith2AndSaysWhere()
     {
         string trace = await s_trace.Value;
