@@ -7,6 +7,12 @@ string shortName = ProcessArguments.ShortName(argv0);
 using Stream stdout = Console.OpenStandardOutput();
 using Stream stderr = Console.OpenStandardError();
 var output = new CliOutput(stdout, stderr, shortName);
+if (shortName == "xenstore" && arguments is [CliManual.Option])
+{
+    output.Print(CliManual.Render());
+    output.FlushDirect();
+    return 0;
+}
 try
 {
     return await Dispatcher.RunAsync(output, argv0, shortName, arguments).ConfigureAwait(false);

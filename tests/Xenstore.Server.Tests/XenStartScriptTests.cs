@@ -82,4 +82,72 @@ public sealed class XenStartScriptTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Debian's <c>/etc/init.d/xen</c> starts our daemon with its own <c>xenstored_start</c>, taken unchanged from
+    /// the script: <c>start-stop-daemon</c> with the pid file <c>/run/xenstore.pid</c>, through <c>choom -n -1000</c>,
+    /// then a wait for <c>xenstore-read -s /</c> and dom0's name written with <c>xenstore-write</c>. The rest of the
+    /// script returns early on a machine that is not a Xen dom0 (it reads <c>/proc/xen/capabilities</c>, which no
+    /// container can provide), so the function is what is run. A container also refuses an OOM score of -1000: in
+    /// the test's mount namespace <c>/usr/bin/choom</c> is a stand-in that sets 0 instead and passes the rest on.
+    /// </summary>
+    [Fact]
+    public async Task InitScriptXenstoredStart_StartsOurDaemon_WithItsPidFile_AndWritesDom0sName()
+    {
+        OurDaemon.RequireBuilt();
+        string xenRoot = await ReferenceDaemon.XenPackagesRootOrSkipAsync();
+        if (Environment.UserName != "root")
+        {
+            Assert.Skip("a private mount namespace needs root");
+        }
+        if (!File.Exists("/usr/bin/choom") || !File.Exists("/sbin/start-stop-daemon") || !File.Exists("/lib/lsb/init-functions"))
+        {
+            Assert.Skip("choom, start-stop-daemon and lsb-base are needed to run the init script's function");
+        }
+        string dir = Directory.CreateTempSubdirectory("xs-initd-").FullName;
+        Directory.CreateDirectory(Path.Combine(dir, "run"));
+        File.Copy("/usr/bin/choom", Path.Combine(dir, "choom.real"));
+        File.WriteAllText(Path.Combine(dir, "choom"),
+            $"#!/bin/sh\n# choom -n -1000 PROGRAM ...: a container refuses -1000, so 0 is set instead.\nshift 2\nexec {dir}/choom.real -n 0 \"$@\"\n");
+        string script = $$"""
+            set -u
+            chmod 0755 "{{dir}}/choom"
+            mount --bind "{{dir}}/choom" /usr/bin/choom
+            mount --bind "{{dir}}/run" /run
+            . /lib/lsb/init-functions
+            eval "$(sed -n '/^xenstored_start()/,/^}/p' "{{xenRoot}}/etc/init.d/xen")"
+            XENSTORED_DIR=/run/xenstored XENSTORED_PIDFILE=/run/xenstore.pid
+            OXENSTORED=/nonexistent CXENSTORED=/nonexistent ROOT=/nonexistent
+            XENSTORED="{{Apphost}}" XENSTORED_ARGS="-E 500"
+            xenstored_start
+            echo "started $?"
+            """;
+        var info = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in new[] { "-m", "--propagation", "private", "bash", "-c", script })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        int pid = 0;
+        try
+        {
+            using Process start = Process.Start(info)!;
+            ProcessResult result = await ExternalProcess.CollectAsync(start, TimeSpan.FromSeconds(90));
+            Assert.True(result.StdOut.Contains("started 0", StringComparison.Ordinal), $"xenstored_start failed: {result.StdOut} {result.StdErr}");
+            pid = int.Parse(File.ReadAllText(Path.Combine(dir, "run", "xenstore.pid")).Trim(), CultureInfo.InvariantCulture);
+            Assert.Contains("xenstored", File.ReadAllText($"/proc/{pid}/cmdline"), StringComparison.Ordinal);
+            await using RawConnection client = await RawConnection.ConnectAsync(Path.Combine(dir, "run", "xenstored", "socket"));
+            Assert.Equal("Domain-0", (await client.ReadAsync("/local/domain/0/name")).Text);
+            Assert.Equal("500", (await client.RequestAsync(Protocol.XsMessageType.GetQuota, RawPayload.Strings("nodes"))).Text);
+        }
+        finally
+        {
+            if (pid > 0)
+            {
+                using Process daemon = Process.GetProcessById(pid);
+                daemon.Kill();
+                await daemon.WaitForExitAsync();
+            }
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

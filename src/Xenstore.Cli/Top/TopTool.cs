@@ -13,7 +13,7 @@ namespace Xenstore.Cli.Top;
 /// </summary>
 internal sealed class TopTool(CliOutput output, EndpointOptions endpoint)
 {
-    private const string Usage =
+    internal const string Usage =
         "Usage: xenstore top [-b] [-d SECONDS] [-n ITERATIONS] [-s r|n|b|w|t|f|s|d] [--json]\n" +
         "keys: r n b w t f s d sort (req/s, nodes, bytes, watches, transactions, refusals, store%, domid),\n" +
         "      up/down select, enter shows the domain's connections and watches, esc back, q quit";
