@@ -58,6 +58,9 @@ internal static partial class Log
     [LoggerMessage(18, LogLevel.Warning, "Refused: domain {Domid} ({Name}) {Operation} {Path}: quota {Quota} reached (limit {Limit}), {Suppressed} refusals of this domain suppressed before this one")]
     public static partial void QuotaRefused(ILogger logger, uint domid, string name, string operation, string path, string quota, long limit, long suppressed);
 
+    [LoggerMessage(20, LogLevel.Warning, "Write rate limit: domain {Domid} is affected: it wrote faster than {Rate} a second (burst {Burst}) while transactions were open, so its requests wait (XSA-206); later waits are counted, not logged")]
+    public static partial void WriteRateLimited(ILogger logger, uint domid, int rate, int burst);
+
     [LoggerMessage(19, LogLevel.Warning, "Refused: domain {Domid} ({Name}) {Operation} {Path}: permission denied, {Suppressed} refusals of this domain suppressed before this one")]
     public static partial void PermissionRefused(ILogger logger, uint domid, string name, string operation, string path, long suppressed);
 }

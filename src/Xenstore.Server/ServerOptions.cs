@@ -83,6 +83,16 @@ public sealed record ServerOptions
     public int MaxPendingRingOutputBytes { get; init; } = 16 * 1024;
 
     /// <summary>
+    /// Writes a second an unprivileged guest may make while transactions are open before its requests wait
+    /// (XSA-206); 0 turns the limit off. Per domain (C shares its rate among all domains).
+    /// <remarks>Defaults to 200, C xenstored's rate.</remarks>
+    /// </summary>
+    public int GuestWriteRate { get; init; } = 200;
+
+    /// <summary>Writes a guest may make at once under <see cref="GuestWriteRate"/>.<remarks>Defaults to 10, as C.</remarks></summary>
+    public int GuestWriteBurst { get; init; } = 10;
+
+    /// <summary>
     /// Whether the sends and receives of many sockets go to the kernel in one io_uring submission. Where io_uring
     /// is missing or forbidden the daemon falls back to one system call each on its own.
     /// <remarks>Defaults to true.</remarks>

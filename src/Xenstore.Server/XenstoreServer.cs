@@ -89,10 +89,16 @@ public sealed class XenstoreServer : IAsyncDisposable
         var accounting = new AccountingTable(options.TimeProvider);
         var view = new OperatorView(accounting, connections, _metrics, () => state?.JournalBytesWritten ?? 0, logger);
         _output = new EngineOutputRouter(connections, trace, _metrics, accounting);
-        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, _watcher, logger, NextConnectionId, options.MaxPendingRingOutputBytes);
+        _rings = options.Hypervisor == HypervisorKind.None ? null : new RingManager(OpenHypervisor, _queue, _watcher, logger, NextConnectionId, options.MaxPendingRingOutputBytes,
+            new WriteRateLimit(options.GuestWriteRate, options.GuestWriteBurst, options.TimeProvider));
         _liveUpdateRequests = new LiveUpdateRequests(hasStateDirectory: _state is not null);
         var host = new EngineHost(connections, _output, _rings, _liveUpdateRequests, switches, view, logger);
         _engine = new XenstoreEngine(options.Engine, _output, host);
+        if (_rings is not null)
+        {
+            XenstoreEngine engine = _engine;
+            _rings.OpenTransactions = () => engine.OpenTransactionCount;
+        }
         IBatchJournal journal = observeJournal((IBatchJournal?)_state ?? InMemoryOnly.Instance);
         _pipeline = new BatchPipeline(_engine, _queue, _io, _rings, journal, connections, _output, trace, _metrics, view, logger);
         _storeThread = new StoreThread(_watcher, _queue, _pipeline);

@@ -76,6 +76,9 @@ public sealed class XenstoreEngine
     }
 
     /// <summary>The counters, for metrics.</summary>
+    /// <summary>Transactions open now, over every connection (the write rate limit applies only while there are some).</summary>
+    public int OpenTransactionCount => _transactions.Count;
+
     public EngineStatistics Statistics => new(
         _liveTree.NodeCount, _liveTree.Generation, _watches.Count, _transactions.Count,
         _transactions.Committed, _transactions.Aborted, _transactions.Conflicted);

@@ -35,6 +35,9 @@ public sealed class DaemonCommandLineTests
     [InlineData("--quota", "nosuch=5")]
     [InlineData("--quota", "nodes")]
     [InlineData("--socket")]
+    [InlineData("--guest-write-rate", "fast")]
+    [InlineData("--guest-write-rate", "200:0")]
+    [InlineData("--guest-write-rate", "1:2:3")]
     public async Task BadFlag_ExitsTwoWithMessage(params string[] args)
     {
         (int code, string stdout, string stderr) = await RunDaemonAsync(null, args);

@@ -111,6 +111,8 @@ internal static class DaemonCommandLine
                 }
                 settings.SnapshotAfterBytes = bytes;
                 return null;
+            case GuestWriteRate:
+                return ParseWriteRate(argument, settings);
             case Fsync:
                 settings.Fsync = true;
                 return null;
@@ -271,4 +273,24 @@ internal static class DaemonCommandLine
     /// <summary>C's get_optval_uint: decimal digits only, at most INT_MAX.</summary>
     private static bool TryParseCValue(string text, out long value) =>
         long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value <= int.MaxValue;
+
+    /// <summary><c>RATE[:BURST]</c>: both whole numbers, the burst at least 1 when the rate is not 0.</summary>
+    private static string? ParseWriteRate(string? argument, DaemonSettings settings)
+    {
+        const string Error = "--guest-write-rate needs RATE[:BURST], whole numbers (0 turns the limit off)";
+        string[] parts = (argument ?? "").Split(':');
+        if (parts.Length > 2
+            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int rate))
+        {
+            return Error;
+        }
+        int burst = settings.GuestWriteBurst;
+        if (parts.Length == 2 && (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out burst) || burst < 1))
+        {
+            return Error;
+        }
+        settings.GuestWriteRate = rate;
+        settings.GuestWriteBurst = burst;
+        return null;
+    }
 }

@@ -24,6 +24,7 @@ internal static class DaemonOptionTable
     public const char XenstoreDomain = '\u0010';
     public const char LiveUpdateState = '\u0011';
     public const char PrintManPage = '\u0012';
+    public const char GuestWriteRate = '\u0013';
 
     public static IReadOnlyList<DaemonOption> All { get; } =
     [
@@ -77,6 +78,8 @@ internal static class DaemonOptionTable
             "none, sim or xen (default: xen when /dev/xen/evtchn exists, else none)"),
         new(XenstoreDomain, "xenstore-domain", OptionArgument.None, null, OptionOrigin.Own,
             "run as the Xenstore domain: serve the privileged domain over its ring (introduced by the daemon\nitself) and every domain that already exists; no Unix socket unless --socket is given"),
+        new(GuestWriteRate, "guest-write-rate", OptionArgument.Required, "RATE[:BURST]", OptionOrigin.Own,
+            "writes a second (and at once) a guest may make while transactions are open, before its requests\nwait (XSA-206; default 200:10, as C; 0 turns the limit off)"),
         new(LiveUpdateState, "live-update-state", OptionArgument.Required, "FILE", OptionOrigin.Own,
             "internal: the handover file of a live update (given to the successor by its predecessor)"),
         new(PrintManPage, "print-man-page", OptionArgument.None, null, OptionOrigin.Own,

@@ -34,6 +34,12 @@ internal sealed class DaemonSettings
 
     public long SnapshotAfterBytes { get; set; } = 8L << 20;
 
+    /// <summary>Writes a second a guest may make while transactions are open (XSA-206); 0: no limit.</summary>
+    public int GuestWriteRate { get; set; } = 200;
+
+    /// <summary>Writes a guest may make at once under that limit.</summary>
+    public int GuestWriteBurst { get; set; } = 10;
+
     /// <summary>"none", "sim" or "xen"; null picks Xen when /dev/xen/evtchn exists.</summary>
     public string? Hypervisor { get; set; }
 

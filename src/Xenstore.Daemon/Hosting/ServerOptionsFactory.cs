@@ -36,6 +36,8 @@ internal static class ServerOptionsFactory
             Fsync = settings.Fsync,
             UseIoUring = !settings.NoIoUring,
             SnapshotAfterBytes = settings.SnapshotAfterBytes,
+            GuestWriteRate = settings.GuestWriteRate,
+            GuestWriteBurst = settings.GuestWriteBurst,
             MetricsPort = settings.MetricsPort,
             LiveUpdateStatePath = settings.LiveUpdateState,
             TraceFile = settings.TraceFile,

@@ -37,14 +37,15 @@ public sealed class XsaHost : IAsyncDisposable
     /// <summary>Our daemon's process id, for memory ceilings; null for a reference daemon.</summary>
     public int? OurProcessId => Daemon is OurDaemon ours ? ours.ProcessId : null;
 
-    public static async Task<XsaHost> StartAsync(string kind)
+    /// <summary>Starts the daemon of <paramref name="kind"/>; <paramref name="ourArguments"/> go to ours only.</summary>
+    public static async Task<XsaHost> StartAsync(string kind, params string[] ourArguments)
     {
         IDaemonUnderTest daemon;
         string rings;
         if (kind == "ours")
         {
             rings = Directory.CreateTempSubdirectory("xs-xsa-").FullName;
-            daemon = await OurDaemon.StartAsync("--sim-dir", rings, "--no-persistence");
+            daemon = await OurDaemon.StartAsync(["--sim-dir", rings, "--no-persistence", .. ourArguments]);
         }
         else
         {

@@ -61,6 +61,15 @@ internal sealed class RingConnection
     /// <summary>Its requests wait because its undelivered output is over the bound; resumes when the guest reads.</summary>
     public bool Throttled { get; private set; }
 
+    /// <summary>
+    /// The guest's write credit (XSA-206), or null when it is not limited (the limit is off, or the domain is
+    /// privileged). Kept across the guest's reconnections: reconnecting earns nothing.
+    /// </summary>
+    public WriteCredit? WriteCredit { get; set; }
+
+    /// <summary>Its requests wait because its write credit is spent; resumes as the credit refills.</summary>
+    public bool WaitingForCredit { get; private set; }
+
     /// <summary>Set after a protocol violation: nothing more is read or written until a reconnection.</summary>
     public bool Ignored { get; private set; }
 
@@ -103,6 +112,7 @@ internal sealed class RingConnection
     public (bool Consumed, bool More) ReadRequests(BatchPipeline pipeline, int maxRequests, int maxBytes)
     {
         Throttled = false;
+        WaitingForCredit = false;
         if (Ignored || Session is null)
         {
             return (false, false);
@@ -130,6 +140,11 @@ internal sealed class RingConnection
                 if (requests == maxRequests || bytes >= maxBytes)
                 {
                     return (consumed, true);
+                }
+                if (WriteCredit is { } credit && !Manager.MayExecute(this, credit, header, _input.AsSpan(XsConstants.HeaderSize, length - XsConstants.HeaderSize)))
+                {
+                    WaitingForCredit = true;
+                    return (consumed, false);
                 }
                 RingSession session = Session;
                 session.RequestPosted();

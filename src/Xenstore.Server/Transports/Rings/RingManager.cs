@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Xenstore.Server.Hypervisor;
 using Xenstore.Server.Pipeline;
 using Xenstore.Server.Reactor;
+using Xenstore.Protocol;
 using Xenstore.Store;
 
 namespace Xenstore.Server.Transports.Rings;
@@ -46,6 +47,7 @@ internal sealed class RingManager : IPollable, IDisposable
     private readonly List<RingConnection> _toNotify = [];
     private readonly uint[] _events = new uint[EventsPerWake];
     private readonly int _outputLimit;
+    private readonly WriteRateLimit _writeLimit;
     private long _nextSweep;
     private bool _checkDomains;
     private bool _paused;
@@ -53,9 +55,10 @@ internal sealed class RingManager : IPollable, IDisposable
     /// <summary>The event descriptor's token in the store thread's epoll (sockets use positive ids).</summary>
     private const long EventToken = -2;
 
-    public RingManager(Func<IHypervisor> openHypervisor, WorkQueue queue, DescriptorWatcher watcher, ILogger logger, Func<int> nextConnectionId, int outputLimit)
+    public RingManager(Func<IHypervisor> openHypervisor, WorkQueue queue, DescriptorWatcher watcher, ILogger logger, Func<int> nextConnectionId, int outputLimit, WriteRateLimit writeLimit)
     {
         _outputLimit = outputLimit;
+        _writeLimit = writeLimit;
         _openHypervisor = openHypervisor;
         _queue = queue;
         _watcher = watcher;
@@ -143,12 +146,12 @@ internal sealed class RingManager : IPollable, IDisposable
         {
             foreach (RingConnection ring in _byDomid.Values)
             {
-                if (ring.HasPendingOutput || ring.Throttled || ring.ReconnectRequested)
+                if (ring.HasPendingOutput || ring.Throttled || ring.WaitingForCredit || ring.ReconnectRequested)
                 {
                     MarkReady(ring);
                 }
             }
-            _nextSweep = now + (_byDomid.Values.Any(r => r.HasPendingOutput || r.Throttled) ? PollMilliseconds : IdleMilliseconds);
+            _nextSweep = now + (_byDomid.Values.Any(r => r.HasPendingOutput || r.Throttled || r.WaitingForCredit) ? PollMilliseconds : IdleMilliseconds);
         }
         for (int pass = _ready.Count; pass > 0 && _ready.TryDequeue(out RingConnection? ring); pass--)
         {
@@ -199,6 +202,42 @@ internal sealed class RingManager : IPollable, IDisposable
         {
             _nextSweep = Math.Min(_nextSweep, Environment.TickCount64 + PollMilliseconds);
         }
+        else if (ring.WaitingForCredit && ring.WriteCredit is { } credit)
+        {
+            long wait = Math.Max(1, (long)_writeLimit.UntilReadable(credit).TotalMilliseconds);
+            _nextSweep = Math.Min(_nextSweep, Environment.TickCount64 + wait);
+        }
+    }
+
+    /// <summary>The number of transactions open in the store (set once the engine exists).</summary>
+    public Func<int> OpenTransactions { get; set; } = static () => 0;
+
+    /// <summary>
+    /// Whether a limited guest's next request may run now (XSA-206): not while its credit is spent; a write made
+    /// while a transaction is open (another one, for a commit) is charged.
+    /// </summary>
+    internal bool MayExecute(RingConnection ring, WriteCredit credit, XsHeader header, ReadOnlySpan<byte> payload)
+    {
+        if (credit.Balance < 0 && _writeLimit.MustWait(credit))
+        {
+            if (credit.Waits++ == 0)
+            {
+                Log.WriteRateLimited(_logger, ring.Domid, _writeLimit.WritesPerSecond, _writeLimit.Burst);
+            }
+            return false;
+        }
+        bool charged = header.Type switch
+        {
+            XsMessageType.Write or XsMessageType.Mkdir or XsMessageType.Rm or XsMessageType.SetPerms =>
+                header.TxId == 0 && OpenTransactions() > 0,
+            XsMessageType.TransactionEnd => payload.Length > 0 && payload[0] == (byte)'T' && OpenTransactions() > 1,
+            _ => false,
+        };
+        if (charged)
+        {
+            _writeLimit.Charge(credit);
+        }
+        return true;
     }
 
     /// <summary>The batch's last step: one notification per ring that moved data in this batch.</summary>
@@ -257,6 +296,10 @@ internal sealed class RingManager : IPollable, IDisposable
         GuestPage page = _hypervisor.MapPage(attach.Domid, attach.Gfn);
         uint localPort = _hypervisor.BindInterdomain(attach.Domid, attach.EventChannel);
         var ring = new RingConnection(this, attach.Domid, localPort, page, attach.OutstandingLimit, _outputLimit);
+        if (_writeLimit.Enabled && !attach.Privileged)
+        {
+            ring.WriteCredit = _writeLimit.NewAccount();
+        }
         ring.Advertise(attach.Features);
         _byDomid[attach.Domid] = ring;
         _byPort[localPort] = ring;
