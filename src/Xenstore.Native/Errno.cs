@@ -27,6 +27,7 @@ internal static class Errno
     public const int EPIPE = 32;
     public const int ENOSYS = 38;
     public const int ENOTEMPTY = 39;
+    public const int ECONNABORTED = 103;
     public const int ECONNRESET = 104;
     public const int EISCONN = 106;
     public const int ETIMEDOUT = 110;

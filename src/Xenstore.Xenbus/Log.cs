@@ -34,11 +34,11 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Warning, "Upstream: re-registering a watch failed: {Error}")]
     public static partial void ReregisterFailed(ILogger logger, string error);
 
-    [LoggerMessage(11, LogLevel.Error, "Accept failed")]
-    public static partial void AcceptFailed(ILogger logger, Exception exception);
+    [LoggerMessage(11, LogLevel.Error, "Accept failed: {Reason}")]
+    public static partial void AcceptFailed(ILogger logger, string reason);
 
-    [LoggerMessage(13, LogLevel.Error, "Multiplexer: handling {Event} failed")]
-    public static partial void LoopError(ILogger logger, string @event, Exception exception);
+    [LoggerMessage(13, LogLevel.Error, "Event loop: a pass failed")]
+    public static partial void LoopError(ILogger logger, Exception exception);
 
     [LoggerMessage(12, LogLevel.Warning, "Upstream: {Count} requests waiting for the upstream failed with EIO")]
     public static partial void FailedWhileDown(ILogger logger, int count);

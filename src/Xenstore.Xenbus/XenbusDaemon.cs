@@ -1,23 +1,25 @@
 using Microsoft.Extensions.Logging;
 using Xenstore.Xenbus.Clients;
+using Xenstore.Xenbus.Loop;
 using Xenstore.Xenbus.Mux;
 using Xenstore.Xenbus.Upstream;
 
 namespace Xenstore.Xenbus;
 
-/// <summary>The composition root: the client socket, the multiplexer and the upstream link, run until stopped.</summary>
+/// <summary>The composition root: the client socket, the upstream link, the multiplexer and the loop that drives them.</summary>
 internal sealed class XenbusDaemon : IDisposable
 {
-    private readonly Multiplexer _multiplexer;
     private readonly UpstreamLink _upstream;
+    private readonly Multiplexer _multiplexer;
     private readonly ClientListener _listener;
-    private readonly CancellationTokenSource _stop = new();
+    private readonly EventLoop _loop;
 
     public XenbusDaemon(XenbusSettings settings, string socketPath, ILoggerFactory loggers)
     {
-        _multiplexer = new Multiplexer(settings, loggers.CreateLogger("xenbusd"));
-        _upstream = new UpstreamLink(settings, _multiplexer.Post, loggers.CreateLogger("xenbusd.upstream"));
-        _listener = new ClientListener(socketPath, _multiplexer.Post, settings.ClientQueueBytes, loggers.CreateLogger("xenbusd.clients"));
+        _upstream = new UpstreamLink(settings, loggers.CreateLogger("xenbusd.upstream"));
+        _multiplexer = new Multiplexer(settings, _upstream, loggers.CreateLogger("xenbusd"));
+        _listener = new ClientListener(socketPath, loggers.CreateLogger("xenbusd.clients"));
+        _loop = new EventLoop(_multiplexer, _upstream, _listener, settings.ClientQueueBytes, loggers.CreateLogger("xenbusd.clients"));
         SocketPath = socketPath;
     }
 
@@ -30,20 +32,33 @@ internal sealed class XenbusDaemon : IDisposable
     /// <summary>Binds the client socket (throws when it cannot).</summary>
     public void Listen() => _listener.Start();
 
-    /// <summary>Serves until <see cref="Stop"/>.</summary>
-    public async Task RunAsync()
+    /// <summary>Serves on a thread of its own until <see cref="Stop"/>.</summary>
+    public Task RunAsync()
     {
-        Task multiplexer = _multiplexer.RunAsync(_upstream, _stop.Token);
-        Task upstream = _upstream.RunAsync(_stop.Token);
-        Task accept = _listener.AcceptLoopAsync(_stop.Token);
-        await Task.WhenAll(multiplexer, upstream, accept).ConfigureAwait(false);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                _loop.Run();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        { Name = "xenbusd", IsBackground = true };
+        thread.Start();
+        return done.Task;
     }
 
-    public void Stop() => _stop.Cancel();
+    public void Stop() => _loop.Stop();
 
     public void Dispose()
     {
         _listener.Dispose();
-        _stop.Dispose();
+        _upstream.Dispose();
+        _loop.Dispose();
     }
 }

@@ -171,6 +171,7 @@ public sealed class NativeLayoutTests
         { "EPIPE", Errno.EPIPE, 32 },
         { "ENOSYS", Errno.ENOSYS, 38 },
         { "ENOTEMPTY", Errno.ENOTEMPTY, 39 },
+        { "ECONNABORTED", Errno.ECONNABORTED, 103 },
         { "ECONNRESET", Errno.ECONNRESET, 104 },
         { "EISCONN", Errno.EISCONN, 106 },
         { "ETIMEDOUT", Errno.ETIMEDOUT, 110 },

@@ -43,12 +43,8 @@ public sealed class XenStartScriptTests
         // so it is told the limit this process has.
         File.WriteAllText(Path.Combine(dir, "upper", "default", "xencommons"),
             $"XENSTORED={Apphost}\nXENSTORED_ARGS=\"-E 500\"\nXENSTORED_MAX_OPEN_FDS={HardOpenFilesLimit()}\n");
-        var info = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in new[] { "-m", "--propagation", "private", "sh", "-c",
-            "mount -t overlay overlay -o lowerdir=/etc,upperdir=\"$0/upper\",workdir=\"$0/work\" /etc && mount --bind \"$0/run\" /run && exec /etc/xen/scripts/launch-xenstore", dir })
-        {
-            info.ArgumentList.Add(arg);
-        }
+        ProcessStartInfo info = InPrivateMountNamespace("sh", "-c",
+            "mount -t overlay overlay -o lowerdir=/etc,upperdir=\"$0/upper\",workdir=\"$0/work\" /etc && mount --bind \"$0/run\" /run && exec /etc/xen/scripts/launch-xenstore", dir);
         int pid = 0;
         try
         {
@@ -73,13 +69,7 @@ public sealed class XenStartScriptTests
         }
         finally
         {
-            if (pid > 0)
-            {
-                using Process daemon = Process.GetProcessById(pid);
-                daemon.Kill();
-                await daemon.WaitForExitAsync();
-            }
-            Directory.Delete(dir, recursive: true);
+            await StopAndRemoveAsync(pid, dir);
         }
     }
 
@@ -122,11 +112,7 @@ public sealed class XenStartScriptTests
             xenstored_start
             echo "started $?"
             """;
-        var info = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in new[] { "-m", "--propagation", "private", "bash", "-c", script })
-        {
-            info.ArgumentList.Add(arg);
-        }
+        ProcessStartInfo info = InPrivateMountNamespace("bash", "-c", script);
         int pid = 0;
         try
         {
@@ -141,13 +127,30 @@ public sealed class XenStartScriptTests
         }
         finally
         {
-            if (pid > 0)
-            {
-                using Process daemon = Process.GetProcessById(pid);
-                daemon.Kill();
-                await daemon.WaitForExitAsync();
-            }
-            Directory.Delete(dir, recursive: true);
+            await StopAndRemoveAsync(pid, dir);
         }
+    }
+
+    /// <summary>A command in a private mount namespace: what it mounts is seen by it and its children only.</summary>
+    private static ProcessStartInfo InPrivateMountNamespace(params string[] command)
+    {
+        var info = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in (string[])["-m", "--propagation", "private", .. command])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        return info;
+    }
+
+    /// <summary>Stops the daemon a script started (when it did) and removes the test's directory.</summary>
+    private static async Task StopAndRemoveAsync(int pid, string dir)
+    {
+        if (pid > 0)
+        {
+            using Process daemon = Process.GetProcessById(pid);
+            daemon.Kill();
+            await daemon.WaitForExitAsync();
+        }
+        Directory.Delete(dir, recursive: true);
     }
 }

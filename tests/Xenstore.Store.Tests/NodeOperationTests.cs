@@ -212,6 +212,41 @@ public sealed class NodeOperationTests
         _h.AssertConsistent();
     }
 
+    /// <summary>
+    /// The listing's size is kept with the children, so the edge is exact: 4096 bytes of names and NULs list, one more
+    /// byte is E2BIG, a removal brings it back under; in every layout (a short list, a sorted one, a chunked one)
+    /// and in a transaction's copy of the list.
+    /// </summary>
+    [Theory]
+    [InlineData(16)]
+    [InlineData(128)]
+    [InlineData(512)]
+    public void Directory_AtExactly4096Bytes_Lists_OneMoreByteIsE2big(int children)
+    {
+        // Names sized so that the listing is exactly 4096 bytes: each name plus its NUL.
+        int each = 4096 / children;
+        int extra = 4096 - each * children;
+        var expected = new StringBuilder();
+        for (int i = 0; i < children; i++)
+        {
+            string number = i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
+            string name = number.PadRight(each - 1 + (i == 0 ? extra : 0), 'x');
+            Dom0.Mkdir("/edge/" + name).Ok();
+            expected.Append(name).Append('\0');
+        }
+        Assert.Equal(4096, expected.Length);
+        Dom0.Directory("/edge").Is(expected.ToString());
+        uint tx = Dom0.Start();
+        Dom0.Mkdir("/edge/y", tx).Ok();
+        Dom0.Directory("/edge", tx).Fails("E2BIG");
+        Dom0.Directory("/edge").Is(expected.ToString());
+        Dom0.Commit(tx).Ok();
+        Dom0.Directory("/edge").Fails("E2BIG");
+        Dom0.Rm("/edge/y").Ok();
+        Dom0.Directory("/edge").Is(expected.ToString());
+        _h.AssertConsistent();
+    }
+
     [Fact]
     public void DirectoryPart_SmallList_IsOneChunkWithFinalNul()
     {

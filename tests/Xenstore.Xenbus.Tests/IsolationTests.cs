@@ -164,6 +164,31 @@ public sealed class IsolationTests(XenbusFixture fixture) : IClassFixture<Xenbus
         Assert.Equal("ENOENT", (await b.ReadAsync(path + "/uncommitted")).ErrorName);
     }
 
+    [Fact]
+    public async Task Requests_sent_just_before_a_close_are_still_carried_out()
+    {
+        string path = Unique("lastwords");
+        const int Writes = 40;
+        // Watched behind xenbusd's back: the last write's event says every write before it reached the daemon.
+        await using RawConnection watcher = await fixture.DirectAsync();
+        Assert.True((await watcher.WatchAsync($"{path}/{Writes - 1}", "last")).IsOk);
+        Assert.NotNull(await watcher.NextEventAsync());
+        RawConnection writer = await fixture.ConnectAsync();
+        for (int i = 0; i < Writes; i++)
+        {
+            await writer.SendRequestAsync(XsMessageType.Write, RawPayload.Write($"{path}/{i}", Encoding.ASCII.GetBytes("v" + i)));
+        }
+        // Closed without waiting for a reply: xenbusd reads the requests and the end of the stream together.
+        await writer.DisposeAsync();
+
+        RawMessage? last = await watcher.NextEventAsync();
+        Assert.NotNull(last);
+        for (int i = 0; i < Writes; i++)
+        {
+            Assert.Equal("v" + i, (await watcher.ReadAsync($"{path}/{i}")).Text);
+        }
+    }
+
     /// <summary>Polls the daemon's usage until it equals <paramref name="wanted"/> (or returns the last value).</summary>
     private async Task<(int Watches, int Transactions)> WaitForUsageAsync((int, int)? wanted)
     {

@@ -12,7 +12,7 @@ namespace Xenstore.Client.Internal;
 /// of its own. Reads return reply and event bytes as the kernel queues them; they wait in poll() with a short
 /// timeout, so a read never outlives the stream's cancellation or disposal.
 /// </summary>
-internal sealed unsafe class DeviceStream : DuplexStream
+internal sealed unsafe class DeviceStream : DuplexStream, IPolledTransport
 {
     private const int PollMilliseconds = 100;
 
@@ -52,6 +52,53 @@ internal sealed unsafe class DeviceStream : DuplexStream
             yield return new Range(start, start + length);
             start += length;
         }
+    }
+
+    int IPolledTransport.Descriptor => (int)_handle.DangerousGetHandle();
+
+    bool IPolledTransport.PollsForOutput => false;
+
+    int IPolledTransport.LookAgainMs => -1;
+
+    void IPolledTransport.OnReady()
+    {
+    }
+
+    /// <summary>Reads what the device holds, if anything; never waits (the descriptor is a blocking one).</summary>
+    int IPolledTransport.Receive(Span<byte> buffer)
+    {
+        int fd = (int)_handle.DangerousGetHandle();
+        var poll = new Libc.PollFd { Fd = fd, Events = Libc.PollIn };
+        int ready = Libc.Poll(&poll, 1, 0);
+        if (ready <= 0)
+        {
+            return 0;
+        }
+        fixed (byte* pointer = buffer)
+        {
+            nint read = Libc.Read(fd, pointer, buffer.Length);
+            if (read > 0)
+            {
+                return (int)read;
+            }
+            int errno = Marshal.GetLastPInvokeError();
+            if (read < 0 && (errno == Errno.EINTR || errno == Errno.EAGAIN))
+            {
+                return 0;
+            }
+            throw new IOException(read == 0 ? "the device was closed" : Libc.LastErrorText());
+        }
+    }
+
+    /// <summary>Every message in a write of its own; the driver takes each whole.</summary>
+    int IPolledTransport.Send(ReadOnlySpan<byte> data)
+    {
+        ReadOnlyMemory<byte> all = data.ToArray();
+        foreach (Range message in Messages(all))
+        {
+            WriteWhole(all[message]);
+        }
+        return data.Length;
     }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>

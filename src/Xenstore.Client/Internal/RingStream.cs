@@ -9,7 +9,7 @@ namespace Xenstore.Client.Internal;
 /// stream; opening performs the RECONNECTION handshake when the daemon advertises it, so every connection starts
 /// with empty rings and no watches or transactions left from an earlier user of the page.
 /// </summary>
-internal sealed class RingStream : DuplexStream
+internal sealed class RingStream : DuplexStream, IPolledTransport
 {
     /// <summary><c>XENSTORE_SERVER_FEATURE_RECONNECTION</c>.</summary>
     public const uint FeatureReconnection = 1;
@@ -18,6 +18,8 @@ internal sealed class RingStream : DuplexStream
     private readonly SimulatedEventChannel _events;
     private readonly Lock _gate = new();
     private bool _disposed;
+    private int _idleLooks;
+    private bool _receivedThisRound;
 
     private RingStream(SharedPage page, SimulatedEventChannel events)
     {
@@ -25,15 +27,18 @@ internal sealed class RingStream : DuplexStream
         _events = events;
     }
 
-    /// <summary>Maps <c>DIR/ring.N</c> and starts a session on it.</summary>
+    /// <summary>
+    /// Maps <c>DIR/ring.N</c> and starts a session on it; <c>polled</c> is for a poll loop (<see cref="IPolledTransport"/>):
+    /// then no thread reads the notifications.
+    /// </summary>
     public static async Task<RingStream> OpenAsync(string directory, uint domid, TimeSpan handshakeTimeout,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool polled = false)
     {
         SharedPage page = SharedPage.Open(Path.Combine(directory, $"ring.{domid}"));
         SimulatedEventChannel events;
         try
         {
-            events = new SimulatedEventChannel(directory, domid);
+            events = new SimulatedEventChannel(directory, domid, listen: !polled);
         }
         catch
         {
@@ -128,9 +133,56 @@ internal sealed class RingStream : DuplexStream
         }
     }
 
-    /// <summary>Moves what <c>rsp[]</c> holds (up to the buffer's size) out of the ring; 0 when it is empty.</summary>
-    private int TryRead(Span<byte> buffer)
+    int IPolledTransport.Descriptor => _events.NotificationDescriptor;
+
+    bool IPolledTransport.PollsForOutput => false;
+
+    /// <summary>As <see cref="SimulatedEventChannel.IdlePoll"/>: briskly at first, then less often while nothing comes.</summary>
+    int IPolledTransport.LookAgainMs => (int)_events.IdlePoll(_idleLooks).TotalMilliseconds;
+
+    void IPolledTransport.OnReady() => _events.DrainNotifications();
+
+    int IPolledTransport.Receive(Span<byte> buffer)
     {
+        int read = TryRead(buffer, out bool wasFull);
+        if (read > 0)
+        {
+            if (wasFull)
+            {
+                // The daemon may be waiting for room in rsp[]. Otherwise it is not told, as Linux's xenbus does not
+                // tell it: a notification per reply would wake it for nothing (it looks at rings with output left).
+                _events.Kick();
+            }
+            _idleLooks = 0;
+            _receivedThisRound = true;
+        }
+        else if (!_receivedThisRound)
+        {
+            _idleLooks++;
+        }
+        else
+        {
+            _receivedThisRound = false;
+        }
+        return read;
+    }
+
+    int IPolledTransport.Send(ReadOnlySpan<byte> data)
+    {
+        int written = TryWrite(data);
+        if (written > 0)
+        {
+            _events.Kick();
+        }
+        return written;
+    }
+
+    /// <summary>Moves what <c>rsp[]</c> holds (up to the buffer's size) out of the ring; 0 when it is empty.</summary>
+    private int TryRead(Span<byte> buffer) => TryRead(buffer, out _);
+
+    private int TryRead(Span<byte> buffer, out bool wasFull)
+    {
+        wasFull = false;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -148,6 +200,7 @@ internal sealed class RingStream : DuplexStream
             {
                 return 0;
             }
+            wasFull = available == RingLayout.RingSize;
             _page.CopyFrom(RingLayout.Response, consumer, buffer[..count]);
             Interlocked.MemoryBarrier();
             _page.Write(RingLayout.ResponseConsumer, consumer + (uint)count);

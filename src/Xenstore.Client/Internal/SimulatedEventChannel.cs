@@ -5,7 +5,8 @@ namespace Xenstore.Client.Internal;
 /// <summary>
 /// Guest N's event channel in the simulated hypervisor. Kicking the daemon writes the little-endian u32
 /// <c>100+N</c> into the FIFO <c>DIR/evt</c>. The daemon's kicks arrive through the FIFO <c>DIR/notify.N</c>, which
-/// this class creates and reads on a thread of its own; daemons that never notify are covered by polling.
+/// this class creates and reads on a thread of its own, or, for a caller that polls it itself
+/// (<see cref="NotificationDescriptor"/>), not at all; daemons that never notify are covered by polling.
 /// </summary>
 internal sealed class SimulatedEventChannel : IDisposable
 {
@@ -19,6 +20,7 @@ internal sealed class SimulatedEventChannel : IDisposable
     private readonly string _notifyFifo;
     private readonly uint _port;
     private readonly int _notifyFd;
+    private readonly bool _listening;
     private readonly Lock _kickLock = new();
     private TaskCompletionSource _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _kickFd = -1;
@@ -26,7 +28,8 @@ internal sealed class SimulatedEventChannel : IDisposable
     private volatile bool _closed;
     private bool _notifyClosed;
 
-    public SimulatedEventChannel(string directory, uint domid)
+    /// <summary>Without <c>listen</c>, no thread reads the notifications: the caller polls <see cref="NotificationDescriptor"/>.</summary>
+    public SimulatedEventChannel(string directory, uint domid, bool listen = true)
     {
         _eventFifo = Path.Combine(directory, "evt");
         _notifyFifo = Path.Combine(directory, $"notify.{domid}");
@@ -36,13 +39,42 @@ internal sealed class SimulatedEventChannel : IDisposable
             throw new IOException($"cannot create {_notifyFifo}: {Libc.LastErrorText()}");
         }
         // Read-write, so opening never waits for a writer and reads never see end-of-file.
-        _notifyFd = Libc.Open(_notifyFifo, Libc.ORdWr | Libc.OCloExec);
+        _notifyFd = Libc.Open(_notifyFifo, Libc.ORdWr | Libc.OCloExec | (listen ? 0 : Libc.ONonBlock));
         if (_notifyFd < 0)
         {
             throw new IOException($"cannot open {_notifyFifo}: {Libc.LastErrorText()}");
         }
+        _listening = listen;
+        if (!listen)
+        {
+            return;
+        }
         var listener = new Thread(Listen) { IsBackground = true, Name = "xenstore notify." + domid };
         listener.Start();
+    }
+
+    /// <summary>The notification FIFO, readable when the daemon kicked (a channel made with <c>listen: false</c>).</summary>
+    public int NotificationDescriptor => _notifyFd;
+
+    /// <summary>Whether the daemon has ever notified this channel (else the ring must be polled briskly).</summary>
+    public bool DaemonNotifies => _daemonNotifies;
+
+    /// <summary>Empties the notification FIFO of a channel polled by its caller.</summary>
+    public unsafe void DrainNotifications()
+    {
+        const int Size = 256;
+        byte* buffer = stackalloc byte[Size];
+        // A short read emptied it: no further read just to be told so.
+        nint read;
+        do
+        {
+            read = Libc.Read(_notifyFd, buffer, Size);
+            if (read > 0)
+            {
+                _daemonNotifies = true;
+            }
+        }
+        while (read == Size);
     }
 
     /// <summary>Completes at the next kick from the daemon. Take it before looking at the ring, then wait on it.</summary>
@@ -136,7 +168,12 @@ internal sealed class SimulatedEventChannel : IDisposable
                 Libc.Close(_kickFd);
                 _kickFd = -1;
             }
-            if (!_notifyClosed)
+            if (!_listening)
+            {
+                Libc.Close(_notifyFd);
+                _notifyClosed = true;
+            }
+            else if (!_notifyClosed)
             {
                 // Wake the listener through its own FIFO; it closes the descriptor on its way out.
                 byte* wake = stackalloc byte[4];

@@ -30,8 +30,7 @@ internal static class Transport
         }
         // libxenstore stat()s the path; .NET has no portable file-type query, and the xenbus device only ever lives
         // under /dev or /proc, so the location decides unless the caller said it is a device.
-        if (endpoint.Kind == EndpointKind.Device
-            || path.StartsWith("/dev/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal))
+        if (endpoint.Kind == EndpointKind.Device || IsDevicePath(path))
         {
             try
             {
@@ -42,6 +41,68 @@ internal static class Transport
                 throw new XenstoreConnectionException($"cannot open {path}: {e.Message}", inner: e);
             }
         }
+        Socket socket = await ConnectAsync(path, cancellationToken).ConfigureAwait(false);
+        return new NetworkStream(socket, ownsSocket: true);
+    }
+
+    /// <summary>
+    /// The same connection for a poll loop: the socket non-blocking, the device as it is, the ring without a
+    /// notification thread (its FIFO is the descriptor to poll).
+    /// </summary>
+    public static async Task<IPolledTransport> OpenPolledAsync(Endpoint endpoint, TimeSpan handshakeTimeout,
+        CancellationToken cancellationToken)
+    {
+        if (endpoint.Kind == EndpointKind.SimulatedRing)
+        {
+            try
+            {
+                return await RingStream.OpenAsync(endpoint.Path, endpoint.Domid, handshakeTimeout, cancellationToken, polled: true)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new XenstoreConnectionException($"cannot open the ring {endpoint.Display}: {e.Message}", inner: e);
+            }
+        }
+        if (endpoint.Kind == EndpointKind.Device || IsDevicePath(endpoint.Path))
+        {
+            try
+            {
+                return DeviceStream.Open(endpoint.Path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new XenstoreConnectionException($"cannot open {endpoint.Path}: {e.Message}", inner: e);
+            }
+        }
+        // Connected synchronously: a socket that ever ran an asynchronous operation stays registered with the
+        // runtime's own epoll thread, which would then wake for every message the poll loop reads itself.
+        for (int attempt = 0; ; attempt++)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                socket.Connect(new UnixDomainSocketEndPoint(endpoint.Path));
+                return new PolledSocket(socket);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock && attempt < BacklogRetries)
+            {
+                socket.Dispose();
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw new XenstoreConnectionException($"cannot connect to {endpoint.Path}: {e.Message}", inner: e);
+            }
+            await Task.Delay(10 * (attempt + 1), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsDevicePath(string path) =>
+        path.StartsWith("/dev/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal);
+
+    private static async Task<Socket> ConnectAsync(string path, CancellationToken cancellationToken)
+    {
         // A full listen backlog (a daemon busy accepting many clients at once) answers EAGAIN: wait and retry a few
         // times rather than fail a client that would have been served a moment later.
         for (int attempt = 0; ; attempt++)
@@ -50,7 +111,7 @@ internal static class Transport
             try
             {
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
-                return new NetworkStream(socket, ownsSocket: true);
+                return socket;
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock && attempt < BacklogRetries)
             {

@@ -225,13 +225,13 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return error;
         }
-        foreach (Node child in node!.Children.Items)
+        // Too big is known before any name is copied.
+        if (node!.Children.NameBytes > XsConstants.PayloadMax)
         {
-            // Too big is known as soon as the listing passes the limit: the rest is never built.
-            if (request.Reply.Length + child.Name.Length + 1 > XsConstants.PayloadMax)
-            {
-                return XsError.E2BIG;
-            }
+            return XsError.E2BIG;
+        }
+        foreach (Node child in node.Children.Items)
+        {
             request.Reply.AppendAscii(child.Name);
             request.Reply.AppendByte(0);
         }

@@ -28,15 +28,22 @@ internal sealed class ChildList
         _items = new Node[capacity];
     }
 
-    private ChildList(Node[] items, int count, ushort[]? sorted, ChunkedChildren? chunked)
+    private ChildList(Node[] items, int count, ushort[]? sorted, ChunkedChildren? chunked, int nameBytes)
     {
         _items = items;
         _count = count;
         _sorted = sorted;
         _chunked = chunked;
+        NameBytes = nameBytes;
     }
 
     public int Count => _chunked?.Count ?? _count;
+
+    /// <summary>
+    /// The size of the whole listing: every name with its terminating NUL. A DIRECTORY too big for one reply is
+    /// known from this alone, as C knows it from its stored child buffer, without touching a single name.
+    /// </summary>
+    public int NameBytes { get; private set; }
 
     /// <summary>Global generation of the last change to this set of children (DIRECTORY_PART's generation).</summary>
     public long Generation { get; set; }
@@ -56,6 +63,7 @@ internal sealed class ChildList
 
     public void Add(Node child)
     {
+        NameBytes += child.Name.Length + 1;
         if (_chunked is not null)
         {
             _chunked.Add(child);
@@ -131,13 +139,19 @@ internal sealed class ChildList
     {
         if (_chunked is not null)
         {
-            return _chunked.Remove(name);
+            if (!_chunked.Remove(name))
+            {
+                return false;
+            }
+            NameBytes -= name.Length + 1;
+            return true;
         }
         int i = IndexOf(name);
         if (i < 0)
         {
             return false;
         }
+        NameBytes -= name.Length + 1;
         Array.Copy(_items, i + 1, _items, i, _count - i - 1);
         _count--;
         _items[_count] = null!;
@@ -162,7 +176,7 @@ internal sealed class ChildList
     {
         if (_chunked is not null)
         {
-            return new ChildList([], 0, null, _chunked.Share()) { Generation = Generation };
+            return new ChildList([], 0, null, _chunked.Share(), NameBytes) { Generation = Generation };
         }
         var items = new Node[Math.Max(2, _count)];
         Array.Copy(_items, items, _count);
@@ -172,7 +186,7 @@ internal sealed class ChildList
             sorted = new ushort[items.Length];
             Array.Copy(_sorted, sorted, _count);
         }
-        return new ChildList(items, _count, sorted, null) { Generation = Generation };
+        return new ChildList(items, _count, sorted, null, NameBytes) { Generation = Generation };
     }
 
     private int IndexOf(ReadOnlySpan<char> name)

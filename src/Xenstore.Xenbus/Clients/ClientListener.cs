@@ -1,6 +1,6 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using Xenstore.Xenbus.Mux;
 
 namespace Xenstore.Xenbus.Clients;
 
@@ -11,17 +11,12 @@ namespace Xenstore.Xenbus.Clients;
 internal sealed class ClientListener : IDisposable
 {
     private readonly string _path;
-    private readonly Action<MuxEvent> _post;
-    private readonly int _outputLimit;
     private readonly ILogger _logger;
     private readonly Socket _socket = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-    private int _nextId;
 
-    public ClientListener(string path, Action<MuxEvent> post, int outputLimit, ILogger logger)
+    public ClientListener(string path, ILogger logger)
     {
         _path = path;
-        _post = post;
-        _outputLimit = outputLimit;
         _logger = logger;
     }
 
@@ -44,37 +39,38 @@ internal sealed class ClientListener : IDisposable
             File.SetUnixFileMode(_path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
         _socket.Listen(512);
+        _socket.Blocking = false;
+        Descriptor = (int)_socket.Handle;
         Log.Listening(_logger, _path);
     }
 
-    public async Task AcceptLoopAsync(CancellationToken cancellationToken)
+    /// <summary>The listening socket, non-blocking once <see cref="Start"/> returned: the loop polls it.</summary>
+    public int Descriptor { get; private set; } = -1;
+
+    /// <summary>
+    /// The next connection waiting in the backlog, non-blocking: its descriptor, -1 when there is none now, or -2
+    /// when accepting failed for another reason (out of descriptors: the loop leaves the backlog alone a while).
+    /// </summary>
+    public int Accept()
     {
-        var running = new List<Task>();
-        while (!cancellationToken.IsCancellationRequested)
+        while (true)
         {
-            Socket accepted;
-            try
+            int accepted = Libc.Accept4(Descriptor, 0, 0, Libc.SockNonBlock | Libc.SockCloseOnExec);
+            if (accepted >= 0)
             {
-                accepted = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                return accepted;
             }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.Interrupted)
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno is Errno.EINTR or Errno.ECONNABORTED)
             {
                 continue;
             }
-            catch (SocketException e)
+            if (errno == Errno.EAGAIN)
             {
-                Log.AcceptFailed(_logger, e);
-                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
-                continue;
+                return -1;
             }
-            var session = new ClientSession(Interlocked.Increment(ref _nextId), accepted, _post, _outputLimit, _logger);
-            Log.ClientOpened(_logger, session.Id);
-            _post(new MuxEvent.ClientOpened(session));
-            _ = Task.Run(session.RunAsync, CancellationToken.None);
+            Log.AcceptFailed(_logger, Libc.LastErrorText());
+            return -2;
         }
     }
 

@@ -4,11 +4,11 @@ using Xenstore.Xenbus.Clients;
 namespace Xenstore.Xenbus.Mux;
 
 /// <summary>What the multiplexer knows of one client; touched only by the multiplexer's loop.</summary>
-internal sealed class ClientState(ClientSession session)
+internal sealed class ClientState(ClientConnection connection)
 {
-    public ClientSession Session { get; } = session;
+    public ClientConnection Connection { get; } = connection;
 
-    public int Id => Session.Id;
+    public int Id => Connection.Id;
 
     /// <summary>Requests received and not dispatched yet, in the client's order.</summary>
     public Queue<(XsHeader Header, byte[] Payload)> Waiting { get; } = new();
@@ -40,7 +40,7 @@ internal sealed class ClientState(ClientSession session)
 
     /// <summary>The upstream token prefix: the client's number and a colon.</summary>
     public byte[] TokenPrefix { get; } = System.Text.Encoding.ASCII.GetBytes(
-        session.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":");
+        connection.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":");
 
     private uint _lastTransactionId;
 

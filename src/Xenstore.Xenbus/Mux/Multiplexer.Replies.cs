@@ -4,25 +4,25 @@ namespace Xenstore.Xenbus.Mux;
 
 internal sealed partial class Multiplexer
 {
-    private void OnUpstreamMessage(MuxEvent.UpstreamMessage message)
+    public void OnUpstreamMessage(int link, XsHeader header, byte[] message)
     {
-        if (message.Link != _link || !_up)
+        if (link != _link || !_up)
         {
             return;
         }
         _lastUpstreamActivity = Now;
-        if (message.Header.Type == XsMessageType.WatchEvent)
+        if (header.Type == XsMessageType.WatchEvent)
         {
-            RouteEvent(message.Header, message.Payload);
+            RouteEvent(header, message);
             return;
         }
-        if (!_inFlight.Remove(message.Header.ReqId, out InFlightRequest? request))
+        if (!_inFlight.Remove(header.ReqId, out InFlightRequest? request))
         {
-            Log.UnknownReply(_logger, message.Header.ReqId);
+            Log.UnknownReply(_logger, header.ReqId);
             return;
         }
-        bool failed = message.Header.Type == XsMessageType.Error;
-        XsError error = failed ? XsErrors.Parse(message.Payload) : XsError.None;
+        bool failed = header.Type == XsMessageType.Error;
+        XsError error = failed ? XsErrors.Parse(message) : XsError.None;
         if (request.Type == XsMessageType.Unwatch && _unwatchesInFlight > 0)
         {
             _unwatchesInFlight--;
@@ -55,8 +55,8 @@ internal sealed partial class Multiplexer
         }
         ClientState client = request.Client!;
         client.InFlight--;
-        byte[] payload = message.Payload;
-        XsMessageType type = message.Header.Type;
+        byte[] payload = message;
+        XsMessageType type = header.Type;
         switch (request.Type)
         {
             case XsMessageType.TransactionStart when request.Counted:
@@ -141,7 +141,7 @@ internal sealed partial class Multiplexer
         {
             return;
         }
-        uint txId = message.Header.TxId == request.UpstreamTx ? request.Original.TxId : message.Header.TxId;
+        uint txId = header.TxId == request.UpstreamTx ? request.Original.TxId : header.TxId;
         Fill(client, request.Slot!, Messages.Build(type, request.Original.ReqId, txId, payload));
     }
 
@@ -187,7 +187,7 @@ internal sealed partial class Multiplexer
         {
             return;
         }
-        client.Session.Send(Messages.Build(XsMessageType.WatchEvent, header.ReqId, header.TxId,
+        client.Connection.Send(Messages.Build(XsMessageType.WatchEvent, header.ReqId, header.TxId,
             Messages.JoinPathToken(path, token.AsSpan(colon + 1), tail)));
     }
 }

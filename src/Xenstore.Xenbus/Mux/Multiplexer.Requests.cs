@@ -20,13 +20,13 @@ internal enum StepResult
 
 internal sealed partial class Multiplexer
 {
-    private void OnClientRequest(MuxEvent.ClientRequest request)
+    public void OnClientRequest(ClientConnection connection, XsHeader header, byte[] payload)
     {
-        if (!_clients.TryGetValue(request.Session, out ClientState? client) || client.Closed)
+        if (!_clients.TryGetValue(connection, out ClientState? client) || client.Closed)
         {
             return;
         }
-        client.Waiting.Enqueue((request.Header, request.Payload));
+        client.Waiting.Enqueue((header, payload));
         if (!client.Parked)
         {
             Schedule(client);
@@ -270,9 +270,9 @@ internal sealed partial class Multiplexer
     }
 
     /// <summary>A client went away: what it left open upstream is ended and removed, nothing else is touched.</summary>
-    private void OnClientClosed(ClientSession session)
+    public void OnClientClosed(ClientConnection connection)
     {
-        if (!_clients.Remove(session, out ClientState? client))
+        if (!_clients.Remove(connection, out ClientState? client))
         {
             return;
         }

@@ -31,7 +31,7 @@ internal sealed partial class Multiplexer
 
     private bool ProbeEnabled => _settings.ProbeInterval > TimeSpan.Zero;
 
-    private void OnUpstreamUp(int link)
+    public void OnUpstreamUp(int link)
     {
         _link = link;
         _up = true;
@@ -40,7 +40,7 @@ internal sealed partial class Multiplexer
         StartSession();
     }
 
-    private void OnUpstreamDown(int link)
+    public void OnUpstreamDown(int link)
     {
         if (link != _link || !_up)
         {
@@ -227,7 +227,8 @@ internal sealed partial class Multiplexer
         }
     }
 
-    private void OnTick()
+    /// <summary>Time passed (the loop calls it every 100 ms): deadlines (admission, silence, absence) and the probe.</summary>
+    public void OnTick()
     {
         long now = Now;
         long timeout = (long)_settings.UpstreamTimeout.TotalMilliseconds;
@@ -241,7 +242,7 @@ internal sealed partial class Multiplexer
                 && _inFlight.Values.Min(r => r.SentAt) < now - timeout)
             {
                 Log.UpstreamSilent(_logger, _settings.UpstreamTimeout.TotalSeconds);
-                _upstream!.Reset(_link);
+                _upstream.Reset(_link);
             }
         }
         else if (!_failWhileDown && now - _downSince > timeout)

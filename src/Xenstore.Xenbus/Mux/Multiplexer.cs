@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
 using Xenstore.Xenbus.Clients;
@@ -12,111 +10,43 @@ namespace Xenstore.Xenbus.Mux;
 /// requests of every client go upstream under xenbusd's own req_ids (any number in flight, within the limits),
 /// replies return to their client under its req_id and in its order; transactions are numbered per client and
 /// mapped to the daemon's; watches are registered under per-client tokens and their events routed back;
-/// RESET_WATCHES and a client's close undo that client's state only. All state belongs to one loop that handles
-/// <see cref="MuxEvent"/>s in order, so there are no locks and no races between a reply and a close.
+/// RESET_WATCHES and a client's close undo that client's state only. It is driven by the event loop's one thread
+/// (<see cref="Loop.EventLoop"/>): the loop reports what happened (a client's request or close, the upstream's
+/// messages, its coming and going, time passing), then calls <see cref="Pump"/>; nothing here does I/O or blocks,
+/// so there are no locks and no races between a reply and a close.
 /// </summary>
 internal sealed partial class Multiplexer
 {
-    private static readonly TimeSpan s_tick = TimeSpan.FromMilliseconds(100);
-
-    private readonly Channel<MuxEvent> _events = Channel.CreateUnbounded<MuxEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly XenbusSettings _settings;
     private readonly Limits _limits;
     private readonly ILogger _logger;
-    private readonly Dictionary<ClientSession, ClientState> _clients = [];
+    private readonly UpstreamLink _upstream;
+    private readonly Dictionary<ClientConnection, ClientState> _clients = [];
     private readonly Dictionary<int, ClientState> _clientsById = [];
     private readonly Dictionary<uint, InFlightRequest> _inFlight = [];
     private readonly Queue<ClientState> _ready = new();
     private readonly LinkedList<InFlightRequest> _internal = new();
-    private UpstreamLink? _upstream;
     private uint _nextWireId = (uint)Random.Shared.Next();
     private long _sequence;
 
-    public Multiplexer(XenbusSettings settings, ILogger logger)
+    public Multiplexer(XenbusSettings settings, UpstreamLink upstream, ILogger logger)
     {
         _settings = settings;
         _limits = Limits.For(settings);
+        _upstream = upstream;
         _logger = logger;
+        _downSince = Now;
     }
 
     public Limits Limits => _limits;
 
-    public void Post(MuxEvent e) => _events.Writer.TryWrite(e);
-
-    public async Task RunAsync(UpstreamLink upstream, CancellationToken cancellationToken)
-    {
-        _upstream = upstream;
-        _downSince = Now;
-        using var ticker = new PeriodicTimer(s_tick);
-        Task ticks = Task.Run(async () =>
-        {
-            try
-            {
-                while (await ticker.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    Post(new MuxEvent.Tick());
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // Stopping.
-            }
-        }, CancellationToken.None);
-        try
-        {
-            await foreach (MuxEvent e in _events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    Handle(e);
-                }
-                catch (Exception failure) when (failure is not OutOfMemoryException)
-                {
-                    // A bug must not stop every client: the event is lost, the loop carries on.
-                    Log.LoopError(_logger, e.GetType().Name, failure);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-        await ticks.ConfigureAwait(false);
-    }
-
     private static long Now => Environment.TickCount64;
 
-    private void Handle(MuxEvent e)
+    public void OnClientOpened(ClientConnection connection)
     {
-        switch (e)
-        {
-            case MuxEvent.ClientOpened opened:
-                var state = new ClientState(opened.Session);
-                _clients[opened.Session] = state;
-                _clientsById[state.Id] = state;
-                break;
-            case MuxEvent.ClientRequest request:
-                OnClientRequest(request);
-                break;
-            case MuxEvent.ClientClosed closed:
-                OnClientClosed(closed.Session);
-                break;
-            case MuxEvent.UpstreamUp up:
-                OnUpstreamUp(up.Link);
-                break;
-            case MuxEvent.UpstreamMessage message:
-                OnUpstreamMessage(message);
-                break;
-            case MuxEvent.UpstreamDown down:
-                OnUpstreamDown(down.Link);
-                break;
-            case MuxEvent.Tick:
-                OnTick();
-                break;
-            default:
-                throw new UnreachableException(e.GetType().Name);
-        }
-        Pump();
+        var state = new ClientState(connection);
+        _clients[connection] = state;
+        _clientsById[state.Id] = state;
     }
 
     private bool CanSend => _up && _inFlight.Count < _limits.InFlight;
@@ -125,7 +55,7 @@ internal sealed partial class Multiplexer
     /// Sends what may go: xenbusd's own requests first (cleanup, re-registration, replays), then one request per
     /// ready client in turn, so a client with a thousand queued requests does not hold the others back.
     /// </summary>
-    private void Pump()
+    public void Pump()
     {
         if (!_up)
         {
@@ -202,7 +132,7 @@ internal sealed partial class Multiplexer
         request.SentAt = Now;
         request.Session = _session;
         _inFlight[request.WireId] = request;
-        _upstream!.Send(_link, request.Frame());
+        _upstream.Send(_link, request.Frame());
     }
 
     /// <summary>Queues a request of xenbusd's own, sent before any client request.</summary>
@@ -232,8 +162,8 @@ internal sealed partial class Multiplexer
             client.Slots.Dequeue();
             if (!client.Closed)
             {
-                client.Session.Send(ready);
-                client.Session.RequestDone();
+                client.Connection.Send(ready);
+                client.Connection.RequestDone();
             }
         }
     }

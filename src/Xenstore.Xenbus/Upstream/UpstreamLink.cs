@@ -1,33 +1,37 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Xenstore.Client;
 using Xenstore.Client.Internal;
 using Xenstore.Protocol;
-using Xenstore.Xenbus.Mux;
+using Xenstore.Xenbus.Loop;
 
 namespace Xenstore.Xenbus.Upstream;
 
 /// <summary>
-/// The one connection to the daemon, opened again whenever it is lost. Each opening is a numbered link; the
-/// multiplexer hears of it (up, every message, down) through events carrying that number, so nothing of an old
-/// link is ever mistaken for the current one. Writes come from the multiplexer and go out in its order.
+/// The one connection to the daemon, opened again whenever it is lost. Each opening is a numbered link, so nothing of
+/// an old link is ever mistaken for the current one. Opening (a connect, the ring's RECONNECTION handshake, the
+/// back-off between attempts) happens off the event loop; everything else — reads, writes, dropping — happens on it:
+/// the loop polls <see cref="Transport"/>, receives what it holds and flushes what the multiplexer queued.
 /// </summary>
-internal sealed class UpstreamLink
+internal sealed class UpstreamLink : IDisposable
 {
     private static readonly TimeSpan s_firstRetry = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan s_maxRetry = TimeSpan.FromSeconds(1);
-    private const int WriteBatch = 64 * 1024;
+
+    /// <summary>Bytes read from the upstream in one pass at most, so that clients get their turn.</summary>
+    private const int ReadBudget = 256 * 1024;
 
     private readonly Endpoint _endpoint;
     private readonly TimeSpan _handshakeTimeout;
-    private readonly Action<MuxEvent> _post;
     private readonly ILogger _logger;
-    private readonly Lock _gate = new();
-    private int _link;
-    private Channel<byte[]>? _output;
-    private CancellationTokenSource? _linkStop;
+    private readonly ConcurrentQueue<IPolledTransport> _opened = new();
+    private FrameReader _input = new();
+    private byte[] _output = new byte[64 * 1024];
+    private int _outputStart;
+    private int _outputEnd;
+    private Task _connecting = Task.CompletedTask;
 
-    public UpstreamLink(XenbusSettings settings, Action<MuxEvent> post, ILogger logger)
+    public UpstreamLink(XenbusSettings settings, ILogger logger)
     {
         _endpoint = settings.Upstream switch
         {
@@ -36,127 +40,122 @@ internal sealed class UpstreamLink
             _ => new Endpoint(EndpointKind.SocketOrDevice, settings.UpstreamPath),
         };
         _handshakeTimeout = settings.UpstreamTimeout;
-        _post = post;
         _logger = logger;
     }
 
     public string Display => _endpoint.Display;
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>The current link's number (0 before the first).</summary>
+    public int Link { get; private set; }
+
+    /// <summary>The open connection; null while there is none.</summary>
+    public IPolledTransport? Transport { get; private set; }
+
+    /// <summary>The multiplexer asked for the link to be dropped (the daemon stopped answering).</summary>
+    public bool ResetRequested { get; private set; }
+
+    /// <summary>Bytes queued and not written yet.</summary>
+    public bool HasOutput => _outputEnd > _outputStart;
+
+    /// <summary>
+    /// Opens the upstream off the loop, retrying with back-off until it opens or <paramref name="cancellationToken"/>
+    /// is cancelled; <paramref name="wake"/> tells the loop to <see cref="TryTakeOpened"/>.
+    /// </summary>
+    public void StartConnecting(Action wake, CancellationToken cancellationToken) =>
+        _connecting = Task.Run(() => ConnectAsync(wake, cancellationToken), CancellationToken.None);
+
+    /// <summary>On the loop: adopts a connection opened meanwhile as the next link.</summary>
+    public bool TryTakeOpened()
     {
-        TimeSpan retry = s_firstRetry;
-        string? lastFailure = null;
-        while (!cancellationToken.IsCancellationRequested)
+        if (!_opened.TryDequeue(out IPolledTransport? transport))
         {
-            Stream stream;
-            try
-            {
-                stream = await Transport.OpenAsync(_endpoint, _handshakeTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (Exception e) when (e is XenstoreConnectionException or IOException or UnauthorizedAccessException)
-            {
-                if (e.Message != lastFailure)
-                {
-                    Log.UpstreamUnreachable(_logger, Display, e.Message);
-                    lastFailure = e.Message;
-                }
-                await Task.Delay(retry, cancellationToken).ConfigureAwait(false);
-                retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, s_maxRetry.Ticks));
-                continue;
-            }
-            lastFailure = null;
-            retry = s_firstRetry;
-            await ServeAsync(stream, cancellationToken).ConfigureAwait(false);
+            return false;
         }
+        Transport = transport;
+        Link++;
+        ResetRequested = false;
+        _input = new FrameReader();
+        _outputStart = _outputEnd = 0;
+        Log.UpstreamConnected(_logger, Display, Link);
+        return true;
     }
 
-    /// <summary>Sends a whole message on link <paramref name="link"/>; dropped when that link is gone.</summary>
+    /// <summary>Queues a whole message on link <paramref name="link"/>; dropped when that link is gone.</summary>
     public void Send(int link, byte[] message)
     {
-        lock (_gate)
+        if (link != Link || Transport is null)
         {
-            if (link == _link)
-            {
-                _output?.Writer.TryWrite(message);
-            }
+            return;
         }
+        if (_outputEnd + message.Length > _output.Length)
+        {
+            int pending = _outputEnd - _outputStart;
+            byte[] target = pending + message.Length > _output.Length
+                ? new byte[Math.Max(_output.Length * 2, pending + message.Length)]
+                : _output;
+            _output.AsSpan(_outputStart, pending).CopyTo(target);
+            _output = target;
+            _outputStart = 0;
+            _outputEnd = pending;
+        }
+        message.CopyTo(_output, _outputEnd);
+        _outputEnd += message.Length;
     }
 
-    /// <summary>Drops link <paramref name="link"/> (the daemon stopped answering); a new one is opened.</summary>
+    /// <summary>Asks for link <paramref name="link"/> to be dropped; the loop does it after the current step.</summary>
     public void Reset(int link)
     {
-        lock (_gate)
+        if (link == Link && Transport is not null)
         {
-            if (link == _link)
-            {
-                _linkStop?.Cancel();
-            }
+            ResetRequested = true;
         }
     }
 
-    private async Task ServeAsync(Stream stream, CancellationToken cancellationToken)
+    /// <summary>Writes what is queued, as far as the connection takes it now. Null, or why the link is lost.</summary>
+    public string? Flush()
     {
-        using var linkStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var output = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
-        int link;
-        lock (_gate)
-        {
-            link = ++_link;
-            _output = output;
-            _linkStop = linkStop;
-        }
-        Log.UpstreamConnected(_logger, Display, link);
-        _post(new MuxEvent.UpstreamUp(link));
-        string? writeFailure = null;
-        Task writer = Task.Run(async () =>
-        {
-            try
-            {
-                await WriteLoopAsync(stream, output.Reader, linkStop.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException
-                or System.Net.Sockets.SocketException)
-            {
-                writeFailure ??= e.Message;
-            }
-            linkStop.Cancel();
-        }, CancellationToken.None);
-        string reason = await ReadLoopAsync(stream, link, linkStop.Token).ConfigureAwait(false);
-        lock (_gate)
-        {
-            _output = null;
-            _linkStop = null;
-            output.Writer.TryComplete();
-        }
-        await linkStop.CancelAsync().ConfigureAwait(false);
-        await writer.ConfigureAwait(false);
-        await stream.DisposeAsync().ConfigureAwait(false);
-        _post(new MuxEvent.UpstreamDown(link, writeFailure ?? reason));
-        Log.UpstreamLost(_logger, link, writeFailure ?? reason);
-    }
-
-    private async Task<string> ReadLoopAsync(Stream stream, int link, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[4 * (XsConstants.HeaderSize + XsConstants.PayloadMax)];
-        int filled = 0;
         try
         {
-            while (true)
+            while (_outputEnd > _outputStart)
             {
-                int read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                int written = Transport!.Send(_output.AsSpan(_outputStart, _outputEnd - _outputStart));
+                if (written == 0)
+                {
+                    return null;
+                }
+                _outputStart += written;
+            }
+            _outputStart = _outputEnd = 0;
+            return null;
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>
+    /// Reads what the connection holds (within the pass's budget) and hands each whole message to
+    /// <paramref name="message"/>. Null, or why the link is lost.
+    /// </summary>
+    public string? Receive(Action<XsHeader, byte[]> message)
+    {
+        int budget = ReadBudget;
+        try
+        {
+            while (budget > 0)
+            {
+                Span<byte> free = _input.FreeSpace;
+                int read = Transport!.Receive(free);
                 if (read == 0)
                 {
-                    return "the daemon closed the connection";
+                    return null;
                 }
-                filled += read;
-                int start = 0;
+                _input.Advance(read);
+                budget -= read;
                 while (true)
                 {
-                    FrameStatus status = FrameParser.TryParse(buffer.AsSpan(start, filled - start), out XsHeader header, out int length);
+                    FrameStatus status = _input.TryTake(out XsHeader header, out byte[] payload);
                     if (status == FrameStatus.TooLarge)
                     {
                         return $"the daemon sent a message of {header.Length} bytes";
@@ -165,37 +164,87 @@ internal sealed class UpstreamLink
                     {
                         break;
                     }
-                    _post(new MuxEvent.UpstreamMessage(link, header, buffer.AsSpan(start + XsConstants.HeaderSize, (int)header.Length).ToArray()));
-                    start += length;
+                    message(header, payload);
                 }
-                Buffer.BlockCopy(buffer, start, buffer, 0, filled - start);
-                filled -= start;
+                if (read < free.Length)
+                {
+                    return null;
+                }
             }
+            return null;
         }
-        catch (OperationCanceledException)
-        {
-            return "the link was dropped";
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        catch (IOException e)
         {
             return e.Message;
         }
     }
 
-    private static async Task WriteLoopAsync(Stream stream, ChannelReader<byte[]> reader, CancellationToken cancellationToken)
+    /// <summary>On the loop: closes the current link.</summary>
+    public void Drop(string reason)
     {
-        var batch = new byte[WriteBatch];
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        Transport?.Dispose();
+        Transport = null;
+        ResetRequested = false;
+        _outputStart = _outputEnd = 0;
+        Log.UpstreamLost(_logger, Link, reason);
+    }
+
+    private async Task ConnectAsync(Action wake, CancellationToken cancellationToken)
+    {
+        TimeSpan retry = s_firstRetry;
+        string? lastFailure = null;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            int used = 0;
-            // Whole messages only; the device stream splits a batch into one write per message itself.
-            while (reader.TryPeek(out byte[]? next) && used + next.Length <= WriteBatch)
+            IPolledTransport transport;
+            try
             {
-                reader.TryRead(out _);
-                next.CopyTo(batch, used);
-                used += next.Length;
+                transport = await Client.Internal.Transport.OpenPolledAsync(_endpoint, _handshakeTimeout, cancellationToken)
+                    .ConfigureAwait(false);
             }
-            await stream.WriteAsync(batch.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is XenstoreConnectionException or IOException or UnauthorizedAccessException)
+            {
+                if (e.Message != lastFailure)
+                {
+                    Log.UpstreamUnreachable(_logger, Display, e.Message);
+                    lastFailure = e.Message;
+                }
+                try
+                {
+                    await Task.Delay(retry, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, s_maxRetry.Ticks));
+                continue;
+            }
+            _opened.Enqueue(transport);
+            wake();
+            return;
+        }
+    }
+
+    /// <summary>After the loop stopped (and cancelled the connecting): closes whatever is open.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            _connecting.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // It failed on its way out; nothing left to close but what it opened.
+        }
+        Transport?.Dispose();
+        Transport = null;
+        while (_opened.TryDequeue(out IPolledTransport? late))
+        {
+            late.Dispose();
         }
     }
 }
