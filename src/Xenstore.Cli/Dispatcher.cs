@@ -43,6 +43,12 @@ internal static class Dispatcher
             output.FlushDirect();
             return code;
         }
+        if (command == "replay")
+        {
+            int code = await new Replay.ReplayTool(output, endpoint).RunAsync(rest).ConfigureAwait(false);
+            output.FlushDirect();
+            return code;
+        }
         Mode mode = Modes.Lookup(command) ?? throw output.Fail(1, $"unknown mode {command}\n");
         int result = await new StoreTool(output, argv0, mode, includeMode, endpoint).RunAsync(getoptName, rest).ConfigureAwait(false);
         output.FlushDirect();

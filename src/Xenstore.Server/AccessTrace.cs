@@ -1,12 +1,15 @@
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
+using Xenstore.Protocol.Trace;
+using Xenstore.Store;
 
 namespace Xenstore.Server;
 
 /// <summary>
 /// The access trace: every request and reply (switch <c>io</c>) and connections opening and closing (<c>conn</c>,
 /// C's <c>obj</c>), as the switches say. It goes to the log, or with a trace file (<c>-T</c>) to that file in C
-/// xenstored's format, so tools that read C's trace read ours. Store thread, except <see cref="Reopen"/>.
+/// xenstored's format, so tools that read C's trace read ours; with the switch <c>replay</c> the file also gets the
+/// records <c>xenstore replay</c> reads. Store thread, except <see cref="Reopen"/>.
 /// </summary>
 internal sealed class AccessTrace(TraceSwitches switches, TraceFile? file, ILogger logger)
 {
@@ -16,6 +19,10 @@ internal sealed class AccessTrace(TraceSwitches switches, TraceFile? file, ILogg
 
     public void Request(int connectionId, uint domid, XsHeader header, ReadOnlySpan<byte> payload)
     {
+        if (file is not null && switches.Replay)
+        {
+            file.Replay(connectionId, ReplayEvent.In, false, domid, header, payload);
+        }
         if (!switches.Io)
         {
             return;
@@ -30,8 +37,12 @@ internal sealed class AccessTrace(TraceSwitches switches, TraceFile? file, ILogg
         }
     }
 
-    public void Reply(int connectionId, uint domid, XsMessageType type, uint txId, ReadOnlySpan<byte> payload)
+    public void Reply(int connectionId, uint domid, XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
     {
+        if (file is not null && switches.Replay)
+        {
+            file.Replay(connectionId, ReplayEvent.Out, false, domid, new XsHeader(type, reqId, txId, (uint)payload.Length), payload);
+        }
         if (!switches.Io)
         {
             return;
@@ -46,8 +57,12 @@ internal sealed class AccessTrace(TraceSwitches switches, TraceFile? file, ILogg
         }
     }
 
-    public void Connection(int connectionId, uint domid, bool opened)
+    public void Connection(int connectionId, uint domid, ConnectionKind kind, bool opened)
     {
+        if (file is not null && switches.Replay)
+        {
+            file.Replay(connectionId, opened ? ReplayEvent.Open : ReplayEvent.Close, kind != ConnectionKind.Transient, domid, default, []);
+        }
         if (!switches.Connections)
         {
             return;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Xenstore.Protocol;
+using Xenstore.Protocol.Trace;
 
 namespace Xenstore.Server;
 
@@ -8,7 +9,8 @@ namespace Xenstore.Server;
 /// A trace file in C xenstored's format (<c>-T FILE</c>): <c>io: IN 0x1 (d0) 20261204 16:41:02 READ (/local )</c>,
 /// the payload's NULs as spaces; <c>obj: CREATE connection 0x1</c>; a <c>***</c> line each time it is opened.
 /// C prints the address of its connection object; here the connection number stands in for it. The file is
-/// private (0600) and appended to, as C opens it.
+/// private (0600) and appended to, as C opens it. With the switch <c>replay</c>, <c>replay:</c> records
+/// (<see cref="ReplayTraceFormat"/>) go in beside C's lines, timed from the first opening.
 /// </summary>
 internal sealed class TraceFile : IDisposable
 {
@@ -16,6 +18,7 @@ internal sealed class TraceFile : IDisposable
     private readonly Lock _lock = new();
     private FileStream? _file;
     private readonly StringBuilder _line = new();
+    private readonly long _started = System.Diagnostics.Stopwatch.GetTimestamp();
 
     public TraceFile(string path)
     {
@@ -52,6 +55,18 @@ internal sealed class TraceFile : IDisposable
         }
     }
 
+    /// <summary>A replay record of a message or a connection's opening or closing, timed now.</summary>
+    public void Replay(int connectionId, ReplayEvent what, bool ring, uint domid, XsHeader header, ReadOnlySpan<byte> payload)
+    {
+        long microseconds = (long)System.Diagnostics.Stopwatch.GetElapsedTime(_started).TotalMicroseconds;
+        var record = new ReplayRecord(microseconds, connectionId, what, ring, domid, header, payload.ToArray());
+        lock (_lock)
+        {
+            _line.Clear().Append(ReplayTraceFormat.Format(record)).Append('\n');
+            Write();
+        }
+    }
+
     public void Reopen()
     {
         lock (_lock)
@@ -64,20 +79,7 @@ internal sealed class TraceFile : IDisposable
     }
 
     /// <summary>C's name of a message type: <c>GetDomainPath</c> is <c>GET_DOMAIN_PATH</c>.</summary>
-    internal static string CName(XsMessageType type)
-    {
-        string name = type.ToString();
-        var text = new StringBuilder(name.Length + 4);
-        for (int i = 0; i < name.Length; i++)
-        {
-            if (i > 0 && char.IsAsciiLetterUpper(name[i]))
-            {
-                text.Append('_');
-            }
-            text.Append(char.ToUpperInvariant(name[i]));
-        }
-        return text.ToString();
-    }
+    internal static string CName(XsMessageType type) => ReplayTraceFormat.CName(type);
 
     private void Write()
     {

@@ -3,12 +3,15 @@ using System.Text;
 namespace Xenstore.Server;
 
 /// <summary>
-/// What the access trace logs, switched at run time as in C xenstored 4.22: <c>log on</c> / <c>log off</c> for
-/// everything, <c>log +io</c> / <c>log -io</c> for one switch, <c>log</c> alone lists them.
+/// What the access trace logs, switched at run time as in C xenstored 4.22: <c>log on</c> / <c>log off</c> for C's
+/// switches, <c>log +io</c> / <c>log -io</c> for one switch, <c>log</c> alone lists them. <c>replay</c> is ours and
+/// only switched by name: <c>on</c> means what it means in C, so a trace file (<c>-T</c>) stays byte for byte C's
+/// unless <c>+replay</c> is asked for, and a recording for replay goes on whatever the traced clients switch.
 /// </summary>
 internal sealed class TraceSwitches
 {
-    private static readonly string[] s_names = ["io", "conn"];
+    private static readonly string[] s_names = ["io", "conn", "replay"];
+    private const int CSwitches = 3;
     private volatile int _enabled;
 
     /// <summary>Every request and its reply.</summary>
@@ -17,15 +20,18 @@ internal sealed class TraceSwitches
     /// <summary>Connections opening and closing.</summary>
     public bool Connections => (_enabled & 2) != 0;
 
+    /// <summary>The lossless records <c>xenstore replay</c> reads (trace file only).</summary>
+    public bool Replay => (_enabled & 4) != 0;
+
     public bool Apply(string argument)
     {
         switch (argument)
         {
             case "on":
-                _enabled = (1 << s_names.Length) - 1;
+                _enabled |= CSwitches;
                 return true;
             case "off":
-                _enabled = 0;
+                _enabled &= ~CSwitches;
                 return true;
         }
         if (argument.Length < 2 || argument[0] is not ('+' or '-'))

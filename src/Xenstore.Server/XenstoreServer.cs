@@ -210,7 +210,7 @@ public sealed class XenstoreServer : IAsyncDisposable
     {
         if (_liveUpdateRequests.Refusal(engine, force: false) is null)
         {
-            _liveUpdateRequests.Start(requester: -1, default);
+            _liveUpdateRequests.Start(requester: -1, default, force: false);
         }
     }));
 

@@ -95,6 +95,47 @@ public sealed class TopTests(ToolRunner tools) : IClassFixture<ToolRunner>
         }
     }
 
+    /// <summary>
+    /// Through xenbusd on a disaggregated host (our daemon as the Xenstore domain, xenbusd over dom0's ring): the
+    /// CONTROL requests are forwarded like any other, and every client of xenbusd is counted in its one upstream
+    /// connection, dom0's ring.
+    /// </summary>
+    [Fact]
+    public async Task ThroughXenbusd_ShowsDom0sRingWithEveryClientsLoad()
+    {
+        await using OurXenbus xenbusd = await OurXenbus.OverXenstoreDomainAsync();
+        JsonElement before = await Dom0ThroughAsync(xenbusd.SocketPath);
+        await using (RawConnection client = await RawConnection.ConnectAsync(xenbusd.SocketPath))
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                Assert.False((await client.WriteAsync($"/top-through-xenbusd/k{i}", "v")).IsError);
+            }
+            Assert.False((await client.WatchAsync("/top-through-xenbusd", "w")).IsError);
+            JsonElement after = await Dom0ThroughAsync(xenbusd.SocketPath);
+            // The path's own node and its five children, one more watch: all dom0's, through the one ring.
+            Assert.Equal(before.GetProperty("nodes").GetInt64() + 6, after.GetProperty("nodes").GetInt64());
+            Assert.Equal(before.GetProperty("watches").GetInt64() + 1, after.GetProperty("watches").GetInt64());
+            Assert.True(after.GetProperty("requests").GetInt64() >= before.GetProperty("requests").GetInt64() + 6);
+        }
+        ToolResult batch = await tools.RunOursAsync(xenbusd.SocketPath, ["xenstore", "top", "-b", "-n", "1"]);
+        Assert.True(batch.ExitCode == 0, batch.ToString());
+        string[] lines = Encoding.ASCII.GetString(batch.Stdout).Split('\n');
+        Assert.StartsWith("DOMID NAME", lines[1], StringComparison.Ordinal);
+        Assert.Equal("0", lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]);
+    }
+
+    /// <summary>Domain 0's object of <c>xenstore top --json</c> through <paramref name="socket"/>; its one connection is a ring.</summary>
+    private async Task<JsonElement> Dom0ThroughAsync(string socket)
+    {
+        ToolResult top = await tools.RunOursAsync(socket, ["xenstore", "top", "--json"]);
+        Assert.True(top.ExitCode == 0, top.ToString());
+        using JsonDocument json = JsonDocument.Parse(top.Stdout);
+        JsonElement connection = Assert.Single(json.RootElement.GetProperty("connections").EnumerateArray(), c => c.GetProperty("domid").GetUInt32() == 0);
+        Assert.Equal("ring", connection.GetProperty("transport").GetString());
+        return json.RootElement.GetProperty("domains").EnumerateArray().Single(d => d.GetProperty("domid").GetUInt32() == 0).Clone();
+    }
+
     [Fact]
     public async Task DaemonWithoutAccounting_SaysSoAndExits2()
     {

@@ -92,4 +92,54 @@ public sealed class FaultTests
             again.Kill();
         }
     }
+
+    /// <summary>
+    /// A live update in the middle of the boot storm: accepted once no transaction is open (BUSY before, as
+    /// <c>xenstore-control live-update</c> retries), and a transaction opened after that answer but before the store
+    /// went quiet makes it give way with BUSY rather than be lost. Nobody sees more than a pause.
+    /// </summary>
+    [Fact]
+    public async Task A_live_update_during_the_boot_storm_is_only_a_pause()
+    {
+        string directory = Directory.CreateTempSubdirectory("xs-hostsim-update-").FullName;
+        string pidFile = Path.Combine(directory, "xenstored.pid");
+        await using OurDaemon daemon = await OurDaemon.StartAsync("--sim-dir", Path.Combine(directory, "sim"),
+            "--state-dir", Path.Combine(directory, "state"), "--pid-file", pidFile);
+        var options = new HostSimOptions
+        {
+            SocketPath = daemon.SocketPath,
+            SimDir = Path.Combine(directory, "sim"),
+            Domains = 6,
+            Concurrency = 2,
+            Quiet = true,
+            Fault = FaultKind.LiveUpdate,
+            FaultDomain = 2,
+            LiveUpdateBinary = OurDaemon.DaemonDll,
+        };
+        try
+        {
+            JsonElement report = await SimulatedHost.RunAsync(options);
+            Assert.True(report.GetProperty("failures").GetInt32() == 0, EndToEndTests.Deviations(report));
+            Assert.Equal(6, report.GetProperty("booted").GetInt32());
+            Assert.Equal(0, report.GetProperty("leftover_nodes").GetInt32());
+            Assert.NotEqual(daemon.ProcessId, int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture));
+            string fault = Assert.Single(report.GetProperty("fault_events").EnumerateArray()).GetString()!;
+            Assert.StartsWith($"live-update: daemon {daemon.ProcessId} handed over mid-boot", fault, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int successor) && successor != daemon.ProcessId)
+            {
+                try
+                {
+                    using var process = System.Diagnostics.Process.GetProcessById(successor);
+                    process.Kill();
+                }
+                catch (ArgumentException)
+                {
+                    // Already gone.
+                }
+            }
+        }
+    }
 }

@@ -17,12 +17,17 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
     public async Task Log_SwitchesAreListedAndToggled()
     {
         await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("embedded"));
-        Assert.Equal("Log switch settings:\nio      : off\nconn    : off\n", (await ControlAsync(client, "log")).Text);
+        Assert.Equal("Log switch settings:\nio      : off\nconn    : off\nreplay  : off\n", (await ControlAsync(client, "log")).Text);
         Assert.Equal("OK", (await ControlAsync(client, "log", "+io")).Text);
-        Assert.Equal("Log switch settings:\nio      : on\nconn    : off\n", (await ControlAsync(client, "log")).Text);
+        Assert.Equal("Log switch settings:\nio      : on\nconn    : off\nreplay  : off\n", (await ControlAsync(client, "log")).Text);
         Assert.Equal("OK", (await ControlAsync(client, "log", "on")).Text);
         Assert.Contains("conn    : on", (await ControlAsync(client, "log")).Text, StringComparison.Ordinal);
         Assert.Equal("OK", (await ControlAsync(client, "log", "off")).Text);
+        // replay is switched by name only: on and off leave a recording for replay as it is.
+        Assert.Equal("OK", (await ControlAsync(client, "log", "+replay")).Text);
+        Assert.Equal("OK", (await ControlAsync(client, "log", "off")).Text);
+        Assert.Equal("Log switch settings:\nio      : off\nconn    : off\nreplay  : on\n", (await ControlAsync(client, "log")).Text);
+        Assert.Equal("OK", (await ControlAsync(client, "log", "-replay")).Text);
         Assert.Equal("EINVAL", (await ControlAsync(client, "log", "+bogus")).ErrorName);
         Assert.Equal("EINVAL", (await ControlAsync(client, "log", "maybe")).ErrorName);
     }

@@ -265,6 +265,27 @@ public sealed class DaemonCommandLineTests
     }
 
     [Fact]
+    public async Task TraceFile_WithReplay_HasLosslessRecordsBesideCLines()
+    {
+        string dir = Directory.CreateTempSubdirectory("xs-trace-").FullName;
+        string trace = Path.Combine(dir, "trace");
+        await using (OurDaemon daemon = await OurDaemon.StartAsync("-T", trace, "--trace-control=+replay"))
+        {
+            await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+            Assert.False((await client.RequestAsync(XsMessageType.Write, RawPayload.Bytes("/traced\0a\nb\0c"), 0)).IsError);
+        }
+        string[] all = File.ReadAllLines(trace, System.Text.Encoding.Latin1);
+        int request = Array.FindIndex(all, l => l.Contains(" in WRITE ", StringComparison.Ordinal));
+        // The record keeps the NULs, the newline and the ids; C's io line beside it prints NULs as spaces.
+        Assert.Matches(@"^replay: \d+ (\d+) in WRITE \d+ 0 ""/traced\\0a\\x0ab\\0c""$", all[request]);
+        Assert.Matches(@"^io: IN 0x[0-9a-f]+ \(d0\) \d{8} \d\d:\d\d:\d\d WRITE \(/traced a$", all[request + 1]);
+        Assert.Matches(@"^replay: \d+ \d+ out WRITE \d+ 0 ""OK\\0""$", all[request + 3]);
+        string connection = System.Text.RegularExpressions.Regex.Match(all[request], @"^replay: \d+ (\d+) ").Groups[1].Value;
+        Assert.Single(all, l => l.StartsWith("replay: ", StringComparison.Ordinal) && l.EndsWith($" {connection} open socket d0", StringComparison.Ordinal));
+        Assert.Single(all, l => l.StartsWith("replay: ", StringComparison.Ordinal) && l.EndsWith($" {connection} close", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task QuotaFlags_AreVisibleThroughGetQuota()
     {
         await using OurDaemon daemon = await OurDaemon.StartAsync("--entry-nb", "77", "-W", "9", "--quota", "transaction-nodes=55", "--perm-nb=3");

@@ -250,9 +250,9 @@ internal static class DaemonCommandLine
 
     private static string? TraceSwitch(DaemonSettings settings, string argument)
     {
-        if (argument.Length < 2 || argument[0] is not ('+' or '-') || argument[1..] is not ("io" or "obj" or "wrl" or "acc" or "tdb"))
+        if (argument.Length < 2 || argument[0] is not ('+' or '-') || argument[1..] is not ("io" or "obj" or "wrl" or "acc" or "tdb" or "replay"))
         {
-            return $"illegal trace switch \"{argument}\" (+ or - and one of io, obj, wrl, acc, tdb)";
+            return $"illegal trace switch \"{argument}\" (+ or - and one of io, obj, wrl, acc, tdb, replay)";
         }
         if (argument[1..] is "wrl" or "acc" or "tdb")
         {

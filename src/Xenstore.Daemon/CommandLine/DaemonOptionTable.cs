@@ -36,7 +36,7 @@ internal static class DaemonOptionTable
         new('T', "trace-file", OptionArgument.Required, "FILE", OptionOrigin.C,
             "append the access trace to FILE, in C xenstored's format (io and obj on; reopened on SIGHUP)"),
         new(TraceControl, "trace-control", OptionArgument.Required, "+SW|-SW", OptionOrigin.C,
-            "switch a trace switch on or off: io (requests and replies), obj (connections); wrl, acc and tdb\nare accepted and have nothing to trace here"),
+            "switch a trace switch on or off: io (requests and replies), obj (connections), replay (records\nfor xenstore replay, off by default); wrl, acc and tdb are accepted and have nothing to trace here"),
         new('E', "entry-nb", OptionArgument.Required, "N", OptionOrigin.C, "nodes a domain may own (quota \"nodes\", default 1000)"),
         new('S', "entry-size", OptionArgument.Required, "N", OptionOrigin.C, "bytes of a node's value (quota \"node-size\", default 2048)"),
         new('W', "watch-nb", OptionArgument.Required, "N", OptionOrigin.C, "watches per domain (quota \"watches\", default 128)"),

@@ -44,7 +44,7 @@ internal sealed class LiveUpdateCoordinator(
     {
         await foreach (LiveUpdateStart start in requests.Starts.ReadAllAsync().ConfigureAwait(false))
         {
-            await RunAsync(start.Requester, start.Header).ConfigureAwait(false);
+            await RunAsync(start.Requester, start.Header, start.Force).ConfigureAwait(false);
         }
     });
 
@@ -58,7 +58,7 @@ internal sealed class LiveUpdateCoordinator(
         }
     }
 
-    private async Task RunAsync(int requester, XsHeader header)
+    private async Task RunAsync(int requester, XsHeader header, bool force)
     {
         var stopped = new List<(SocketConnection Connection, byte[] Input)>();
         Dictionary<uint, (byte[] Input, byte[] Output)> ringBuffers = [];
@@ -77,6 +77,13 @@ internal sealed class LiveUpdateCoordinator(
             // Runs after every request already read: the store is quiet from here on.
             (List<List<WatchRecord>> watches, List<HandoverRing> ringWatches) = await queue.InvokeAsync(engine =>
             {
+                // The update was accepted with no transaction open, but clients kept being read until just now: one
+                // may have started a transaction since, which the successor would not know. Unless forced, the
+                // update gives way, as it would have if that transaction had come first.
+                if (!force && engine.OpenTransactionCount > 0)
+                {
+                    throw new TransactionsOpenException();
+                }
                 state!.Compact(engine);
                 return (stopped.Select(s => engine.LiveUpdate.ExportWatches(s.Connection.Id).ToList()).ToList(),
                     engine.Domains.Introduced()
@@ -126,12 +133,16 @@ internal sealed class LiveUpdateCoordinator(
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Log.LiveUpdateFailed(logger, e);
+            if (e is not TransactionsOpenException)
+            {
+                Log.LiveUpdateFailed(logger, e);
+            }
             if (successor is { HasExited: false })
             {
                 successor.Kill();
             }
-            await RollBackAsync(stopped, ringBuffers, requester, header, e.Message).ConfigureAwait(false);
+            await RollBackAsync(stopped, ringBuffers, requester, header,
+                e is TransactionsOpenException ? "BUSY" : "live update failed: " + e.Message).ConfigureAwait(false);
         }
         finally
         {
@@ -227,7 +238,7 @@ internal sealed class LiveUpdateCoordinator(
     }
 
     private async Task RollBackAsync(List<(SocketConnection Connection, byte[] Input)> stopped,
-        Dictionary<uint, (byte[] Input, byte[] Output)> ringBuffers, int requester, XsHeader header, string reason)
+        Dictionary<uint, (byte[] Input, byte[] Output)> ringBuffers, int requester, XsHeader header, string reply)
     {
         foreach ((uint domid, (byte[] input, byte[] output)) in ringBuffers)
         {
@@ -246,7 +257,7 @@ internal sealed class LiveUpdateCoordinator(
         }));
         listener.ResumeAccepting();
         queue.Post(StoreWork.Run(_ => output.Send(requester, XsMessageType.Control, header.ReqId, header.TxId,
-            System.Text.Encoding.ASCII.GetBytes("live update failed: " + reason + "\0"))));
+            System.Text.Encoding.ASCII.GetBytes(reply + "\0"))));
     }
 }
 
@@ -254,3 +265,6 @@ internal sealed class LiveUpdateCoordinator(
 internal sealed record HandoverFile(Handover Handover, List<HandoverRingBuffers> RingBuffers);
 
 internal sealed record HandoverRingBuffers(uint Domid, byte[] Input, byte[] Output);
+
+/// <summary>A transaction was opened between the update's acceptance and the store going quiet.</summary>
+internal sealed class TransactionsOpenException() : InvalidOperationException("transactions are open");

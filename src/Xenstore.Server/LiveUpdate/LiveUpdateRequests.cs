@@ -37,12 +37,15 @@ internal sealed class LiveUpdateRequests(bool hasStateDirectory)
         return engine.Statistics.OpenTransactions > 0 && !force ? "BUSY" : null;
     }
 
-    /// <summary>Asks for an update; the reply to (connection, header) is sent by whichever daemon finishes it.</summary>
-    public void Start(int requester, XsHeader header)
+    /// <summary>
+    /// Asks for an update; the reply to (connection, header) is sent by whichever daemon finishes it.
+    /// <paramref name="force"/> (<c>-F</c>): transactions still open when the store is quiet are given up.
+    /// </summary>
+    public void Start(int requester, XsHeader header, bool force)
     {
         if (Interlocked.Exchange(ref _inProgress, 1) == 0)
         {
-            _starts.Writer.TryWrite(new LiveUpdateStart(requester, header));
+            _starts.Writer.TryWrite(new LiveUpdateStart(requester, header, force));
         }
     }
 
@@ -54,5 +57,5 @@ internal sealed class LiveUpdateRequests(bool hasStateDirectory)
     public void Complete() => _starts.Writer.TryComplete();
 }
 
-/// <summary>A requested start: who asked (-1 for SIGUSR2) and the request to answer.</summary>
-internal readonly record struct LiveUpdateStart(int Requester, XsHeader Header);
+/// <summary>A requested start: who asked (-1 for SIGUSR2), the request to answer, and whether it was forced.</summary>
+internal readonly record struct LiveUpdateStart(int Requester, XsHeader Header, bool Force);

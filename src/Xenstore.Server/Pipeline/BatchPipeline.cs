@@ -83,7 +83,7 @@ internal sealed class BatchPipeline(
     /// <summary>A connection opens: the engine learns of it now.</summary>
     public void Open(IClientConnection connection)
     {
-        trace.Connection(connection.Id, connection.Domid, opened: true);
+        trace.Connection(connection.Id, connection.Domid, connection.Kind, opened: true);
         connections.Add(connection);
         view.Table.Opened(connection);
         metrics.ConnectionOpened();
@@ -93,7 +93,7 @@ internal sealed class BatchPipeline(
     /// <summary>A connection is gone: the engine forgets it, its watches and transactions.</summary>
     public void Close(IClientConnection connection)
     {
-        trace.Connection(connection.Id, connection.Domid, opened: false);
+        trace.Connection(connection.Id, connection.Domid, connection.Kind, opened: false);
         if (connections.Remove(connection))
         {
             metrics.ConnectionClosed();

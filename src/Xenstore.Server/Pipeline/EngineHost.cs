@@ -25,7 +25,7 @@ internal sealed class EngineHost(
         {
             return false;
         }
-        liveUpdate.Start(connectionId, header);
+        liveUpdate.Start(connectionId, header, args.Contains("-F"));
         return true;
     }
 

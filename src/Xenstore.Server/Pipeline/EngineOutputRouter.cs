@@ -22,7 +22,7 @@ internal sealed class EngineOutputRouter(ConnectionRegistry connections, AccessT
         {
             return;
         }
-        trace.Reply(connectionId, connection.Domid, type, txId, payload);
+        trace.Reply(connectionId, connection.Domid, type, reqId, txId, payload);
         bool queued = connection.Output.Append(type, reqId, txId, payload);
         if (type == XsMessageType.WatchEvent)
         {
