@@ -44,7 +44,7 @@ internal static class HostSimCommandLine
                                      script (default), or run them as processes calling xenstore-* tools
           --tools debian|ours        the tools the process scripts call (default ours)
           --tools-dir DIR            where those tools are (default: PATH)
-          --scripts-dir DIR          where the hotplug scripts are (default: the bundled ones)
+          --scripts-dir DIR          where the hotplug scripts are (default: Xen's, when found, else the bundled reproductions)
 
         Faults:
           --fault KIND               backend-kill: the fault guest's last device's backend driver dies
