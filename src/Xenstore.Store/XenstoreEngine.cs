@@ -76,6 +76,9 @@ public sealed class XenstoreEngine
     }
 
     /// <summary>The counters, for metrics.</summary>
+    /// <summary>Nodes in the store now.</summary>
+    public int NodeCount => _liveTree.NodeCount;
+
     /// <summary>Transactions open now, over every connection (the write rate limit applies only while there are some).</summary>
     public int OpenTransactionCount => _transactions.Count;
 

@@ -36,6 +36,7 @@ internal sealed class BatchPipeline(
 {
     private readonly List<IClientConnection> _flushing = [];
     private readonly List<IClientConnection> _carried = [];
+    private readonly HeapTrimmer _trimmer = new();
 
     public XenstoreEngine Engine => engine;
 
@@ -51,6 +52,7 @@ internal sealed class BatchPipeline(
         Publish();
         Flush();
         rings?.NotifyTouched();
+        _trimmer.AfterBatch(engine.NodeCount);
     }
 
     /// <summary>How long the store thread may wait for readiness before the next batch (-1: until something happens).</summary>
