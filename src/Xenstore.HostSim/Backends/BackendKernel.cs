@@ -50,28 +50,16 @@ internal sealed class BackendKernel : IAsyncDisposable
         if (path == _root)
         {
             // At start-up every device already there is probed (the watch's first event stands for that scan).
-            foreach (string kind in await XenbusOps.ListOrEmptyAsync(Client, _root, Xenwatch.Stopping).ConfigureAwait(false))
+            foreach (string existing in await BackendBus.ExistingDevicesAsync(Client, _root, Xenwatch.Stopping).ConfigureAwait(false))
             {
-                foreach (string frontend in await XenbusOps.ListOrEmptyAsync(Client, $"{_root}/{kind}", Xenwatch.Stopping).ConfigureAwait(false))
-                {
-                    foreach (string id in await XenbusOps.ListOrEmptyAsync(Client, $"{_root}/{kind}/{frontend}", Xenwatch.Stopping).ConfigureAwait(false))
-                    {
-                        await OnBackendChangedAsync($"{_root}/{kind}/{frontend}/{id}").ConfigureAwait(false);
-                    }
-                }
+                await OnBackendChangedAsync(existing).ConfigureAwait(false);
             }
             return;
         }
-        if (!path.StartsWith(_root + "/", StringComparison.Ordinal))
+        if (BackendBus.DeviceDirectory(_root, path) is not { } directory)
         {
             return;
         }
-        string[] parts = path[(_root.Length + 1)..].Split('/');
-        if (parts.Length < 3 || parts[0] is not ("vif" or "vbd"))
-        {
-            return;
-        }
-        string directory = $"{_root}/{parts[0]}/{parts[1]}/{parts[2]}";
         bool exists = (await Client.TryReadAsync(directory, Xenwatch.Stopping).ConfigureAwait(false)) is not null;
         if (_devices.TryGetValue(directory, out BackendDevice? known))
         {
@@ -85,7 +73,8 @@ internal sealed class BackendKernel : IAsyncDisposable
         {
             return;
         }
-        BackendDevice device = parts[0] == "vif" ? new Netback(this, directory) : new Blkback(this, directory);
+        BackendDevice device = directory[(_root.Length + 1)..].StartsWith("vif/", StringComparison.Ordinal)
+            ? new Netback(this, directory) : new Blkback(this, directory);
         _devices[directory] = device;
         bool probed = false;
         try

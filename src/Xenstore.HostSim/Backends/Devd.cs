@@ -46,28 +46,16 @@ internal sealed class Devd : IAsyncDisposable
         if (path == _root)
         {
             // At start-up every device already there is probed (the watch's first event stands for that scan).
-            foreach (string kind in await XenbusOps.ListOrEmptyAsync(_client, _root, _xenwatch.Stopping).ConfigureAwait(false))
+            foreach (string existing in await BackendBus.ExistingDevicesAsync(_client, _root, _xenwatch.Stopping).ConfigureAwait(false))
             {
-                foreach (string frontend in await XenbusOps.ListOrEmptyAsync(_client, $"{_root}/{kind}", _xenwatch.Stopping).ConfigureAwait(false))
-                {
-                    foreach (string id in await XenbusOps.ListOrEmptyAsync(_client, $"{_root}/{kind}/{frontend}", _xenwatch.Stopping).ConfigureAwait(false))
-                    {
-                        await BackendChangedAsync($"{_root}/{kind}/{frontend}/{id}").ConfigureAwait(false);
-                    }
-                }
+                await BackendChangedAsync(existing).ConfigureAwait(false);
             }
             return;
         }
-        if (!path.StartsWith(_root + "/", StringComparison.Ordinal))
+        if (BackendBus.DeviceDirectory(_root, path) is not { } directory)
         {
             return;
         }
-        string[] parts = path[(_root.Length + 1)..].Split('/');
-        if (parts.Length < 3 || parts[0] is not ("vif" or "vbd"))
-        {
-            return;
-        }
-        string directory = $"{_root}/{parts[0]}/{parts[1]}/{parts[2]}";
         CancellationToken stopping = _xenwatch.Stopping;
         XenbusState state = await XenbusOps.ReadStateAsync(_client, directory, stopping).ConfigureAwait(false);
         string? online = await XenbusOps.ReadOrNullAsync(_client, directory + "/online", stopping).ConfigureAwait(false);
