@@ -68,8 +68,8 @@ internal abstract class BackendDevice
     /// <summary>The driver's remove.</summary>
     protected virtual Task RemoveDriverAsync() => Task.CompletedTask;
 
-    protected async Task WatchAsync(string path, Func<string, Task> callback) =>
-        _watches.Add(await Kernel.Xenwatch.RegisterAsync(path, callback).ConfigureAwait(false));
+    /// <summary>A watch kept until the device is removed.</summary>
+    protected Task WatchAsync(string path, Func<string, Task> callback) => WatchHandleAsync(path, callback);
 
     protected async Task UnwatchAsync(WatchHandle handle)
     {
@@ -77,6 +77,7 @@ internal abstract class BackendDevice
         await handle.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>A watch kept until the device is removed, or until <see cref="UnwatchAsync"/> drops it earlier.</summary>
     protected async Task<WatchHandle> WatchHandleAsync(string path, Func<string, Task> callback)
     {
         WatchHandle handle = await Kernel.Xenwatch.RegisterAsync(path, callback).ConfigureAwait(false);
