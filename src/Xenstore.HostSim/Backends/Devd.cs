@@ -137,6 +137,14 @@ internal sealed class Devd : IAsyncDisposable
         {
             scripts = [.. _scripts];
         }
-        await Task.WhenAll(scripts).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(scripts).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping cancels what devd still awaits. A removal cut short here had already committed: the toolstack
+            // destroys the driver domain only once it saw the backend directory go, so only the late reply is lost.
+        }
     }
 }
