@@ -3,7 +3,7 @@
 `xenstore read` of our native CLI (and of any other builds named on the command line), Debian's xenstore-read, a
 native .NET "hello world" (the runtime's own start: the floor for any .NET program) and /bin/true, all against one
 daemon, interleaved round by round. Prints the load average, medians of wall and CPU time, and for one invocation
-each its peak RSS and the threads it started.
+each its peak RSS (/usr/bin/time) and its threads (strace).
 
 Usage: bench/cli-oneshot.py NATIVE_CLI [NAME=CLI ...]      (ROUNDS=40 by default; see docs/PERFORMANCE.md)
 The daemon is C xenstored 4.17 from ../shared/refxs when set up (REFXS_HOME, default /tmp/refxs), else ours
@@ -63,14 +63,23 @@ def start_daemon(work):
 
 
 def run(argv, env, stdout):
-    """Wall seconds, CPU seconds (user + system) and peak RSS (KiB) of one run."""
+    """Wall seconds and CPU seconds (user + system) of one run."""
     began = time.monotonic()
     pid = os.posix_spawn(argv[0], argv, env, file_actions=[(os.POSIX_SPAWN_DUP2, stdout, 1)])
     _, status, usage = os.wait4(pid, 0)
     wall = time.monotonic() - began
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv} failed: {status}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mib(argv, env):
+    """Peak RSS of one run, from /usr/bin/time (posix_spawn's child would report this script's own peak)."""
+    if not os.path.exists("/usr/bin/time"):
+        return None
+    done = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=True)
+    return int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
 def threads(argv, env):
@@ -112,9 +121,10 @@ def main():
             for name, argv in commands.items():
                 wall = statistics.median(s[0] for s in samples[name]) * 1000
                 cpu = statistics.median(s[1] for s in samples[name]) * 1000
-                rss = statistics.median(s[2] for s in samples[name]) / 1024
+                rss = peak_rss_mib(argv, env)
                 count = threads(argv, env)
-                print(f"| {name} | {wall:.1f} ms | {cpu:.1f} ms | {rss:.1f} MiB | {count if count else '?'} |")
+                print(f"| {name} | {wall:.1f} ms | {cpu:.1f} ms | {f'{rss:.1f} MiB' if rss else '?'} | "
+                      f"{count if count else '?'} |")
         finally:
             proc.terminate()
             proc.wait(10)
