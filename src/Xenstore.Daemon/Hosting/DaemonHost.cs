@@ -9,8 +9,8 @@ namespace Xenstore.Daemon.Hosting;
 /// <summary>
 /// Runs the server from start to stop: the service starts (and serves), systemd hears READY=1, and SIGTERM,
 /// SIGINT or SIGQUIT stop it (STOPPING=1 first, then the state flushed). This is all the daemon needed of the
-/// Generic Host, whose dependency injection, configuration and lifetimes cost the native daemon about 4 MiB of
-/// resident memory and two threads; a Xenstore domain has a few megabytes in all.
+/// Generic Host, whose dependency injection, configuration, lifetimes and console logger cost the native daemon
+/// 3.5 MiB of its idle resident memory (13.6 against 10.0 MiB) and a thread; a Xenstore domain has a few MiB in all.
 /// </summary>
 internal sealed class DaemonHost : IDisposable
 {

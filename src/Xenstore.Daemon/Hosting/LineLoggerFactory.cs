@@ -6,8 +6,8 @@ namespace Xenstore.Daemon.Hosting;
 /// The daemon's logs: one line per message on standard error, "info: Category[EventId] message" (the console
 /// logger's single-line form), or under journald (JOURNAL_STREAM set) "&lt;6&gt;Category[EventId] message" with the
 /// priority prefix it reads. Written here rather than taken from Microsoft.Extensions.Logging.Console because that
-/// logger brings options, configuration and a queue thread of its own: about 2 MiB of resident memory in the native
-/// daemon and a thread, for a few lines a day. Lines are written whole, under a lock, so threads never interleave.
+/// logger brings options, configuration and a queue thread of its own into the native daemon (see
+/// <see cref="DaemonHost"/>), for a few lines a day. Lines are written whole, under a lock, so threads never interleave.
 /// </summary>
 internal sealed class LineLoggerFactory(LogLevel minimum, bool journald, TextWriter output) : ILoggerFactory
 {

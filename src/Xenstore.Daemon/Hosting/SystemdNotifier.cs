@@ -6,8 +6,7 @@ namespace Xenstore.Daemon.Hosting;
 /// <summary>
 /// sd_notify: one datagram of newline-separated assignments (READY=1, STATUS=…, MAINPID=…, STOPPING=1) to the
 /// socket systemd names in NOTIFY_SOCKET. Written here rather than taken from Microsoft.Extensions.Hosting.Systemd,
-/// whose notifier comes with the Generic Host: about 4 MiB of resident memory in the native daemon for a
-/// datagram. NOTIFY_SOCKET stays set, so a live update's successor reports to the same socket (the unit's
+/// whose notifier comes with the Generic Host (see <see cref="DaemonHost"/>). NOTIFY_SOCKET stays set, so a live update's successor reports to the same socket (the unit's
 /// NotifyAccess=all lets it).
 /// </summary>
 internal sealed class SystemdNotifier : IDisposable
