@@ -19,6 +19,8 @@
 #   the generator's ceiling, to show it is never the bottleneck.
 #   Disaggregated kinds (latency and storms only), every client a socket client of xenbusd:
 #     mux           xenbusd over our daemon's own socket (what the multiplexer adds to a round trip)
+#     relay         bench/null-relay (C, built with gcc): bytes copied between each client and the daemon's socket
+#                   on one epoll thread, nothing else (the floor of any user-space multiplexer: the hop itself)
 #     xsdom         our daemon as the Xenstore domain (--xenstore-domain), xenbusd over dom0's one ring
 #     xsdom-serial  the same with xenbusd --serialize (one request on the ring at a time, the old xenbus)
 #     c422-xsdom    C 4.22 serving domain 1 as its privileged domain (--priv-domid 1), xenbusd over that ring
@@ -197,6 +199,18 @@ start_daemon() {
       daemon_kind=mux
       start_mux --upstream-socket "$daemon_sock" || return 1
       ;;
+    relay)
+      start_daemon ours "$pin" - || return 1
+      daemon_kind=relay
+      gcc -O2 -Wall -Wextra -Werror -o "$workdir/null-relay" bench/null-relay/null-relay.c || return 1
+      local upstream=$daemon_sock
+      daemon_sock=$workdir/relay.sock
+      rm -f "$daemon_sock"
+      "$workdir/null-relay" "$daemon_sock" "$upstream" > "$workdir/relay.out" 2>&1 &
+      mux_pid=$!
+      for _ in $(seq 200); do grep -q "listening on" "$workdir/relay.out" 2>/dev/null && break; sleep 0.05; done
+      grep -q "listening on" "$workdir/relay.out" || { echo "null-relay did not start" >&2; return 1; }
+      ;;
     xsdom|xsdom-serial)
       rm -rf "$workdir/xsd" "$statedir" "$workdir/ours.out"; mkdir -p "$workdir/xsd" "$statedir"
       dotnet "$ours_dll" --no-fork --xenstore-domain --sim-dir "$workdir/xsd" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
@@ -249,7 +263,7 @@ stop_daemon() {
     mux_pid=""
   fi
   case "$daemon_kind" in
-    ours|null|mux|xsdom|xsdom-serial)
+    ours|null|mux|relay|xsdom|xsdom-serial)
       kill -TERM "$daemon_pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$daemon_pid" 2>/dev/null || true
@@ -274,6 +288,7 @@ for round in $(seq 1 "$rounds"); do
     for kind in "${order[@]}"; do
       [ "$kind" = null ] && [[ " latency pipeline fanin " != *" $name "* ]] && continue
       case "$kind" in
+        relay) [ "$name" = latency ] || continue ;;
         mux|xsdom|xsdom-serial|c422-xsdom) [[ " latency storm-1 storm-8 storm-32 " == *" $name "* ]] || continue ;;
       esac
       rings=-
