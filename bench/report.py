@@ -9,7 +9,7 @@ import json
 import statistics
 import sys
 
-DAEMONS = [("ours", "ours"), ("c", "C 4.17"), ("c422", "C 4.22"), ("ocaml", "oxenstored"), ("null", "null server")]
+DAEMONS = [("ours", "ours"), ("ours-aot", "ours (native)"), ("c", "C 4.17"), ("c422", "C 4.22"), ("ocaml", "oxenstored"), ("null", "null server")]
 C_DAEMONS = ("c", "c422")
 # Every client a socket client of xenbusd (or of the null relay, its floor): over our socket, over dom0's ring to ours as the Xenstore domain
 # (multiplexed or --serialize), over C 4.22's privileged ring.
