@@ -3,17 +3,17 @@ using Xenstore.Store;
 namespace Xenstore.Server.LiveUpdate;
 
 /// <summary>
-/// What an old daemon hands to its successor besides the state directory: the listening socket, every client
-/// connection (descriptor, bytes received but not parsed, output not yet written, watches), the watches of guest
-/// rings, and the CONTROL request that asked for the update, which the new daemon answers.
+/// What an old daemon hands to its successor besides the state directory and the sockets (which travel beside it,
+/// the listening socket first, then each connection's in this order): every client connection's bytes received but
+/// not parsed, output not yet written and watches, the watches of guest rings, and the CONTROL request that asked
+/// for the update, which the new daemon answers.
 /// </summary>
 internal sealed record Handover(
-    int ListenDescriptor,
     List<HandoverConnection> Connections,
     List<HandoverRing> Rings,
     HandoverReply? Reply);
 
-internal sealed record HandoverConnection(int Descriptor, byte[] UnparsedInput, byte[] UnsentOutput, List<WatchRecord> Watches);
+internal sealed record HandoverConnection(byte[] UnparsedInput, byte[] UnsentOutput, List<WatchRecord> Watches);
 
 internal sealed record HandoverRing(uint Domid, List<WatchRecord> Watches);
 

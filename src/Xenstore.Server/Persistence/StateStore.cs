@@ -181,9 +181,6 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         Log.StateCompacted(_logger, _snapshotBytes);
     }
 
-    /// <summary>The state directory (where a live update's handover goes too).</summary>
-    public string DirectoryPath => _directory;
-
     private string TempSnapshotPath => Path.Combine(_directory, SnapshotName + ".tmp");
 
     /// <summary>Tests: a finished background snapshot is not put in place (as if the daemon stopped first).</summary>

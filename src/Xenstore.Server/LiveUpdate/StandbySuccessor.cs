@@ -1,0 +1,151 @@
+using System.Diagnostics;
+
+namespace Xenstore.Server.LiveUpdate;
+
+/// <summary>
+/// The new daemon of a live update, started while this one still serves: it starts its runtime, reads its command
+/// line and builds everything that does not depend on the state, then stands by on the <see cref="HandoverChannel"/>
+/// until it is handed the sockets. Its start is thus off the clients' pause. Killed when the update gives way.
+/// </summary>
+internal sealed class StandbySuccessor : IDisposable
+{
+    private readonly Process _process;
+    private readonly HandoverChannel _channel;
+
+    private StandbySuccessor(Process process, HandoverChannel channel)
+    {
+        _process = process;
+        _channel = channel;
+    }
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>
+    /// Starts the binary with the command line given (or this daemon's), plus the option that names the inherited
+    /// end of the channel; the channel is its only descriptor besides the standard ones.
+    /// </summary>
+    public static StandbySuccessor Start(string? binary, string? commandLine)
+    {
+        HandoverChannel channel = HandoverChannel.CreatePair(out int successorEnd);
+        try
+        {
+            ProcessStartInfo info = StartInfo(binary, commandLine, successorEnd);
+            Process process = Process.Start(info) ?? throw new InvalidOperationException("cannot start " + info.FileName);
+            return new StandbySuccessor(process, channel);
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+        finally
+        {
+            Libc.Close(successorEnd);
+        }
+    }
+
+    /// <summary>Waits until the successor stands by; throws when it exits first or takes longer than the timeout.</summary>
+    public Task WaitStandingByAsync(TimeSpan timeout) => WaitForAsync(HandoverChannel.StandingBy, "stand by", timeout);
+
+    /// <summary>Hands over the descriptors (in the order the record refers to them) and the record.</summary>
+    public Task HandOverAsync(IReadOnlyList<int> descriptors, byte[] record) =>
+        Task.Run(() => _channel.SendHandover(descriptors, record));
+
+    /// <summary>Waits until the successor serves every socket; throws when it exits first or times out.</summary>
+    public Task WaitServingAsync(TimeSpan timeout) => WaitForAsync(HandoverChannel.Serving, "serve", timeout);
+
+    private Task WaitForAsync(byte signal, string what, TimeSpan timeout) => Task.Run(() =>
+    {
+        byte? received;
+        try
+        {
+            received = _channel.Receive(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the new daemon did not {what} within {timeout.TotalSeconds:0} s");
+        }
+        if (received is null)
+        {
+            throw new InvalidOperationException($"the new daemon exited before it could {what}{ExitText()}");
+        }
+        if (received != signal)
+        {
+            throw new InvalidDataException($"the new daemon sent {received} instead of {signal}");
+        }
+    });
+
+    private string ExitText()
+    {
+        // The channel ends as the process does; its exit status follows shortly.
+        return _process.WaitForExit(TimeSpan.FromSeconds(1)) ? $" (exit status {_process.ExitCode})" : "";
+    }
+
+    /// <summary>The update gave way: the successor goes (it would see the channel end and leave by itself too).</summary>
+    public void Abandon()
+    {
+        _channel.Dispose();
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile.
+        }
+        _process.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _process.Dispose();
+    }
+
+    private static ProcessStartInfo StartInfo(string? binary, string? commandLine, int channel)
+    {
+        string[] current = Environment.GetCommandLineArgs();
+        string host = Environment.ProcessPath ?? "dotnet";
+        bool runByDotnet = Path.GetFileName(host) == "dotnet";
+        var info = new ProcessStartInfo { UseShellExecute = false };
+        // The running program is the native executable, or an assembly the dotnet host runs (whose executable next
+        // to it also reports the assembly as its first argument).
+        binary ??= runByDotnet ? current[0] : host;
+        if (binary.EndsWith(".dll", StringComparison.Ordinal))
+        {
+            info.FileName = runByDotnet ? host : "dotnet";
+            info.ArgumentList.Add(binary);
+        }
+        else
+        {
+            info.FileName = binary;
+        }
+        IEnumerable<string> arguments = commandLine is not null
+            ? commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            : current.Skip(1);
+        bool skipNext = false;
+        foreach (string argument in arguments)
+        {
+            if (skipNext)
+            {
+                skipNext = false;
+                continue;
+            }
+            if (argument == LiveUpdateOption)
+            {
+                skipNext = true;
+                continue;
+            }
+            info.ArgumentList.Add(argument);
+        }
+        info.ArgumentList.Add(LiveUpdateOption);
+        info.ArgumentList.Add(channel.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return info;
+    }
+
+    /// <summary>The daemon's option that makes it a successor, with the number of its end of the channel.</summary>
+    public const string LiveUpdateOption = "--live-update-state";
+}
