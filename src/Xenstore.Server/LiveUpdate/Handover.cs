@@ -19,3 +19,8 @@ internal sealed record HandoverRing(uint Domid, List<WatchRecord> Watches);
 
 /// <summary>The deferred reply: to the connection at <paramref name="ConnectionIndex"/> of the list.</summary>
 internal sealed record HandoverReply(int ConnectionIndex, uint ReqId, uint TxId);
+
+/// <summary>The hand-over's record: connections and watches, plus the guest rings' carried-over buffers.</summary>
+internal sealed record HandoverRecord(Handover Handover, List<HandoverRingBuffers> RingBuffers);
+
+internal sealed record HandoverRingBuffers(uint Domid, byte[] Input, byte[] Output);

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
 using Xenstore.Server.Pipeline;
@@ -30,8 +29,7 @@ internal sealed class HandoverReceiver(HandoverChannel channel, WorkQueue queue,
         using CancellationTokenRegistration stop = cancellationToken.Register(channel.ShutDown);
         (_descriptors, byte[] record) = await Task.Run(channel.ReceiveHandover, CancellationToken.None).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        _file = JsonSerializer.Deserialize(record, HandoverJson.Default.HandoverRecord)
-            ?? throw new InvalidDataException("an empty live-update hand-over");
+        _file = HandoverCodec.Decode(record);
         if (_descriptors.Count != _file.Handover.Connections.Count + 1)
         {
             throw new InvalidDataException($"{_descriptors.Count} sockets handed over for {_file.Handover.Connections.Count} connections");

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
 using Xenstore.Server.Pipeline;
@@ -11,12 +11,14 @@ namespace Xenstore.Server.LiveUpdate;
 
 /// <summary>
 /// Restart without dropping clients (C xenstored's live update, over a socket). The new binary is started first,
-/// while this daemon still serves, and stands by (<see cref="StandbySuccessor"/>). Only then does the daemon stop
-/// reading (every request already read has been executed by then) and write a snapshot, and hand the new daemon,
-/// over their channel, the listening socket, every client socket and a record (unparsed input, unsent output,
-/// watches). The new daemon loads the state, serves the sockets, answers the request that asked for the update and
-/// says so; the old one exits. Clients see a pause: the snapshot, the hand-over and the load, not a process start.
-/// If anything fails before the new daemon serves, it is stopped and the old one carries on as if nothing happened.
+/// while this daemon still serves, and stands by (<see cref="StandbySuccessor"/>); meanwhile a long journal is
+/// folded into a snapshot in the background. Only then does the daemon stop reading (every request already read
+/// has been executed by then), make sure the state directory holds everything (that snapshot in place, the last
+/// records appended), and hand the new daemon, over their channel, the listening socket, every client socket and a
+/// record (unparsed input, unsent output, watches). The new daemon loads the state, serves the sockets, answers the
+/// request that asked for the update and says so; the old one exits. Clients see a pause of the hand-over and the
+/// load, not of a process start. If anything fails before the new daemon serves, it is stopped and the old one
+/// carries on as if nothing happened.
 /// </summary>
 internal sealed class LiveUpdateCoordinator(
     LiveUpdateRequests requests,
@@ -69,6 +71,7 @@ internal sealed class LiveUpdateCoordinator(
         {
             // Clients are served while the new process starts; they pause only once it stands by.
             successor = StandbySuccessor.Start(requests.Binary, requests.CommandLine);
+            queue.Post(StoreWork.Run(engine => state!.PrepareHandover(engine)));
             await successor.WaitStandingByAsync(s_readyTimeout).ConfigureAwait(false);
             pausedAt = Stopwatch.GetTimestamp();
             if (rings is not null)
@@ -89,7 +92,7 @@ internal sealed class LiveUpdateCoordinator(
                 {
                     throw new TransactionsOpenException();
                 }
-                state!.Compact(engine);
+                state!.SettleForHandover(engine);
                 return (stopped.Select(s => engine.LiveUpdate.ExportWatches(s.Connection.Id).ToList()).ToList(),
                     engine.Domains.Introduced()
                         .Select(d => engine.LiveUpdate.ConnectionOf(d.Domid) is int id ? new HandoverRing(d.Domid, engine.LiveUpdate.ExportWatches(id).ToList()) : null)
@@ -100,23 +103,33 @@ internal sealed class LiveUpdateCoordinator(
                 ringBuffers = await rings.TakeBuffersAsync().ConfigureAwait(false);
             }
             await WaitForOutputAsync(stopped.Select(s => s.Connection).ToList()).ConfigureAwait(false);
-            // The listening socket first, then each connection's, in the order of the record's connections.
-            var descriptors = new List<int> { (int)listener.Socket.SafeHandle.DangerousGetHandle() };
+            // The listening socket first, then each connection's still open, in the order of the record's
+            // connections. Each socket is kept from closing until it is handed over, so its number stays its own.
+            var handles = new List<SafeHandle> { listener.Socket.SafeHandle };
             var handoverConnections = new List<HandoverConnection>();
-            for (int i = 0; i < stopped.Count; i++)
+            int requesterIndex = -1;
+            await queue.InvokeAsync(_ =>
             {
-                SocketConnection connection = stopped[i].Connection;
-                byte[] unsent = new byte[4096];
-                int length = connection.Output.TakeAll(ref unsent);
-                unsentOutput[connection] = unsent[..length];
-                descriptors.Add((int)connection.Socket.SafeHandle.DangerousGetHandle());
-                handoverConnections.Add(new HandoverConnection(stopped[i].Input, unsentOutput[connection], watches[i]));
-            }
-            int requesterIndex = stopped.FindIndex(s => s.Connection.Id == requester);
+                for (int i = 0; i < stopped.Count; i++)
+                {
+                    SocketConnection connection = stopped[i].Connection;
+                    if (!connection.IsOpen)
+                    {
+                        continue;
+                    }
+                    byte[] unsent = new byte[4096];
+                    int length = connection.Output.TakeAll(ref unsent);
+                    unsentOutput[connection] = unsent[..length];
+                    requesterIndex = connection.Id == requester ? handoverConnections.Count : requesterIndex;
+                    handles.Add(connection.Socket.SafeHandle);
+                    handoverConnections.Add(new HandoverConnection(stopped[i].Input, unsentOutput[connection], watches[i]));
+                }
+                return true;
+            }).ConfigureAwait(false);
             var handover = new Handover(handoverConnections, ringWatches,
                 requesterIndex >= 0 ? new HandoverReply(requesterIndex, header.ReqId, header.TxId) : null);
             var record = new HandoverRecord(handover, ringBuffers.Select(p => new HandoverRingBuffers(p.Key, p.Value.Input, p.Value.Output)).ToList());
-            await successor.HandOverAsync(descriptors, JsonSerializer.SerializeToUtf8Bytes(record, HandoverJson.Default.HandoverRecord)).ConfigureAwait(false);
+            await successor.HandOverAsync(handles, HandoverCodec.Encode(record)).ConfigureAwait(false);
             await successor.WaitServingAsync(s_readyTimeout).ConfigureAwait(false);
             Log.LiveUpdateDone(logger, successor.ProcessId, Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds);
             // The sockets stay open in the successor; the daemon leaves without closing or unlinking anything.
@@ -196,11 +209,6 @@ internal sealed class LiveUpdateCoordinator(
             System.Text.Encoding.ASCII.GetBytes(reply + "\0"))));
     }
 }
-
-/// <summary>The hand-over's record: connections and watches, plus the guest rings' carried-over buffers.</summary>
-internal sealed record HandoverRecord(Handover Handover, List<HandoverRingBuffers> RingBuffers);
-
-internal sealed record HandoverRingBuffers(uint Domid, byte[] Input, byte[] Output);
 
 /// <summary>A transaction was opened between the update's acceptance and the store going quiet.</summary>
 internal sealed class TransactionsOpenException() : InvalidOperationException("transactions are open");

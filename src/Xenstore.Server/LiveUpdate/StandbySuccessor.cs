@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Xenstore.Server.LiveUpdate;
 
@@ -47,9 +48,33 @@ internal sealed class StandbySuccessor : IDisposable
     /// <summary>Waits until the successor stands by; throws when it exits first or takes longer than the timeout.</summary>
     public Task WaitStandingByAsync(TimeSpan timeout) => WaitForAsync(HandoverChannel.StandingBy, "stand by", timeout);
 
-    /// <summary>Hands over the descriptors (in the order the record refers to them) and the record.</summary>
-    public Task HandOverAsync(IReadOnlyList<int> descriptors, byte[] record) =>
-        Task.Run(() => _channel.SendHandover(descriptors, record));
+    /// <summary>
+    /// Hands over the sockets (in the order the record refers to them) and the record. Each socket is kept from
+    /// closing while it is sent, so that its number cannot be another file's by then.
+    /// </summary>
+    public Task HandOverAsync(IReadOnlyList<SafeHandle> sockets, byte[] record) => Task.Run(() =>
+    {
+        var held = new List<SafeHandle>(sockets.Count);
+        try
+        {
+            var descriptors = new List<int>(sockets.Count);
+            foreach (SafeHandle socket in sockets)
+            {
+                bool added = false;
+                socket.DangerousAddRef(ref added);
+                held.Add(socket);
+                descriptors.Add((int)socket.DangerousGetHandle());
+            }
+            _channel.SendHandover(descriptors, record);
+        }
+        finally
+        {
+            foreach (SafeHandle socket in held)
+            {
+                socket.DangerousRelease();
+            }
+        }
+    });
 
     /// <summary>Waits until the successor serves every socket; throws when it exits first or times out.</summary>
     public Task WaitServingAsync(TimeSpan timeout) => WaitForAsync(HandoverChannel.Serving, "serve", timeout);

@@ -19,6 +19,9 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     private const string JournalName = "journal";
     private const string NextJournalName = "journal.next";
 
+    /// <summary>A journal longer than this is folded into a snapshot while a live update's new daemon starts.</summary>
+    private const long HandoverJournalBytes = 64 * 1024;
+
     private readonly string _directory;
     private readonly bool _fsync;
     private readonly ILogger _logger;
@@ -138,9 +141,22 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         {
             FinishBackground(engine);
         }
-        if (_pending.Count == 0 || _journal is null)
+        if (!WritePending())
         {
             return;
+        }
+        if (_background is null && _journalBytes > Math.Max(_compactionBytes, 2 * _snapshotBytes))
+        {
+            StartBackground(engine);
+        }
+    }
+
+    /// <summary>Appends the records waiting, in one write; false when there were none.</summary>
+    private bool WritePending()
+    {
+        if (_pending.Count == 0 || _journal is null)
+        {
+            return false;
         }
         ReadOnlySpan<byte> records = _pending.Written.Span;
         _journal.Write(records);
@@ -148,17 +164,42 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         _journalBytes += records.Length;
         JournalBytesWritten += records.Length;
         _pending.Clear();
-        if (_background is null && _journalBytes > Math.Max(_compactionBytes, 2 * _snapshotBytes))
+        return true;
+    }
+
+    /// <summary>
+    /// A live update is coming (its new daemon is starting): when the journal is long, a background snapshot starts
+    /// now, so that the new daemon has little to replay and the clients' pause at most the snapshot's end to wait
+    /// for. Store thread.
+    /// </summary>
+    public void PrepareHandover(XenstoreEngine engine)
+    {
+        if (_background is null && _journal is not null && _journalBytes > HandoverJournalBytes)
         {
             StartBackground(engine);
         }
     }
 
     /// <summary>
-    /// Writes a new snapshot now (temp file, fsync, rename), then starts an empty journal after it; waits for a
-    /// background snapshot first. For live update, which needs the state complete on disk before it goes on.
+    /// Live update, with the store quiet: puts a background snapshot under way in place and appends the records
+    /// of the batch under way, after which the files hold the whole state for the new daemon to load. No snapshot
+    /// is written while the clients wait: every earlier batch is in the journal already. Store thread.
     /// </summary>
-    public void Compact(XenstoreEngine engine)
+    public void SettleForHandover(XenstoreEngine engine)
+    {
+        if (_background is not null)
+        {
+            _background.Written.Wait();
+            FinishBackground(engine);
+        }
+        WritePending();
+    }
+
+    /// <summary>
+    /// Writes a new snapshot now (temp file, fsync, rename), then starts an empty journal after it; waits for a
+    /// background snapshot first. For recovery that found an interrupted background snapshot.
+    /// </summary>
+    private void Compact(XenstoreEngine engine)
     {
         if (_background is not null)
         {

@@ -1,0 +1,128 @@
+using System.Globalization;
+using Xenstore.Protocol;
+using Xenstore.TestKit;
+
+namespace Xenstore.Server.Tests;
+
+/// <summary>
+/// A live update whose new daemon fails at each stage before it serves: it exits before standing by, it dies while
+/// standing by (after the clients were paused for it), it cannot load the state it is handed. Each time the old
+/// daemon carries on with every connection, request and watch, and the requester is told why.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class LiveUpdateRollbackTests
+{
+    private static Task<RawMessage> ControlAsync(RawConnection client, params string[] args) =>
+        client.RequestAsync(XsMessageType.Control, RawPayload.Strings(args), timeout: TimeSpan.FromSeconds(60));
+
+    /// <summary>An executable bash script in a fresh directory (bash: the channel's number may have two digits).</summary>
+    private static string Script(string body)
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("xs-lu-successor-").FullName, "xenstored");
+        File.WriteAllText(path, "#!/bin/bash\n" + body);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    [Fact]
+    public async Task A_successor_that_exits_before_standing_by_leaves_the_daemon_serving()
+    {
+        await using OurDaemon daemon = await OurDaemon.StartAsync();
+        await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+        Assert.False((await client.WriteAsync("/lu/x", "1")).IsError);
+        Assert.Equal("OK", (await ControlAsync(client, "live-update", "-f", Script("exit 7\n"))).Text);
+
+        RawMessage reply = await ControlAsync(client, "live-update", "-s");
+
+        Assert.Equal("live update failed: the new daemon exited before it could stand by (exit status 7)", reply.Text);
+        Assert.False(daemon.HasExited);
+        Assert.Equal("1", (await client.ReadAsync("/lu/x")).Text);
+    }
+
+    [Fact]
+    public async Task A_successor_that_dies_while_standing_by_leaves_every_client_served()
+    {
+        // Stands by (the old daemon then pauses its clients and hands over), and is gone before it takes anything.
+        string dying = Script("""
+            while [ $# -gt 0 ]; do
+              if [ "$1" = --live-update-state ]; then channel=$2; fi
+              shift
+            done
+            printf S >&"$channel"
+            exit 3
+            """);
+        await using OurDaemon daemon = await OurDaemon.StartAsync();
+        await using RawConnection watcher = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection loaded = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection admin = await RawConnection.ConnectAsync(daemon);
+        Assert.Equal("OK", (await watcher.WatchAsync("/lu", "w")).Text);
+        Assert.NotNull(await watcher.NextEventAsync());
+        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", dying)).Text);
+
+        using var stop = new CancellationTokenSource();
+        long answered = 0;
+        Task load = Task.Run(async () =>
+        {
+            long i = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                RawMessage written = await loaded.WriteAsync("/lu/counter", (++i).ToString(CultureInfo.InvariantCulture));
+                Assert.False(written.IsError, written.ErrorName);
+                Interlocked.Increment(ref answered);
+            }
+        });
+        RawMessage reply = await ControlAsync(admin, "live-update", "-s");
+        long atReply = Interlocked.Read(ref answered);
+        while (Interlocked.Read(ref answered) < atReply + 10)
+        {
+            Assert.False(load.IsCompleted, "the writer stopped");
+            await Task.Delay(10);
+        }
+        await stop.CancelAsync();
+        await load;
+
+        Assert.StartsWith("live update failed: ", reply.Text, StringComparison.Ordinal);
+        // It failed after the stand-by, when the clients were paused: handing over, or waiting for it to serve.
+        Assert.DoesNotContain("stand by", reply.Text, StringComparison.Ordinal);
+        Assert.False(daemon.HasExited);
+        Assert.Equal(answered.ToString(CultureInfo.InvariantCulture), (await admin.ReadAsync("/lu/counter")).Text);
+        watcher.DrainEvents();
+        Assert.False((await admin.WriteAsync("/lu/after", "2")).IsError);
+        RawMessage? evt = await watcher.NextEventAsync();
+        Assert.NotNull(evt);
+        Assert.Equal(["/lu/after", "w"], evt!.Strings);
+        // Accepting again, and the store is consistent.
+        await using RawConnection late = await RawConnection.ConnectAsync(daemon);
+        Assert.Equal("2", (await late.ReadAsync("/lu/after")).Text);
+        Assert.Equal("OK", (await ControlAsync(admin, "check")).Text);
+        Assert.Contains(daemon.LogLines, line => line.Contains("Live update failed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_successor_that_cannot_load_the_state_leaves_the_daemon_serving()
+    {
+        string directory = Directory.CreateTempSubdirectory("xs-lu-load-").FullName;
+        string notADirectory = Path.Combine(directory, "file");
+        File.WriteAllText(notADirectory, "");
+        await using OurDaemon daemon = await OurDaemon.StartAsync();
+        await using RawConnection watcher = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection admin = await RawConnection.ConnectAsync(daemon);
+        Assert.Equal("OK", (await watcher.WatchAsync("/lu", "w")).Text);
+        Assert.NotNull(await watcher.NextEventAsync());
+        // The same binary, whose state directory cannot be created: it stands by, is handed everything, and fails
+        // in loading the state, before it serves a socket.
+        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", OurDaemon.DaemonDll)).Text);
+        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-c", $"-N --socket {daemon.SocketPath} --state-dir {notADirectory}/state")).Text);
+
+        RawMessage reply = await ControlAsync(admin, "live-update", "-s");
+
+        Assert.StartsWith("live update failed: the new daemon exited before it could serve", reply.Text, StringComparison.Ordinal);
+        Assert.False(daemon.HasExited);
+        Assert.False((await admin.WriteAsync("/lu/after", "3")).IsError);
+        RawMessage? evt = await watcher.NextEventAsync();
+        Assert.NotNull(evt);
+        Assert.Equal(["/lu/after", "w"], evt!.Strings);
+        await using RawConnection late = await RawConnection.ConnectAsync(daemon);
+        Assert.Equal("3", (await late.ReadAsync("/lu/after")).Text);
+    }
+}
