@@ -7,7 +7,8 @@ namespace Xenstore.Server.Tests;
 /// <summary>
 /// A live update whose new daemon fails at each stage before it serves: it exits before standing by, it dies while
 /// standing by (after the clients were paused for it), it cannot load the state it is handed. Each time the old
-/// daemon carries on with every connection, request and watch, and the requester is told why.
+/// daemon carries on with every connection, request and watch, and the requester is told why. And one that gives
+/// way to a transaction opened while its new daemon started: the retry hands over to that same daemon.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class LiveUpdateRollbackTests
@@ -124,5 +125,52 @@ public sealed class LiveUpdateRollbackTests
         Assert.Equal(["/lu/after", "w"], evt!.Strings);
         await using RawConnection late = await RawConnection.ConnectAsync(daemon);
         Assert.Equal("3", (await late.ReadAsync("/lu/after")).Text);
+    }
+
+    [Fact]
+    public async Task A_retry_after_a_transaction_gave_way_hands_over_to_the_successor_that_stood_by()
+    {
+        string directory = Directory.CreateTempSubdirectory("xs-lu-retry-").FullName;
+        string gate = Path.Combine(directory, "gate");
+        string started = Path.Combine(directory, "started");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [gate]))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        // The real daemon, once the test lets it go on; every start is counted.
+        string successor = Script($"""
+            echo $$ >> {started}
+            read -r _ < {gate}
+            exec dotnet {OurDaemon.DaemonDll} "$@"
+            """);
+        await using OurDaemon daemon = await OurDaemon.StartAsync();
+        await using RawConnection admin = await RawConnection.ConnectAsync(daemon);
+        await using RawConnection client = await RawConnection.ConnectAsync(daemon);
+        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", successor)).Text);
+
+        // Accepted with no transaction open; one starts while the new daemon starts (the old one still serves).
+        Task<RawMessage> first = ControlAsync(admin, "live-update", "-s");
+        uint tx = await client.StartTransactionIdAsync();
+        await File.WriteAllTextAsync(gate, "go\n");
+        Assert.Equal("BUSY", (await first).Text);
+        Assert.False(daemon.HasExited);
+        Assert.Equal("OK", (await client.TransactionEndAsync(tx, commit: false)).Text);
+
+        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-s")).Text);
+
+        await WaitUntilAsync(() => daemon.HasExited);
+        string pid = Assert.Single(File.ReadAllLines(started));
+        Assert.Contains(daemon.LogLines, line => line.Contains($"handed over to process {pid};", StringComparison.Ordinal));
+        Assert.False((await client.WriteAsync("/lu/retried", "1")).IsError);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
+            await Task.Delay(20);
+        }
     }
 }

@@ -32,8 +32,12 @@ internal sealed class LiveUpdateCoordinator(
 {
     private static readonly TimeSpan s_readyTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a successor kept after a BUSY waits for the retry that would use it.</summary>
+    private static readonly TimeSpan s_keptStandbyLifetime = TimeSpan.FromSeconds(60);
+
     private readonly TaskCompletionSource<int> _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _running;
+    private StandbySuccessor? _kept;
 
     /// <summary>
     /// Completes with the successor's process id once it has taken over: the daemon should leave without closing
@@ -58,6 +62,36 @@ internal sealed class LiveUpdateCoordinator(
         {
             await _running.ConfigureAwait(false);
         }
+        Interlocked.Exchange(ref _kept, null)?.Abandon();
+    }
+
+    /// <summary>
+    /// The successor that stood by for an update that gave way to a transaction, if it still stands by for the same
+    /// binary and command line: xenstore-control asks again soon, and the retry then pauses the clients at once,
+    /// with less time for another transaction to start. Otherwise a new one.
+    /// </summary>
+    private StandbySuccessor StartOrReuseSuccessor()
+    {
+        StandbySuccessor? kept = Interlocked.Exchange(ref _kept, null);
+        if (kept is not null && kept.IsStandingBy && kept.Binary == requests.Binary && kept.CommandLine == requests.CommandLine)
+        {
+            return kept;
+        }
+        kept?.Abandon();
+        return StandbySuccessor.Start(requests.Binary, requests.CommandLine);
+    }
+
+    /// <summary>Keeps a standing-by successor for a retry, for a while.</summary>
+    private void Keep(StandbySuccessor successor)
+    {
+        Interlocked.Exchange(ref _kept, successor)?.Abandon();
+        _ = Task.Delay(s_keptStandbyLifetime).ContinueWith(_ =>
+        {
+            if (Interlocked.CompareExchange(ref _kept, null, successor) == successor)
+            {
+                successor.Abandon();
+            }
+        }, TaskScheduler.Default);
     }
 
     private async Task RunAsync(int requester, XsHeader header, bool force)
@@ -70,7 +104,7 @@ internal sealed class LiveUpdateCoordinator(
         try
         {
             // Clients are served while the new process starts; they pause only once it stands by.
-            successor = StandbySuccessor.Start(requests.Binary, requests.CommandLine);
+            successor = StartOrReuseSuccessor();
             queue.Post(StoreWork.Run(engine => state!.PrepareHandover(engine)));
             await successor.WaitStandingByAsync(s_readyTimeout).ConfigureAwait(false);
             pausedAt = Stopwatch.GetTimestamp();
@@ -144,7 +178,14 @@ internal sealed class LiveUpdateCoordinator(
             {
                 Log.LiveUpdateFailed(logger, e);
             }
-            successor?.Abandon();
+            if (e is TransactionsOpenException && successor is not null)
+            {
+                Keep(successor);
+            }
+            else
+            {
+                successor?.Abandon();
+            }
             await RollBackAsync(stopped, unsentOutput, ringBuffers, requester, header,
                 e is TransactionsOpenException ? "BUSY" : "live update failed: " + e.Message).ConfigureAwait(false);
         }

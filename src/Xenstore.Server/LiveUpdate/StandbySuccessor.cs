@@ -12,14 +12,26 @@ internal sealed class StandbySuccessor : IDisposable
 {
     private readonly Process _process;
     private readonly HandoverChannel _channel;
+    private bool _standingBy;
 
-    private StandbySuccessor(Process process, HandoverChannel channel)
+    private StandbySuccessor(Process process, HandoverChannel channel, string? binary, string? commandLine)
     {
         _process = process;
         _channel = channel;
+        Binary = binary;
+        CommandLine = commandLine;
     }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The binary asked for (<c>-f</c>), null for the running one.</summary>
+    public string? Binary { get; }
+
+    /// <summary>The command line asked for (<c>-c</c>), null for the running one's.</summary>
+    public string? CommandLine { get; }
+
+    /// <summary>It stands by and has not exited (as far as can be seen without waiting).</summary>
+    public bool IsStandingBy => _standingBy && !_process.HasExited;
 
     /// <summary>
     /// Starts the binary with the command line given (or this daemon's), plus the option that names the inherited
@@ -32,7 +44,7 @@ internal sealed class StandbySuccessor : IDisposable
         {
             ProcessStartInfo info = StartInfo(binary, commandLine, successorEnd);
             Process process = Process.Start(info) ?? throw new InvalidOperationException("cannot start " + info.FileName);
-            return new StandbySuccessor(process, channel);
+            return new StandbySuccessor(process, channel, binary, commandLine);
         }
         catch
         {
@@ -46,7 +58,14 @@ internal sealed class StandbySuccessor : IDisposable
     }
 
     /// <summary>Waits until the successor stands by; throws when it exits first or takes longer than the timeout.</summary>
-    public Task WaitStandingByAsync(TimeSpan timeout) => WaitForAsync(HandoverChannel.StandingBy, "stand by", timeout);
+    public async Task WaitStandingByAsync(TimeSpan timeout)
+    {
+        if (!_standingBy)
+        {
+            await WaitForAsync(HandoverChannel.StandingBy, "stand by", timeout).ConfigureAwait(false);
+            _standingBy = true;
+        }
+    }
 
     /// <summary>
     /// Hands over the sockets (in the order the record refers to them) and the record. Each socket is kept from
