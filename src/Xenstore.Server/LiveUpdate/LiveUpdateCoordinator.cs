@@ -105,8 +105,10 @@ internal sealed class LiveUpdateCoordinator(
         {
             // Clients are served while the new process starts; they pause only once it stands by.
             successor = StartOrReuseSuccessor();
-            queue.Post(StoreWork.Run(engine => state!.PrepareHandover(engine)));
+            Task snapshot = await queue.InvokeAsync(engine => state!.PrepareHandover(engine)).ConfigureAwait(false);
             await successor.WaitStandingByAsync(s_readyTimeout).ConfigureAwait(false);
+            // Written while clients are served; a snapshot that failed leaves the journal, which serves as well.
+            await snapshot.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
             pausedAt = Stopwatch.GetTimestamp();
             if (rings is not null)
             {

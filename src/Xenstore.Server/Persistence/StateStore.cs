@@ -169,15 +169,16 @@ internal sealed class StateStore : IBatchJournal, IDisposable
 
     /// <summary>
     /// A live update is coming (its new daemon is starting): when the journal is long, a background snapshot starts
-    /// now, so that the new daemon has little to replay and the clients' pause at most the snapshot's end to wait
-    /// for. Store thread.
+    /// now, so that the new daemon has little to replay. Returns the write of the background snapshot under way
+    /// (completed when there is none), which the update waits for before it pauses the clients. Store thread.
     /// </summary>
-    public void PrepareHandover(XenstoreEngine engine)
+    public Task PrepareHandover(XenstoreEngine engine)
     {
         if (_background is null && _journal is not null && _journalBytes > HandoverJournalBytes)
         {
             StartBackground(engine);
         }
+        return _background?.Written ?? Task.CompletedTask;
     }
 
     /// <summary>
