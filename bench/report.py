@@ -9,13 +9,15 @@ import json
 import statistics
 import sys
 
-DAEMONS = [("ours", "ours"), ("c", "C 4.17"), ("c422", "C 4.22"), ("ocaml", "oxenstored"), ("null", "null server")]
+DAEMONS = [("ours", "ours"), ("ours-aot", "ours (native)"), ("c", "C 4.17"), ("c422", "C 4.22"), ("ocaml", "oxenstored"), ("null", "null server")]
 C_DAEMONS = ("c", "c422")
-# Every client a socket client of xenbusd: over our socket, over dom0's ring to ours as the Xenstore domain
+# Every client a socket client of xenbusd (or of the null relay, its floor): over our socket, over dom0's ring to ours as the Xenstore domain
 # (multiplexed or --serialize), over C 4.22's privileged ring.
-MUX_DAEMONS = [("ours", "ours (socket)"), ("mux", "xenbusd → ours socket"), ("xsdom", "xenbusd → ring → ours"),
+MUX_DAEMONS = [("ours", "ours (socket)"), ("mux", "xenbusd → ours socket"), ("relay", "null relay → ours socket"),
+               ("xsdom", "xenbusd → ring → ours"),
                ("xsdom-serial", "--serialize → ring → ours"), ("c422-xsdom", "xenbusd → ring → C 4.22")]
-MUX_RATIOS = [("mux", "ours", "xenbusd / own socket"), ("xsdom", "xsdom-serial", "multiplexed / serialized"),
+MUX_RATIOS = [("mux", "ours", "xenbusd / own socket"), ("relay", "ours", "null relay / own socket"),
+              ("mux", "relay", "xenbusd / null relay"), ("xsdom", "xsdom-serial", "multiplexed / serialized"),
               ("xsdom", "c422-xsdom", "ours / C 4.22 behind xenbusd")]
 
 # workload name, metric key, label, unit, higher is better (None: not a figure of merit)

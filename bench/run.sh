@@ -15,10 +15,14 @@
 #   one CLI process per key under a global lock (O(N^2) processes), so those runs boot 40 guests (--quick: 50
 #   inline, 10 as processes).
 #   options: --rounds N  --daemons "ours c c422 ocaml"  --workloads "latency pipeline ..."  --out DIR
+#   --daemons "... ours-aot" adds our daemon as shipped (native AOT, published at the start of the run); "ours"
+#   is the JIT build (dotnet xenstored.dll).
 #   --daemons "... null" adds the load generator's own do-nothing server (latency, pipeline and fan-in only):
 #   the generator's ceiling, to show it is never the bottleneck.
 #   Disaggregated kinds (latency and storms only), every client a socket client of xenbusd:
 #     mux           xenbusd over our daemon's own socket (what the multiplexer adds to a round trip)
+#     relay         bench/null-relay (C, built with gcc): bytes copied between each client and the daemon's socket
+#                   on one epoll thread, nothing else (the floor of any user-space multiplexer: the hop itself)
 #     xsdom         our daemon as the Xenstore domain (--xenstore-domain), xenbusd over dom0's one ring
 #     xsdom-serial  the same with xenbusd --serialize (one request on the ring at a time, the old xenbus)
 #     c422-xsdom    C 4.22 serving domain 1 as its privileged domain (--priv-domid 1), xenbusd over that ring
@@ -134,6 +138,10 @@ refhome_new=$(mktemp -d /tmp/xsbench-refxs-new.XXXXXX)
 workdir=$(mktemp -d /tmp/xsbench.XXXXXX)
 statedir_parent=$(mktemp -d /dev/shm/xsbench-state.XXXXXX)
 statedir=$statedir_parent/ours
+# ours-aot: the daemon as it is shipped (native, published once per run), next to the JIT build of "ours".
+if [[ " $daemons " == *" ours-aot "* ]]; then
+  dotnet publish src/Xenstore.Daemon -c Release -r linux-x64 -o "$workdir/aot" -v q -nologo 2>&1 | tail -1 >&2
+fi
 case " $daemons " in
   *" c "*|*" ocaml "*)
     [ -f "$refxs" ] || { echo "$refxs not found: run with --daemons ours" >&2; exit 1; }
@@ -180,14 +188,16 @@ start_daemon() {
   daemon_kind=$kind
   daemon_sim=
   case "$kind" in
-    ours)
+    ours|ours-aot)
+      local program=(dotnet "$ours_dll")
+      [ "$kind" = ours-aot ] && program=("$workdir/aot/xenstored")
       # A fresh daemon has an empty store: its journal and snapshot (persistence is on by default) live on tmpfs,
       # as on a host with the state in /run, and are wiped before every run.
       daemon_sock=$workdir/ours.sock
       rm -rf "$daemon_sock" "$workdir/ours.out" "$statedir" "$workdir/sim"
       mkdir -p "$statedir"
       if [ "$rings" = rings ]; then daemon_sim=$workdir/sim; sim=(--sim-dir "$daemon_sim"); fi
-      "${prefix[@]}" dotnet "$ours_dll" --no-fork --socket "$daemon_sock" --state-dir "$statedir" "${sim[@]}" > "$workdir/ours.out" 2> "$workdir/ours.err" &
+      "${prefix[@]}" "${program[@]}" --no-fork --socket "$daemon_sock" --state-dir "$statedir" "${sim[@]}" > "$workdir/ours.out" 2> "$workdir/ours.err" &
       daemon_pid=$!
       for _ in $(seq 200); do grep -q "listening on" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "listening on" "$workdir/ours.out" || { echo "our daemon did not start: $(cat "$workdir/ours.err")" >&2; return 1; }
@@ -196,6 +206,18 @@ start_daemon() {
       start_daemon ours "$pin" - || return 1
       daemon_kind=mux
       start_mux --upstream-socket "$daemon_sock" || return 1
+      ;;
+    relay)
+      start_daemon ours "$pin" - || return 1
+      daemon_kind=relay
+      gcc -O2 -Wall -Wextra -Werror -o "$workdir/null-relay" bench/null-relay/null-relay.c || return 1
+      local upstream=$daemon_sock
+      daemon_sock=$workdir/relay.sock
+      rm -f "$daemon_sock"
+      "$workdir/null-relay" "$daemon_sock" "$upstream" > "$workdir/relay.out" 2>&1 &
+      mux_pid=$!
+      for _ in $(seq 200); do grep -q "listening on" "$workdir/relay.out" 2>/dev/null && break; sleep 0.05; done
+      grep -q "listening on" "$workdir/relay.out" || { echo "null-relay did not start" >&2; return 1; }
       ;;
     xsdom|xsdom-serial)
       rm -rf "$workdir/xsd" "$statedir" "$workdir/ours.out"; mkdir -p "$workdir/xsd" "$statedir"
@@ -249,7 +271,7 @@ stop_daemon() {
     mux_pid=""
   fi
   case "$daemon_kind" in
-    ours|null|mux|xsdom|xsdom-serial)
+    ours|ours-aot|null|mux|relay|xsdom|xsdom-serial)
       kill -TERM "$daemon_pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$daemon_pid" 2>/dev/null || true
@@ -274,6 +296,7 @@ for round in $(seq 1 "$rounds"); do
     for kind in "${order[@]}"; do
       [ "$kind" = null ] && [[ " latency pipeline fanin " != *" $name "* ]] && continue
       case "$kind" in
+        relay) [ "$name" = latency ] || continue ;;
         mux|xsdom|xsdom-serial|c422-xsdom) [[ " latency storm-1 storm-8 storm-32 " == *" $name "* ]] || continue ;;
       esac
       rings=-

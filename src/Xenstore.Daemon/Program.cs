@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Xenstore.Daemon.CommandLine;
 using Xenstore.Daemon.Hosting;
 using Xenstore.Daemon.Startup;
@@ -38,7 +37,7 @@ foreach (string warning in settings.Warnings)
     Console.Error.WriteLine($"xenstored: warning: {warning}");
 }
 
-using IHost host = DaemonHost.Build(settings, options, readiness);
+using var host = new DaemonHost(settings, options, readiness);
 try
 {
     await host.StartAsync().ConfigureAwait(false);
@@ -53,5 +52,5 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException or Sys
     Console.Error.WriteLine(options.SocketPath is null ? $"xenstored: cannot start: {e.Message}" : $"xenstored: cannot listen on {options.SocketPath}: {e.Message}");
     return 1;
 }
-await host.WaitForShutdownAsync().ConfigureAwait(false);
+await host.RunUntilStoppedAsync().ConfigureAwait(false);
 return 0;

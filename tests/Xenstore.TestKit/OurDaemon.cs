@@ -212,10 +212,10 @@ public sealed class OurDaemon : IDaemonUnderTest
         await _process.WaitForExitAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Sends SIGTERM and returns the exit code once the daemon has stopped.</summary>
-    public async Task<int> TerminateAsync(TimeSpan timeout)
+    /// <summary>Sends SIGTERM (or <paramref name="signal"/>, as kill names it) and returns the exit code once the daemon has stopped.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout, string signal = "TERM")
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        using (var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync().ConfigureAwait(false);
         }

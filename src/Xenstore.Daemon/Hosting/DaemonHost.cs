@@ -1,7 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Hosting.Internal;
-using Microsoft.Extensions.Hosting.Systemd;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Xenstore.Daemon.CommandLine;
 using Xenstore.Daemon.Startup;
@@ -10,46 +7,57 @@ using Xenstore.Server;
 namespace Xenstore.Daemon.Hosting;
 
 /// <summary>
-/// The Generic Host around the server, kept small (no configuration files, no file watchers: a Xenstore domain
-/// has megabytes, not hundreds). Logs go to stderr, one line each; under journald (JOURNAL_STREAM) with the
-/// <c>&lt;N&gt;</c> priority prefixes it reads. Under systemd (started by it, or given a NOTIFY_SOCKET) the systemd
-/// lifetime sends READY=1 once the server serves and STOPPING=1 on SIGTERM; elsewhere the console lifetime stops on
-/// SIGTERM and SIGINT.
+/// Runs the server from start to stop: the service starts (and serves), systemd hears READY=1, and SIGTERM,
+/// SIGINT or SIGQUIT stop it (STOPPING=1 first, then the state flushed). This is all the daemon needed of the
+/// Generic Host, whose dependency injection, configuration, lifetimes and console logger cost the native daemon
+/// 3.5 MiB of its idle resident memory (13.6 against 10.0 MiB) and a thread; a Xenstore domain has a few MiB in all.
 /// </summary>
-internal static class DaemonHost
+internal sealed class DaemonHost : IDisposable
 {
-    public static IHost Build(DaemonSettings settings, ServerOptions options, ReadinessPipe? readiness)
+    private readonly LineLoggerFactory _loggers;
+    private readonly SystemdNotifier? _systemd = SystemdNotifier.FromEnvironment();
+    private readonly XenstoredService _service;
+    private readonly TaskCompletionSource _stopRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<PosixSignalRegistration> _signals = [];
+
+    public DaemonHost(DaemonSettings settings, ServerOptions options, ReadinessPipe? readiness)
     {
-        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        _loggers = LineLoggerFactory.ForStandardError(settings.Verbose ? LogLevel.Debug : LogLevel.Information);
+        _service = new XenstoredService(settings, options, _loggers, _systemd, readiness);
+    }
+
+    /// <summary>Starts serving; a failure to start (the socket, the state directory) is thrown to the caller.</summary>
+    public async Task StartAsync()
+    {
+        // Taken before the server starts, so a stop asked for during start-up is not lost.
+        foreach (PosixSignal signal in new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT })
         {
-            DisableDefaults = true,
-            ApplicationName = "xenstored",
-            ContentRootPath = "/",
-        });
-        builder.Logging.SetMinimumLevel(settings.Verbose ? LogLevel.Debug : LogLevel.Information);
-        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM")))
-        {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+            _signals.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                _stopRequested.TrySetResult();
+            }));
         }
-        else
+        await _service.StartAsync(CancellationToken.None).ConfigureAwait(false);
+        _systemd?.Notify("READY=1");
+    }
+
+    /// <summary>Serves until a stop signal, then stops the server (which flushes the state).</summary>
+    public async Task RunUntilStoppedAsync()
+    {
+        await _stopRequested.Task.ConfigureAwait(false);
+        _systemd?.Notify("STOPPING=1");
+        await _service.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        foreach (PosixSignalRegistration signal in _signals)
         {
-            builder.Logging.AddSystemdConsole(o => o.TimestampFormat = null);
+            signal.Dispose();
         }
-        bool systemd = SystemdHelpers.IsSystemdService() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"));
-        if (systemd)
-        {
-            builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
-            builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
-        }
-        else
-        {
-            builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-            builder.Services.AddSingleton<IHostLifetime, ConsoleLifetime>();
-        }
-        builder.Services.AddSingleton<IHostedService>(services => new XenstoredService(
-            settings, options, services.GetRequiredService<ILoggerFactory>(), services.GetService<ISystemdNotifier>(), readiness));
-        return builder.Build();
+        _service.Dispose();
+        _systemd?.Dispose();
+        _loggers.Dispose();
     }
 }

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Xenstore.Daemon.CommandLine;
 using Xenstore.Daemon.Startup;
@@ -10,17 +8,17 @@ using Xenstore.Server;
 namespace Xenstore.Daemon.Hosting;
 
 /// <summary>
-/// The server as the host runs it. Start: the server serves, then the pid file is written, the "listening on"
-/// line printed, a waiting parent released and systemd told the status (its READY=1 follows from the lifetime once
-/// this returns). Stop (SIGTERM, SIGINT): the server is disposed, which flushes the state, and the pid file goes.
+/// The server as the daemon runs it. Start: the server serves, then the pid file is written, the "listening on"
+/// line printed, a waiting parent released and systemd told the status (<see cref="DaemonHost"/> sends READY=1
+/// once this returns). Stop (SIGTERM, SIGINT): the server is disposed, which flushes the state, and the pid file goes.
 /// A live update: systemd learns the successor's pid (MAINPID=) and this process leaves at once, closing nothing.
 /// </summary>
 internal sealed partial class XenstoredService(
     DaemonSettings settings,
     ServerOptions options,
     ILoggerFactory loggerFactory,
-    ISystemdNotifier? systemd,
-    ReadinessPipe? readiness) : IHostedService, IDisposable
+    SystemdNotifier? systemd,
+    ReadinessPipe? readiness) : IDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("xenstored");
     private readonly PidFile? _pidFile = settings.PidFile is null ? null : new PidFile(settings.PidFile);
@@ -90,10 +88,7 @@ internal sealed partial class XenstoredService(
 
     private void Notify(string state)
     {
-        if (systemd is { IsEnabled: true })
-        {
-            systemd.Notify(new ServiceState(state));
-        }
+        systemd?.Notify(state);
     }
 
     public void Dispose()
