@@ -249,6 +249,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         if (_liveUpdate is not null)
         {
             await _liveUpdate.StopAsync().ConfigureAwait(false);
+            _liveUpdate.Dispose();
         }
         _listener?.Dispose();
         _storeThread.Dispose();

@@ -164,6 +164,50 @@ public sealed class LiveUpdateRollbackTests
         Assert.False((await client.WriteAsync("/lu/retried", "1")).IsError);
     }
 
+    [Fact]
+    public async Task A_daemon_stopped_while_its_successor_starts_stops_without_waiting_for_it()
+    {
+        string directory = Directory.CreateTempSubdirectory("xs-lu-stop-").FullName;
+        string gate = Path.Combine(directory, "gate");
+        string started = Path.Combine(directory, "started");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [gate]))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        // A new daemon that never stands by (until the test lets it go on, which it does not).
+        string successor = Script($"""
+            echo $$ > {started}.tmp && mv {started}.tmp {started}
+            read -r _ < {gate}
+            """);
+        await using OurDaemon daemon = await OurDaemon.StartAsync();
+        await using RawConnection admin = await RawConnection.ConnectAsync(daemon);
+        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", successor)).Text);
+        // Its answer is not awaited: the daemon may stop before it is sent.
+        _ = ControlAsync(admin, "live-update", "-s");
+        await WaitUntilAsync(() => File.Exists(started));
+        int pid = int.Parse(File.ReadAllText(started).Trim(), CultureInfo.InvariantCulture);
+
+        // Without the interruption, the stop would wait for the new daemon's 60 s to stand by.
+        Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(30)));
+
+        // The new daemon was stopped with it.
+        await WaitUntilAsync(() => !IsRunning(pid));
+    }
+
+    /// <summary>The process exists and is not a zombie waiting to be reaped.</summary>
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z') is false;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);

@@ -28,7 +28,7 @@ internal sealed class LiveUpdateCoordinator(
     OpenSockets sockets,
     RingManager? rings,
     Persistence.StateStore? state,
-    ILogger logger)
+    ILogger logger) : IDisposable
 {
     private static readonly TimeSpan s_readyTimeout = TimeSpan.FromSeconds(60);
 
@@ -36,6 +36,7 @@ internal sealed class LiveUpdateCoordinator(
     private static readonly TimeSpan s_keptStandbyLifetime = TimeSpan.FromSeconds(60);
 
     private readonly TaskCompletionSource<int> _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
     private Task? _running;
     private StandbySuccessor? _kept;
 
@@ -58,12 +59,16 @@ internal sealed class LiveUpdateCoordinator(
     public async Task StopAsync()
     {
         requests.Complete();
+        // An update whose new daemon still starts gives way at once; one that paused the clients is finished.
+        await _stopping.CancelAsync().ConfigureAwait(false);
         if (_running is not null)
         {
             await _running.ConfigureAwait(false);
         }
         Interlocked.Exchange(ref _kept, null)?.Abandon();
     }
+
+    public void Dispose() => _stopping.Dispose();
 
     /// <summary>
     /// The successor that stood by for an update that gave way to a transaction, if it still stands by for the same
@@ -105,10 +110,14 @@ internal sealed class LiveUpdateCoordinator(
         {
             // Clients are served while the new process starts; they pause only once it stands by.
             successor = StartOrReuseSuccessor();
-            Task snapshot = await queue.InvokeAsync(engine => state!.PrepareHandover(engine)).ConfigureAwait(false);
-            await successor.WaitStandingByAsync(s_readyTimeout).ConfigureAwait(false);
-            // Written while clients are served; a snapshot that failed leaves the journal, which serves as well.
-            await snapshot.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            using (_stopping.Token.Register(successor.Interrupt))
+            {
+                Task snapshot = await queue.InvokeAsync(engine => state!.PrepareHandover(engine)).ConfigureAwait(false);
+                await successor.WaitStandingByAsync(s_readyTimeout).ConfigureAwait(false);
+                // Written while clients are served; a snapshot that failed leaves the journal, which serves as well.
+                await snapshot.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            }
+            _stopping.Token.ThrowIfCancellationRequested();
             pausedAt = Stopwatch.GetTimestamp();
             if (rings is not null)
             {

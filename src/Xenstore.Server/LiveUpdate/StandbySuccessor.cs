@@ -125,6 +125,12 @@ internal sealed class StandbySuccessor : IDisposable
         return _process.WaitForExit(TimeSpan.FromSeconds(1)) ? $" (exit status {_process.ExitCode})" : "";
     }
 
+    /// <summary>
+    /// The daemon stops: a wait on the successor ends at once (the channel is shut down, not closed, since the
+    /// wait is still using it), and the successor sees the channel end and leaves.
+    /// </summary>
+    public void Interrupt() => _channel.ShutDown();
+
     /// <summary>The update gave way: the successor goes (it would see the channel end and leave by itself too).</summary>
     public void Abandon()
     {
