@@ -9,7 +9,7 @@ namespace Xenstore.Cli;
 /// to the width (80, or the terminal's minus 2); <c>-f</c> prints full paths without a width; <c>-p</c> pads with
 /// " ." to column 60 and adds the permissions. Outside any transaction, as in 4.17.
 /// </summary>
-internal sealed class LsCommand(XenstoreClient client, CliOutput output, ToolOptions options)
+internal sealed class LsCommand(XenstoreOperations client, CliOutput output, ToolOptions options)
 {
     // " = \"...\"": what a truncated line needs after the name.
     private const int TagLength = 8;

@@ -4,8 +4,8 @@ using Xenstore.Cli;
 // ("xenstore read"), as in xenstore-utils.
 (string argv0, string[] arguments) = ProcessArguments.Get(args);
 string shortName = ProcessArguments.ShortName(argv0);
-using Stream stdout = Console.OpenStandardOutput();
-using Stream stderr = Console.OpenStandardError();
+using Stream stdout = new StandardStream(StandardStream.Output);
+using Stream stderr = new StandardStream(StandardStream.Error);
 var output = new CliOutput(stdout, stderr, shortName);
 if (shortName == "xenstore" && arguments is [CliManual.Option])
 {

@@ -71,21 +71,21 @@ internal sealed class StoreTool
             _options.MaxWidth = TerminalColumns() - 2;
         }
 
-        XenstoreClient client;
+        StoreConnection connection;
         try
         {
-            client = await XenstoreClient.ConnectAsync(_endpoint.Apply(new XenstoreClientOptions
+            connection = await StoreConnection.OpenAsync(_endpoint.Apply(new XenstoreClientOptions
             {
                 RequestTimeout = Timeout.InfiniteTimeSpan,
                 CoalesceWatchEvents = false,
                 WatchQueueCapacity = int.MaxValue,
-            })).ConfigureAwait(false);
+            }), watches: _mode == Mode.Watch).ConfigureAwait(false);
         }
         catch (XenstoreConnectionException e)
         {
             throw _output.Fail(1, "xs_open: " + ClientFailure.Text(e));
         }
-        await using (client.ConfigureAwait(false))
+        await using (connection.ConfigureAwait(false))
         {
             while (true)
             {
@@ -94,14 +94,14 @@ internal sealed class StoreTool
                 {
                     try
                     {
-                        tx = await client.BeginTransactionAsync().ConfigureAwait(false);
+                        tx = await connection.BeginTransactionAsync().ConfigureAwait(false);
                     }
                     catch (XenstoreException)
                     {
                         throw _output.Fail(1, "couldn't start transaction");
                     }
                 }
-                int ret = await PerformAsync(client, (XenstoreOperations?)tx ?? client, operands).ConfigureAwait(false);
+                int ret = await PerformAsync(connection, (XenstoreOperations?)tx ?? connection.Operations, operands).ConfigureAwait(false);
                 if (tx is not null)
                 {
                     bool ended;
@@ -200,7 +200,7 @@ internal sealed class StoreTool
         }
     }
 
-    private async Task<int> PerformAsync(XenstoreClient client, XenstoreOperations ops, string[] operands)
+    private async Task<int> PerformAsync(StoreConnection connection, XenstoreOperations ops, string[] operands)
     {
         var json = _options.Json ? new JsonResult() : null;
         int ret = 0;
@@ -244,7 +244,7 @@ internal sealed class StoreTool
                 ret = await ListAsync(ops, operands, json).ConfigureAwait(false);
                 break;
             case Mode.Ls:
-                var ls = new LsCommand(client, _output, _options);
+                var ls = new LsCommand(connection.Operations, _output, _options);
                 foreach (string path in operands.Length == 0 ? ["/"] : operands)
                 {
                     await ls.RunAsync(path, json).ConfigureAwait(false);
@@ -258,7 +258,7 @@ internal sealed class StoreTool
                 await new ChmodCommand(ops, _output, _options).RunAsync(operands).ConfigureAwait(false);
                 break;
             case Mode.Watch:
-                await new WatchCommand(client, _output, _options).RunAsync(operands).ConfigureAwait(false);
+                await new WatchCommand(connection.Client, _output, _options).RunAsync(operands).ConfigureAwait(false);
                 break;
         }
         if (json is not null && _mode is Mode.Read or Mode.List)

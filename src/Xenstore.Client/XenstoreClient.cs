@@ -111,7 +111,7 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
             SimulatedRingDirectory = null,
         }, cancellationToken);
 
-    private static IReadOnlyList<Endpoint> Endpoints(XenstoreClientOptions options)
+    internal static IReadOnlyList<Endpoint> Endpoints(XenstoreClientOptions options)
     {
         if (options.SimulatedRingDirectory is not null)
         {
@@ -193,16 +193,14 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         Connection connection = await CurrentConnectionAsync(cancellationToken).ConfigureAwait(false);
         Reply reply = await SendOnAsync(connection, XsMessageType.TransactionStart, 0, "\0"u8.ToArray(),
             _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-        if (reply.Type == XsMessageType.Error)
-        {
-            throw XenstoreErrorException.Create(XsErrors.Parse(reply.Payload), "transaction start", null);
-        }
-        string text = Internal.Payload.SingleString(reply.Payload);
-        if (!uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out uint id))
-        {
-            throw new XenstoreProtocolException($"transaction start: malformed id '{text}'");
-        }
-        return new XenstoreTransaction(this, connection, id);
+        return XenstoreTransaction.Started(new PinnedConnection(this, connection), reply);
+    }
+
+    /// <summary>A transaction's requests: on the connection it started on, with the client's timeout.</summary>
+    private sealed class PinnedConnection(XenstoreClient client, Connection connection) : ITransactionChannel
+    {
+        public Task<Reply> SendAsync(XsMessageType type, uint transactionId, byte[] payload, CancellationToken cancellationToken) =>
+            client.SendOnAsync(connection, type, transactionId, payload, client.Options.RequestTimeout, cancellationToken);
     }
 
     /// <summary>The home path of a domain, <c>/local/domain/&lt;domid&gt;</c>, as the daemon reports it.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Xenstore.Client.Internal;
 using Xenstore.Protocol;
 
@@ -5,20 +6,33 @@ namespace Xenstore.Client;
 
 /// <summary>
 /// An open transaction. Its operations see a snapshot and take effect together at <see cref="CommitAsync"/>.
-/// It belongs to the connection it was started on: after a reconnection it fails with
+/// It belongs to the connection it was started on: after a reconnection of a <see cref="XenstoreClient"/> it fails with
 /// <see cref="XenstoreConnectionException"/>. Disposing an uncommitted transaction aborts it.
 /// </summary>
 public sealed class XenstoreTransaction : XenstoreOperations, IAsyncDisposable
 {
-    private readonly XenstoreClient _client;
-    private readonly Connection _connection;
+    private readonly ITransactionChannel _channel;
     private int _ended;
 
-    internal XenstoreTransaction(XenstoreClient client, Connection connection, uint id)
+    private XenstoreTransaction(ITransactionChannel channel, uint id)
     {
-        _client = client;
-        _connection = connection;
+        _channel = channel;
         TransactionId = id;
+    }
+
+    /// <summary>The transaction a TRANSACTION_START reply opened on <paramref name="channel"/>.</summary>
+    internal static XenstoreTransaction Started(ITransactionChannel channel, Reply reply)
+    {
+        if (reply.Type == XsMessageType.Error)
+        {
+            throw XenstoreErrorException.Create(XsErrors.Parse(reply.Payload), "transaction start", null);
+        }
+        string text = Payload.SingleString(reply.Payload);
+        if (!uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out uint id))
+        {
+            throw new XenstoreProtocolException($"transaction start: malformed id '{text}'");
+        }
+        return new XenstoreTransaction(channel, id);
     }
 
     /// <inheritdoc />
@@ -30,7 +44,7 @@ public sealed class XenstoreTransaction : XenstoreOperations, IAsyncDisposable
     private protected override Task<Reply> SendAsync(XsMessageType type, byte[] payload, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsEnded, this);
-        return _client.SendOnAsync(_connection, type, TransactionId, payload, _client.Options.RequestTimeout, cancellationToken);
+        return _channel.SendAsync(type, TransactionId, payload, cancellationToken);
     }
 
     /// <summary>

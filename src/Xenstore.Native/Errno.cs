@@ -25,6 +25,7 @@ internal static class Errno
     public const int ENOSPC = 28;
     public const int EROFS = 30;
     public const int EPIPE = 32;
+    public const int ENAMETOOLONG = 36;
     public const int ENOSYS = 38;
     public const int ENOTEMPTY = 39;
     public const int ECONNABORTED = 103;

@@ -24,6 +24,7 @@ internal static partial class Libc
     public const int FdCloexec = 1;
 
     public const short PollIn = 0x1;
+    public const short PollOut = 0x4;
 
     /// <summary><c>struct pollfd</c> (poll.h): 8 bytes.</summary>
     [StructLayout(LayoutKind.Sequential)]

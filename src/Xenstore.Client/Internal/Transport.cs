@@ -19,27 +19,10 @@ internal static class Transport
                 throw new XenstoreConnectionException($"cannot open the ring {endpoint.Display}: {e.Message}", inner: e);
             }
         }
-        if (Directory.Exists(path))
+        CheckPath(path);
+        if (IsDevice(endpoint))
         {
-            throw new XenstoreConnectionException($"cannot open {path}: Is a directory", inner: new IOException("Is a directory"));
-        }
-        if (!File.Exists(path))
-        {
-            throw new XenstoreConnectionException($"cannot open {path}: No such file or directory",
-                inner: new FileNotFoundException("No such file or directory", path));
-        }
-        // libxenstore stat()s the path; .NET has no portable file-type query, and the xenbus device only ever lives
-        // under /dev or /proc, so the location decides unless the caller said it is a device.
-        if (endpoint.Kind == EndpointKind.Device || IsDevicePath(path))
-        {
-            try
-            {
-                return DeviceStream.Open(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new XenstoreConnectionException($"cannot open {path}: {e.Message}", inner: e);
-            }
+            return OpenDevice(path);
         }
         Socket socket = await ConnectAsync(path, cancellationToken).ConfigureAwait(false);
         return new NetworkStream(socket, ownsSocket: true);
@@ -64,37 +47,114 @@ internal static class Transport
                 throw new XenstoreConnectionException($"cannot open the ring {endpoint.Display}: {e.Message}", inner: e);
             }
         }
-        if (endpoint.Kind == EndpointKind.Device || IsDevicePath(endpoint.Path))
+        if (IsDevice(endpoint))
         {
-            try
-            {
-                return DeviceStream.Open(endpoint.Path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new XenstoreConnectionException($"cannot open {endpoint.Path}: {e.Message}", inner: e);
-            }
+            return OpenDevice(endpoint.Path);
         }
         // Connected synchronously: a socket that ever ran an asynchronous operation stays registered with the
         // runtime's own epoll thread, which would then wake for every message the poll loop reads itself.
         for (int attempt = 0; ; attempt++)
         {
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
+            if (TryConnect(endpoint.Path, attempt) is { } socket)
             {
-                socket.Connect(new UnixDomainSocketEndPoint(endpoint.Path));
                 return new PolledSocket(socket);
             }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock && attempt < BacklogRetries)
-            {
-                socket.Dispose();
-            }
-            catch (SocketException e)
-            {
-                socket.Dispose();
-                throw new XenstoreConnectionException($"cannot connect to {endpoint.Path}: {e.Message}", inner: e);
-            }
             await Task.Delay(10 * (attempt + 1), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The connection for a caller that blocks on it (<see cref="BlockingConnection"/>): the socket (through libc, not
+    /// .NET's <c>Socket</c>) or the device, so no runtime thread is started for it. A simulated ring needs
+    /// the asynchronous client (its handshake waits for notifications).
+    /// </summary>
+    public static IPolledTransport OpenBlocking(Endpoint endpoint)
+    {
+        if (endpoint.Kind == EndpointKind.SimulatedRing)
+        {
+            throw new NotSupportedException("a simulated guest ring is reached through XenstoreClient");
+        }
+        string path = endpoint.Path;
+        CheckPath(path);
+        if (IsDevice(endpoint))
+        {
+            return OpenDevice(path);
+        }
+        for (int attempt = 0; ; attempt++)
+        {
+            RawUnixSocket? socket;
+            try
+            {
+                socket = RawUnixSocket.TryConnect(path);
+            }
+            catch (IOException e)
+            {
+                throw new XenstoreConnectionException($"cannot connect to {path}: {e.Message}", inner: e);
+            }
+            if (socket is not null)
+            {
+                return socket;
+            }
+            if (attempt >= BacklogRetries)
+            {
+                throw new XenstoreConnectionException($"cannot connect to {path}: {Errno.Text(Errno.EAGAIN)}",
+                    inner: new IOException(Errno.Text(Errno.EAGAIN), Errno.EAGAIN));
+            }
+            Thread.Sleep(10 * (attempt + 1));
+        }
+    }
+
+    /// <summary>The errors libxenstore's <c>stat()</c> of the path would give, before anything is opened.</summary>
+    private static void CheckPath(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new XenstoreConnectionException($"cannot open {path}: Is a directory", inner: new IOException("Is a directory"));
+        }
+        if (!File.Exists(path))
+        {
+            throw new XenstoreConnectionException($"cannot open {path}: No such file or directory",
+                inner: new FileNotFoundException("No such file or directory", path));
+        }
+    }
+
+    // libxenstore stat()s the path; .NET has no portable file-type query, and the xenbus device only ever lives
+    // under /dev or /proc, so the location decides unless the caller said it is a device.
+    private static bool IsDevice(Endpoint endpoint) => endpoint.Kind == EndpointKind.Device || IsDevicePath(endpoint.Path);
+
+    private static DeviceStream OpenDevice(string path)
+    {
+        try
+        {
+            return DeviceStream.Open(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new XenstoreConnectionException($"cannot open {path}: {e.Message}", inner: e);
+        }
+    }
+
+    /// <summary>
+    /// A blocking connect; null when a full listen backlog refused it and <paramref name="attempt"/> leaves room to
+    /// try again.
+    /// </summary>
+    private static Socket? TryConnect(string path, int attempt)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            return socket;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock && attempt < BacklogRetries)
+        {
+            socket.Dispose();
+            return null;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new XenstoreConnectionException($"cannot connect to {path}: {e.Message}", inner: e);
         }
     }
 
