@@ -3,13 +3,12 @@ using System.Runtime.InteropServices;
 namespace Xenstore.Native;
 
 /// <summary>
-/// Passing descriptors between processes: a connected pair of Unix sockets, and <c>sendmsg</c>/<c>recvmsg</c> with
+/// Passing descriptors between processes: a connected pair of Unix sockets (<see cref="AfUnix"/>,
+/// <see cref="SockStream"/> from the socket calls), and <c>sendmsg</c>/<c>recvmsg</c> with
 /// <c>SCM_RIGHTS</c> ancillary data. The struct mirrors are LP64's (x86_64 and arm64 agree).
 /// </summary>
 internal static partial class Libc
 {
-    public const int AfUnix = 1;
-    public const int SockStream = 1;
     public const int SolSocket = 1;
     public const int ScmRights = 1;
     public const int MsgCtrunc = 0x8;
