@@ -140,12 +140,22 @@ public sealed class XenstoreServer : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Socket? inherited = _handover is null ? null : await _handover.StandByAsync(cancellationToken).ConfigureAwait(false);
         // A live update's successor recovers a state written with the store quiet: nothing was missed, so the
         // rings' recovered watches need not fire (after a crash each fires once).
         _engine.Persistence.FireRecoveredWatches = _handover is null;
-        // Recovered before the store thread starts, so nothing else touches the engine yet.
-        _state?.Recover(_engine);
+        // Recovered before the store thread starts, so nothing else touches the engine yet. A successor loads the
+        // state while it stands by and catches up on the journal once handed over.
+        Socket? inherited = null;
+        if (_handover is null)
+        {
+            _state?.Recover(_engine);
+        }
+        else
+        {
+            StateStore state = _state ?? throw new InvalidOperationException("a live update's new daemon needs a state directory");
+            inherited = await _handover.StandByAsync(() => state.Preload(_engine), cancellationToken).ConfigureAwait(false);
+            state.CatchUp(_engine);
+        }
         Log.SocketIo(_logger, _io.UsesIoUring
             ? "io_uring, one submission for the sends or receives of all ready sockets"
             : "one system call per send and receive (io_uring off or unavailable)");

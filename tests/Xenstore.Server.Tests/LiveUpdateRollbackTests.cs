@@ -5,8 +5,8 @@ using Xenstore.TestKit;
 namespace Xenstore.Server.Tests;
 
 /// <summary>
-/// A live update whose new daemon fails at each stage before it serves: it exits before standing by, it dies while
-/// standing by (after the clients were paused for it), it cannot load the state it is handed. Each time the old
+/// A live update whose new daemon fails at each stage before it serves: it exits before standing by, it cannot
+/// load the state, it dies standing by after the clients were paused for it. Each time the old
 /// daemon carries on with every connection, request and watch, and the requester is told why. And one that gives
 /// way to a transaction opened while its new daemon started: the retry hands over to that same daemon.
 /// </summary>
@@ -43,13 +43,16 @@ public sealed class LiveUpdateRollbackTests
     [Fact]
     public async Task A_successor_that_dies_while_standing_by_leaves_every_client_served()
     {
-        // Stands by (the old daemon then pauses its clients and hands over), and is gone before it takes anything.
+        // Stands by and says it loaded the state (the old daemon then pauses its clients and hands over), and is
+        // gone before it takes anything.
         string dying = Script("""
             while [ $# -gt 0 ]; do
               if [ "$1" = --live-update-state ]; then channel=$2; fi
               shift
             done
             printf S >&"$channel"
+            read -r -N 1 -u "$channel" order
+            printf P >&"$channel"
             exit 3
             """);
         await using OurDaemon daemon = await OurDaemon.StartAsync();
@@ -83,8 +86,9 @@ public sealed class LiveUpdateRollbackTests
         await load;
 
         Assert.StartsWith("live update failed: ", reply.Text, StringComparison.Ordinal);
-        // It failed after the stand-by, when the clients were paused: handing over, or waiting for it to serve.
+        // It failed once the clients were paused: handing over, or waiting for it to serve.
         Assert.DoesNotContain("stand by", reply.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("load the state", reply.Text, StringComparison.Ordinal);
         Assert.False(daemon.HasExited);
         Assert.Equal(answered.ToString(CultureInfo.InvariantCulture), (await admin.ReadAsync("/lu/counter")).Text);
         watcher.DrainEvents();
@@ -110,14 +114,14 @@ public sealed class LiveUpdateRollbackTests
         await using RawConnection admin = await RawConnection.ConnectAsync(daemon);
         Assert.Equal("OK", (await watcher.WatchAsync("/lu", "w")).Text);
         Assert.NotNull(await watcher.NextEventAsync());
-        // The same binary, whose state directory cannot be created: it stands by, is handed everything, and fails
-        // in loading the state, before it serves a socket.
+        // The same binary, whose state directory cannot be read: it stands by, and fails in loading the state,
+        // before the clients are paused for it.
         Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", OurDaemon.DaemonDll)).Text);
         Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-c", $"-N --socket {daemon.SocketPath} --state-dir {notADirectory}/state")).Text);
 
         RawMessage reply = await ControlAsync(admin, "live-update", "-s");
 
-        Assert.StartsWith("live update failed: the new daemon exited before it could serve", reply.Text, StringComparison.Ordinal);
+        Assert.StartsWith("live update failed: the new daemon exited before it could load the state", reply.Text, StringComparison.Ordinal);
         Assert.False(daemon.HasExited);
         Assert.False((await admin.WriteAsync("/lu/after", "3")).IsError);
         RawMessage? evt = await watcher.NextEventAsync();

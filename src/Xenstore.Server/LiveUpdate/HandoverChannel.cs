@@ -5,7 +5,8 @@ namespace Xenstore.Server.LiveUpdate;
 
 /// <summary>
 /// One end of the connected Unix socket pair between a daemon and the successor it starts for a live update. The
-/// successor says when it stands by and when it serves (one byte each); the daemon sends the handover: every socket
+/// successor says when it stands by, when it has loaded the state it was told to load, and when it serves (one
+/// byte each); the daemon tells it to load the state, then sends the hand-over: every socket
 /// descriptor (SCM_RIGHTS, at most <see cref="Libc.ScmMaxDescriptors"/> a message) and the handover record. Either
 /// side learns that the other is gone from the end of the stream, without polling a process or a file.
 /// Blocking calls: each side runs them off its store thread.
@@ -19,6 +20,12 @@ internal sealed class HandoverChannel : IDisposable
 {
     /// <summary>Successor to daemon: started, waiting for the hand-over.</summary>
     public const byte StandingBy = (byte)'S';
+
+    /// <summary>Daemon to successor: the state directory is a snapshot and a growing journal; load it now.</summary>
+    public const byte Load = (byte)'L';
+
+    /// <summary>Successor to daemon: the state is loaded as far as the journal went; hand over when ready.</summary>
+    public const byte Loaded = (byte)'P';
 
     /// <summary>Successor to daemon: every socket is adopted and served; the daemon may leave.</summary>
     public const byte Serving = (byte)'R';

@@ -19,15 +19,27 @@ internal sealed class HandoverReceiver(HandoverChannel channel, WorkQueue queue,
     private List<int> _descriptors = [];
 
     /// <summary>
-    /// Tells the old daemon that this one stands by, and waits for its hand-over (the state directory is complete
-    /// from then on); returns the listening socket. Throws when the old daemon gives the update up instead.
+    /// Tells the old daemon that this one stands by, loads the state when told to (<paramref name="load"/>), and
+    /// waits for the hand-over (the journal is complete from then on); returns the listening socket. Throws when the
+    /// old daemon gives the update up instead.
     /// </summary>
-    public async Task<Socket> StandByAsync(CancellationToken cancellationToken)
+    public async Task<Socket> StandByAsync(Action load, CancellationToken cancellationToken)
     {
         channel.Signal(HandoverChannel.StandingBy);
         // Stopping while standing by ends the channel, which the old daemon takes as a failed start.
         using CancellationTokenRegistration stop = cancellationToken.Register(channel.ShutDown);
-        (_descriptors, byte[] record) = await Task.Run(channel.ReceiveHandover, CancellationToken.None).ConfigureAwait(false);
+        (_descriptors, byte[] record) = await Task.Run(() =>
+        {
+            // No time limit: the old daemon ends the channel when it gives the update up.
+            byte? order = channel.Receive(TimeSpan.FromDays(1));
+            if (order != HandoverChannel.Load)
+            {
+                throw order is null ? new EndOfStreamException("the previous daemon gave the live update up") : new InvalidDataException($"live update: {order} instead of the order to load");
+            }
+            load();
+            channel.Signal(HandoverChannel.Loaded);
+            return channel.ReceiveHandover();
+        }, CancellationToken.None).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         _file = HandoverCodec.Decode(record);
         if (_descriptors.Count != _file.Handover.Connections.Count + 1)

@@ -11,13 +11,13 @@ namespace Xenstore.Server.LiveUpdate;
 
 /// <summary>
 /// Restart without dropping clients (C xenstored's live update, over a socket). The new binary is started first,
-/// while this daemon still serves, and stands by (<see cref="StandbySuccessor"/>); meanwhile a long journal is
-/// folded into a snapshot in the background. Only then does the daemon stop reading (every request already read
-/// has been executed by then), make sure the state directory holds everything (that snapshot in place, the last
-/// records appended), and hand the new daemon, over their channel, the listening socket, every client socket and a
-/// record (unparsed input, unsent output, watches). The new daemon loads the state, serves the sockets, answers the
-/// request that asked for the update and says so; the old one exits. Clients see a pause of the hand-over and the
-/// load, not of a process start. If anything fails before the new daemon serves, it is stopped and the old one
+/// while this daemon still serves, and stands by (<see cref="StandbySuccessor"/>); meanwhile a snapshot is written in
+/// the background, and the new daemon loads it and the journal, which only grows from then on. Only then does the
+/// daemon stop reading (every request already read has been executed by then), append the last records, and hand
+/// the new daemon, over their channel, the listening socket, every client socket and a record (unparsed input,
+/// unsent output, watches). The new daemon catches up on the journal, serves the sockets, answers the request that
+/// asked for the update and says so; the old one exits. Clients see a pause of the hand-over, not of a process
+/// start or of loading the whole state. If anything fails before the new daemon serves, it is stopped and the old one
 /// carries on as if nothing happened.
 /// </summary>
 internal sealed class LiveUpdateCoordinator(
@@ -86,6 +86,9 @@ internal sealed class LiveUpdateCoordinator(
         return StandbySuccessor.Start(requests.Binary, requests.CommandLine);
     }
 
+    /// <summary>No successor waits on the state directory any more: snapshots start again as the journal grows.</summary>
+    private void ReleaseState() => queue.Post(StoreWork.Run(_ => state!.EndHandover()));
+
     /// <summary>Keeps a standing-by successor for a retry, for a while.</summary>
     private void Keep(StandbySuccessor successor)
     {
@@ -95,6 +98,7 @@ internal sealed class LiveUpdateCoordinator(
             if (Interlocked.CompareExchange(ref _kept, null, successor) == successor)
             {
                 successor.Abandon();
+                ReleaseState();
             }
         }, TaskScheduler.Default);
     }
@@ -112,10 +116,20 @@ internal sealed class LiveUpdateCoordinator(
             successor = StartOrReuseSuccessor();
             using (_stopping.Token.Register(successor.Interrupt))
             {
-                Task snapshot = await queue.InvokeAsync(engine => state!.PrepareHandover(engine)).ConfigureAwait(false);
-                await successor.WaitStandingByAsync(s_readyTimeout).ConfigureAwait(false);
-                // Written while clients are served; a snapshot that failed leaves the journal, which serves as well.
-                await snapshot.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                if (!successor.HasLoaded)
+                {
+                    // The new daemon loads the state while clients are served, from a snapshot written meanwhile
+                    // and a journal that only grows until the update is over (it catches up on it at the hand-over).
+                    Task snapshot = await queue.InvokeAsync(engine => state!.PrepareHandover(engine)).ConfigureAwait(false);
+                    await successor.WaitStandingByAsync(s_readyTimeout).ConfigureAwait(false);
+                    await snapshot.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                    await queue.InvokeAsync(engine =>
+                    {
+                        state!.FixForHandover(engine);
+                        return true;
+                    }).ConfigureAwait(false);
+                    await successor.LoadAsync(s_readyTimeout).ConfigureAwait(false);
+                }
             }
             _stopping.Token.ThrowIfCancellationRequested();
             pausedAt = Stopwatch.GetTimestamp();
@@ -191,11 +205,13 @@ internal sealed class LiveUpdateCoordinator(
             }
             if (e is TransactionsOpenException && successor is not null)
             {
+                // Snapshots stay held: the kept successor catches up on the journal it loaded.
                 Keep(successor);
             }
             else
             {
                 successor?.Abandon();
+                ReleaseState();
             }
             await RollBackAsync(stopped, unsentOutput, ringBuffers, requester, header,
                 e is TransactionsOpenException ? "BUSY" : "live update failed: " + e.Message).ConfigureAwait(false);

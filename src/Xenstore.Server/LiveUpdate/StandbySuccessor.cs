@@ -5,8 +5,9 @@ namespace Xenstore.Server.LiveUpdate;
 
 /// <summary>
 /// The new daemon of a live update, started while this one still serves: it starts its runtime, reads its command
-/// line and builds everything that does not depend on the state, then stands by on the <see cref="HandoverChannel"/>
-/// until it is handed the sockets. Its start is thus off the clients' pause. Killed when the update gives way.
+/// line and builds everything that does not depend on the state, then stands by on the <see cref="HandoverChannel"/>,
+/// loads the state when told to, and waits to be handed the sockets. Its start and most of its load are thus off the
+/// clients' pause. Killed when the update gives way.
 /// </summary>
 internal sealed class StandbySuccessor : IDisposable
 {
@@ -55,6 +56,20 @@ internal sealed class StandbySuccessor : IDisposable
         {
             Libc.Close(successorEnd);
         }
+    }
+
+    /// <summary>The successor has loaded the state (a kept one need not again: it catches up at the hand-over).</summary>
+    public bool HasLoaded { get; private set; }
+
+    /// <summary>
+    /// Tells the successor to load the state directory (which the daemon keeps to one snapshot and a journal that
+    /// only grows from now on) and waits until it has; throws when it exits first or times out.
+    /// </summary>
+    public async Task LoadAsync(TimeSpan timeout)
+    {
+        _channel.Signal(HandoverChannel.Load);
+        await WaitForAsync(HandoverChannel.Loaded, "load the state", timeout).ConfigureAwait(false);
+        HasLoaded = true;
     }
 
     /// <summary>Waits until the successor stands by; throws when it exits first or takes longer than the timeout.</summary>

@@ -19,8 +19,8 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     private const string JournalName = "journal";
     private const string NextJournalName = "journal.next";
 
-    /// <summary>A journal longer than this is folded into a snapshot while a live update's new daemon starts.</summary>
-    private const long HandoverJournalBytes = 64 * 1024;
+    private bool _heldForHandover;
+    private (ulong Sequence, int Offset)? _preloaded;
 
     private readonly string _directory;
     private readonly bool _fsync;
@@ -145,7 +145,7 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         {
             return;
         }
-        if (_background is null && _journalBytes > Math.Max(_compactionBytes, 2 * _snapshotBytes))
+        if (_background is null && !_heldForHandover && _journalBytes > Math.Max(_compactionBytes, 2 * _snapshotBytes))
         {
             StartBackground(engine);
         }
@@ -168,17 +168,100 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     }
 
     /// <summary>
-    /// A live update is coming (its new daemon is starting): when the journal is long, a background snapshot starts
-    /// now, so that the new daemon has little to replay. Returns the write of the background snapshot under way
-    /// (completed when there is none), which the update waits for before it pauses the clients. Store thread.
+    /// A live update is coming (its new daemon is starting): a background snapshot starts now, and no other starts
+    /// until <see cref="EndHandover"/>, so that once it is in place (<see cref="FixForHandover"/>) the files are one
+    /// snapshot the new daemon can load while it stands by and a journal that only grows, which it catches up on at
+    /// the hand-over. Returns the snapshot's write, which the update waits for before it pauses the clients.
+    /// Store thread.
     /// </summary>
     public Task PrepareHandover(XenstoreEngine engine)
     {
-        if (_background is null && _journal is not null && _journalBytes > HandoverJournalBytes)
+        _heldForHandover = true;
+        if (_background is null && _journal is not null)
         {
             StartBackground(engine);
         }
         return _background?.Written ?? Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Puts the snapshot <see cref="PrepareHandover"/> started in place once written; throws when it failed (the
+    /// files are then a chain the new daemon could not load ahead). Store thread.
+    /// </summary>
+    public void FixForHandover(XenstoreEngine engine)
+    {
+        if (_background is not null)
+        {
+            bool written = _background.Written.IsCompletedSuccessfully;
+            FinishBackground(engine);
+            if (!written)
+            {
+                throw new IOException("the snapshot for the new daemon could not be written");
+            }
+        }
+    }
+
+    /// <summary>The live update is over without a hand-over: snapshots start again as the journal grows. Store thread.</summary>
+    public void EndHandover() => _heldForHandover = false;
+
+    /// <summary>
+    /// A live update's new daemon, standing by: loads the snapshot and the journal as they are (the old daemon
+    /// still appends to the journal; a record it is writing is left for <see cref="CatchUp"/>), without writing.
+    /// </summary>
+    public void Preload(XenstoreEngine engine)
+    {
+        if (File.Exists(Path.Combine(_directory, NextJournalName)))
+        {
+            throw new InvalidDataException("a background snapshot is under way in " + _directory);
+        }
+        string snapshotPath = Path.Combine(_directory, SnapshotName);
+        byte[] snapshot = File.ReadAllBytes(snapshotPath);
+        if (!StateFileFormat.TryReadHeader(snapshot, out ulong snapshotSequence))
+        {
+            throw new InvalidDataException("not a state file: " + snapshotPath);
+        }
+        RecordDecoder.Apply(snapshot.AsSpan(StateFileFormat.HeaderSize), engine.Persistence.Restorer, out bool complete, out int records);
+        if (!complete)
+        {
+            throw new InvalidDataException("the snapshot is incomplete: " + snapshotPath);
+        }
+        Log.StateLoaded(_logger, snapshotPath, records);
+        _snapshotBytes = snapshot.Length;
+        byte[] journal = File.ReadAllBytes(Path.Combine(_directory, JournalName));
+        if (!StateFileFormat.TryReadHeader(journal, out ulong journalSequence) || journalSequence <= snapshotSequence)
+        {
+            throw new InvalidDataException("the journal does not follow the snapshot in " + _directory);
+        }
+        int valid = RecordDecoder.Apply(journal.AsSpan(StateFileFormat.HeaderSize), engine.Persistence.Restorer, out _, out _);
+        _preloaded = (journalSequence, StateFileFormat.HeaderSize + valid);
+    }
+
+    /// <summary>
+    /// The new daemon, handed over: applies what the journal gained since <see cref="Preload"/> (everything, the
+    /// old daemon being quiet now), then opens it for appending, as <see cref="Recover"/> ends.
+    /// </summary>
+    public void CatchUp(XenstoreEngine engine)
+    {
+        (ulong sequence, int offset) = _preloaded ?? throw new InvalidOperationException("nothing was preloaded");
+        string journalPath = Path.Combine(_directory, JournalName);
+        byte[] journal = File.ReadAllBytes(journalPath);
+        if (!StateFileFormat.TryReadHeader(journal, out ulong journalSequence) || journalSequence != sequence || journal.Length < offset)
+        {
+            throw new InvalidDataException("the journal changed under the preloaded state in " + _directory);
+        }
+        int valid = RecordDecoder.Apply(journal.AsSpan(offset), engine.Persistence.Restorer, out _, out int records);
+        Log.StateLoaded(_logger, journalPath, records);
+        int keep = offset + valid;
+        if (keep < journal.Length)
+        {
+            Log.StateDamaged(_logger, journalPath, $"cut off {journal.Length - keep} bytes of torn or corrupt tail");
+        }
+        _sequence = journalSequence;
+        _journal = new FileStream(journalPath, FileMode.Open, FileAccess.Write, FileShare.Read);
+        _journal.SetLength(keep);
+        _journal.Position = keep;
+        _journalBytes = keep;
+        engine.Persistence.Journal = _pending;
     }
 
     /// <summary>
