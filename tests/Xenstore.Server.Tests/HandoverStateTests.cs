@@ -44,23 +44,24 @@ public sealed class HandoverStateTests : IDisposable
     [Fact]
     public async Task The_new_daemon_loads_ahead_and_catches_up_on_every_later_change()
     {
-        using StateStore old = Open(out EngineHarness oldEngine);
-        WriteMany(old, oldEngine, 0, 200);
-        await old.PrepareHandover(oldEngine.Engine);
-        old.FixForHandover(oldEngine.Engine);
-        WriteMany(old, oldEngine, 200, 100);
-
         var newEngine = new EngineHarness();
-        using var successor = new StateStore(_directory, fsync: false, compactionBytes: 4096, NullLogger.Instance);
-        successor.Preload(newEngine.Engine);
-        // Past the threshold many times over: held, no snapshot replaces the journal under the new daemon.
-        WriteMany(old, oldEngine, 300, 200);
-        old.SettleForHandover(oldEngine.Engine);
-        successor.CatchUp(newEngine.Engine);
+        using (StateStore old = Open(out EngineHarness oldEngine))
+        using (var successor = new StateStore(_directory, fsync: false, compactionBytes: 4096, NullLogger.Instance))
+        {
+            WriteMany(old, oldEngine, 0, 200);
+            await old.PrepareHandover(oldEngine.Engine);
+            old.FixForHandover(oldEngine.Engine);
+            WriteMany(old, oldEngine, 200, 100);
+            successor.Preload(newEngine.Engine);
+            // Past the threshold many times over: held, no snapshot replaces the journal under the new daemon.
+            WriteMany(old, oldEngine, 300, 200);
+            old.SettleForHandover(oldEngine.Engine);
+            successor.CatchUp(newEngine.Engine);
 
-        AssertHolds(newEngine, 500);
-        // The new daemon's journal goes on where the old one's ended.
-        WriteMany(successor, newEngine, 500, 10);
+            AssertHolds(newEngine, 500);
+            // The new daemon's journal goes on where the old one's ended.
+            WriteMany(successor, newEngine, 500, 10);
+        }
         using StateStore restarted = Open(out EngineHarness third);
         AssertHolds(third, 510);
     }
