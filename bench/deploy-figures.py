@@ -6,16 +6,19 @@
   - RSS per node with 100k nodes (the fixed part counts: RSS at 100k / 100k);
   - the longest pause a writing client sees during a live update (ours: native and JIT).
 Usage: bench/deploy-figures.py NATIVE_DAEMON NATIVE_CLI   (see docs/PERFORMANCE.md for the publish commands)
-Prints a markdown table. Medians over ROUNDS (default 15) runs."""
+Prints a markdown table. Medians over ROUNDS (default 15) runs.
+LIVE_UPDATE_ONLY=1 measures the live-update pause alone (NATIVE_CLI is then not used) and prints every round;
+JIT_DAEMON_DLL names another JIT build's xenstored.dll (to compare two trees in one run)."""
 import os, socket, statistics, struct, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NATIVE_DAEMON, NATIVE_CLI = sys.argv[1], sys.argv[2]
-JIT_DAEMON = [ "dotnet", f"{ROOT}/src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll"]
+NATIVE_DAEMON, NATIVE_CLI = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None
+JIT_DAEMON = ["dotnet", os.environ.get("JIT_DAEMON_DLL", f"{ROOT}/src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll")]
 JIT_CLI = ["dotnet", f"{ROOT}/src/Xenstore.Cli/bin/Release/net10.0/xenstore.dll"]
 REFXS = os.environ.get("REFXS_HOME", "/tmp/refxs")
 C_DAEMON = f"{REFXS}/root/usr/lib/xen-4.17/bin/xenstored"
 ROUNDS = int(os.environ.get("ROUNDS", "15"))
+LIVE_UPDATE_ONLY = os.environ.get("LIVE_UPDATE_ONLY") == "1"
 READ, WRITE, CONTROL = 2, 11, 0
 
 
@@ -111,7 +114,59 @@ def median_ms(values):
     return statistics.median(values) * 1000
 
 
+def live_update_pause(kind):
+    """The longest gap a client writing without pause sees across one live update (seconds)."""
+    with tempfile.TemporaryDirectory() as work:
+        proc, sock, _ = start(kind, work)
+        writer, admin = connect(sock), connect(sock)
+        request(admin, CONTROL, "live-update", "-s", "-t", "30")
+        worst, count, began = 0.0, 0, time.monotonic()
+        done = False
+        while not done or time.monotonic() - began < 0.5:
+            t = time.monotonic()
+            request(writer, WRITE, "/lu/counter", str(count))
+            reply(writer)
+            worst = max(worst, time.monotonic() - t)
+            count += 1
+            if not done:
+                # The answer comes whole or not at all: poll without blocking, then read it.
+                admin.setblocking(False)
+                try:
+                    pending = admin.recv(1, socket.MSG_PEEK)
+                except BlockingIOError:
+                    pending = b""
+                admin.setblocking(True)
+                if pending:
+                    kind_, body = reply(admin)
+                    assert body == b"OK\0", body
+                    done, began = True, time.monotonic()
+        writer.close()
+        admin.close()
+        proc.wait(10)
+        stop_successor(sock)
+        return worst
+
+
+def live_update_pauses():
+    """ROUNDS pauses of each of our daemons, interleaved."""
+    pauses = {"native": [], "jit": []}
+    for _ in range(ROUNDS):
+        for kind in pauses:
+            pauses[kind].append(live_update_pause(kind))
+    return pauses
+
+
+def live_update_only():
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    for kind, values in live_update_pauses().items():
+        print(f"{kind}: median {median_ms(values):.0f} ms; rounds: " + " ".join(f"{v * 1000:.0f}" for v in values))
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+
+
 def main():
+    if LIVE_UPDATE_ONLY:
+        live_update_only()
+        return
     kinds = ["native", "jit"] + (["c"] if os.path.exists(C_DAEMON) else [])
     rows = {}
     # Start to serving and idle footprint: fresh daemons, interleaved.
@@ -168,31 +223,8 @@ def main():
             stop(proc)
 
     # Live-update pause seen by a writing client (ours only).
-    for kind in ["native", "jit"]:
-        with tempfile.TemporaryDirectory() as work:
-            proc, sock, _ = start(kind, work)
-            writer, admin = connect(sock), connect(sock)
-            request(admin, CONTROL, "live-update", "-s", "-t", "30")
-            worst, count, began = 0.0, 0, time.monotonic()
-            admin.setblocking(False)
-            done = False
-            while not done or time.monotonic() - began < 0.5:
-                t = time.monotonic()
-                request(writer, WRITE, "/lu/counter", str(count))
-                reply(writer)
-                worst = max(worst, time.monotonic() - t)
-                count += 1
-                if not done:
-                    try:
-                        reply(admin)
-                        done, began = True, time.monotonic()
-                    except BlockingIOError:
-                        pass
-            rows[kind]["pause"] = f"{worst * 1000:.0f} ms"
-            writer.close()
-            admin.close()
-            proc.wait(10)
-            stop_successor(sock)
+    for kind, values in live_update_pauses().items():
+        rows[kind]["pause"] = f"{median_ms(values):.0f} ms"
 
     names = {"native": "ours, native (AOT)", "jit": "ours, JIT", "c": "C xenstored 4.17 / Debian xenstore-read"}
     print("| program | `xenstore read` wall | start to serving | idle RSS | RSS per node (100k) | live-update pause |")

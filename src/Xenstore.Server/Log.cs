@@ -46,14 +46,17 @@ internal static partial class Log
     [LoggerMessage(13, LogLevel.Warning, "Metrics endpoint: a request failed")]
     public static partial void MetricsFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(14, LogLevel.Information, "Live update: handed over to process {Pid}")]
-    public static partial void LiveUpdateDone(ILogger logger, int pid);
+    [LoggerMessage(14, LogLevel.Information, "Live update: handed over to process {Pid}; clients were paused {PauseMs:0.0} ms")]
+    public static partial void LiveUpdateDone(ILogger logger, int pid, double pauseMs);
 
     [LoggerMessage(15, LogLevel.Error, "Live update failed; carrying on")]
     public static partial void LiveUpdateFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(16, LogLevel.Information, "Live update: took over {Connections} connections")]
     public static partial void LiveUpdateAdopted(ILogger logger, int connections);
+
+    [LoggerMessage(21, LogLevel.Warning, "Live update: the previous daemon could not be told that this one serves (it has given the update up and will stop this one)")]
+    public static partial void LiveUpdateNotConfirmed(ILogger logger, Exception exception);
 
     [LoggerMessage(18, LogLevel.Warning, "Refused: domain {Domid} ({Name}) {Operation} {Path}: quota {Quota} reached (limit {Limit}), {Suppressed} refusals of this domain suppressed before this one")]
     public static partial void QuotaRefused(ILogger logger, uint domid, string name, string operation, string path, string quota, long limit, long suppressed);

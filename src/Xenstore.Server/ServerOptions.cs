@@ -29,8 +29,11 @@ public sealed record ServerOptions
     /// <summary>A loopback TCP port serving Prometheus text at <c>/metrics</c>; null (the default) for none.</summary>
     public int? MetricsPort { get; init; }
 
-    /// <summary>Set by a daemon that starts as the successor of a live update: its handover file.</summary>
-    public string? LiveUpdateStatePath { get; init; }
+    /// <summary>
+    /// Set by a daemon that starts as the successor of a live update: its inherited end of the channel to the
+    /// daemon it replaces (<c>--live-update-state FD</c>), on which it stands by until handed the sockets.
+    /// </summary>
+    public int? LiveUpdateChannel { get; init; }
 
     /// <summary>
     /// Run as the Xenstore domain: the privileged domain (dom0 unless <see cref="EngineOptions.PrivilegedDomid"/>

@@ -108,9 +108,9 @@ public sealed class XenstoreServer : IAsyncDisposable
             var transport = new SocketTransport(_watcher, _queue, _pipeline, sockets, options, logger);
             _listener = new UnixSocketListener(options.SocketPath, transport, NextConnectionId);
             _liveUpdate = new LiveUpdateCoordinator(_liveUpdateRequests, _queue, _output, _listener, sockets, _rings, _state, logger);
-            if (options.LiveUpdateStatePath is not null)
+            if (options.LiveUpdateChannel is int channel)
             {
-                _handover = new HandoverReceiver(options.LiveUpdateStatePath, _queue, _output, logger);
+                _handover = new HandoverReceiver(HandoverChannel.Adopt(channel), _queue, _output, logger);
             }
         }
         if (options.MetricsPort is int port)
@@ -133,17 +133,29 @@ public sealed class XenstoreServer : IAsyncDisposable
 
     /// <summary>
     /// Recovers the state directory, opens the socket (or takes over a predecessor's), opens the hypervisor and
-    /// starts the store thread, the rings, live update and metrics. Returns once clients can connect.
+    /// starts the store thread, the rings, live update and metrics. Returns once clients can connect. A live
+    /// update's successor first stands by until its predecessor hands over (built and started, off the clients'
+    /// pause); the rest follows the hand-over.
     /// </summary>
-    public Task StartAsync(CancellationToken cancellationToken = default)
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         // A live update's successor recovers a state written with the store quiet: nothing was missed, so the
         // rings' recovered watches need not fire (after a crash each fires once).
         _engine.Persistence.FireRecoveredWatches = _handover is null;
-        // Recovered before the store thread starts, so nothing else touches the engine yet.
-        _state?.Recover(_engine);
-        Socket? inherited = _handover?.Load();
+        // Recovered before the store thread starts, so nothing else touches the engine yet. A successor loads the
+        // state while it stands by and catches up on the journal once handed over.
+        Socket? inherited = null;
+        if (_handover is null)
+        {
+            _state?.Recover(_engine);
+        }
+        else
+        {
+            StateStore state = _state ?? throw new InvalidOperationException("a live update's new daemon needs a state directory");
+            inherited = await _handover.StandByAsync(() => state.Preload(_engine), cancellationToken).ConfigureAwait(false);
+            state.CatchUp(_engine);
+        }
         Log.SocketIo(_logger, _io.UsesIoUring
             ? "io_uring, one submission for the sends or receives of all ready sockets"
             : "one system call per send and receive (io_uring off or unavailable)");
@@ -185,7 +197,6 @@ public sealed class XenstoreServer : IAsyncDisposable
         {
             _ = _metricsEndpoint?.StartWhenFreeAsync(TimeSpan.FromSeconds(60));
         }
-        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -248,6 +259,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         if (_liveUpdate is not null)
         {
             await _liveUpdate.StopAsync().ConfigureAwait(false);
+            _liveUpdate.Dispose();
         }
         _listener?.Dispose();
         _storeThread.Dispose();
@@ -257,5 +269,6 @@ public sealed class XenstoreServer : IAsyncDisposable
         _state?.Dispose();
         _metrics.Dispose();
         _traceFile?.Dispose();
+        _handover?.Dispose();
     }
 }

@@ -38,6 +38,8 @@ public sealed class DaemonCommandLineTests
     [InlineData("--guest-write-rate", "fast")]
     [InlineData("--guest-write-rate", "200:0")]
     [InlineData("--guest-write-rate", "1:2:3")]
+    [InlineData("--live-update-state", "handover.json")]
+    [InlineData("--live-update-state", "1")]
     public async Task BadFlag_ExitsTwoWithMessage(params string[] args)
     {
         (int code, string stdout, string stderr) = await RunDaemonAsync(null, args);

@@ -9,7 +9,7 @@ namespace Xenstore.Server.Tests;
 /// <summary>
 /// The native layer's mirrors of kernel and Xen structs, and its constants, against the C headers. The expected
 /// values were printed by a C program (sizeof, offsetof, the macros) built with gcc on Debian 12 x86_64 from
-/// linux/io_uring.h (linux-libc-dev 6.1), sys/epoll.h, poll.h, fcntl.h, sys/socket.h, errno.h (glibc 2.36) and
+/// linux/io_uring.h (linux-libc-dev 6.1), sys/epoll.h, poll.h, fcntl.h, sys/socket.h (with the CMSG macros), errno.h (glibc 2.36) and
 /// xenctrl.h with xen/domctl.h (libxen-dev 4.17, compiled with __XEN_TOOLS__).
 /// </summary>
 public sealed class NativeLayoutTests
@@ -25,6 +25,9 @@ public sealed class NativeLayoutTests
         { typeof(PackedEpollEvent), 12 },
         { typeof(AlignedEpollEvent), 16 },
         { typeof(Libc.PollFd), 8 },
+        { typeof(Libc.MessageHeader), 56 },
+        { typeof(Libc.IoVector), 16 },
+        { typeof(Libc.ControlMessageHeader), 16 },
         { typeof(XenDomainInfo), 112 },
         { typeof(XenX86ArchDomainConfig), 8 },
     };
@@ -110,6 +113,16 @@ public sealed class NativeLayoutTests
         { typeof(XenDomainInfo), nameof(XenDomainInfo.ArchConfig), 104 },
         { typeof(XenX86ArchDomainConfig), nameof(XenX86ArchDomainConfig.EmulationFlags), 0 },
         { typeof(XenX86ArchDomainConfig), nameof(XenX86ArchDomainConfig.MiscFlags), 4 },
+        { typeof(Libc.MessageHeader), nameof(Libc.MessageHeader.Name), 0 },
+        { typeof(Libc.MessageHeader), nameof(Libc.MessageHeader.NameLength), 8 },
+        { typeof(Libc.MessageHeader), nameof(Libc.MessageHeader.Vectors), 16 },
+        { typeof(Libc.MessageHeader), nameof(Libc.MessageHeader.VectorCount), 24 },
+        { typeof(Libc.MessageHeader), nameof(Libc.MessageHeader.Control), 32 },
+        { typeof(Libc.MessageHeader), nameof(Libc.MessageHeader.ControlLength), 40 },
+        { typeof(Libc.MessageHeader), nameof(Libc.MessageHeader.Flags), 48 },
+        { typeof(Libc.ControlMessageHeader), nameof(Libc.ControlMessageHeader.Length), 0 },
+        { typeof(Libc.ControlMessageHeader), nameof(Libc.ControlMessageHeader.Level), 8 },
+        { typeof(Libc.ControlMessageHeader), nameof(Libc.ControlMessageHeader.Type), 12 },
     };
 
     public static TheoryData<string, long, long> Constants => new()
@@ -149,6 +162,15 @@ public sealed class NativeLayoutTests
         { "SOCK_CLOEXEC", Libc.SockCloseOnExec, 0x80000 },
         { "MSG_DONTWAIT", Libc.MsgDontWait, 0x40 },
         { "MSG_NOSIGNAL", Libc.MsgNoSignal, 0x4000 },
+        { "MSG_CTRUNC", Libc.MsgCtrunc, 8 },
+        { "MSG_CMSG_CLOEXEC", Libc.MsgCmsgCloexec, 0x40000000 },
+        { "AF_UNIX", Libc.AfUnix, 1 },
+        { "SOCK_STREAM", Libc.SockStream, 1 },
+        { "SOL_SOCKET", Libc.SolSocket, 1 },
+        { "SCM_RIGHTS", Libc.ScmRights, 1 },
+        { "CMSG_LEN(4)", Libc.ControlMessageLength(4), 20 },
+        { "CMSG_SPACE(4)", Libc.ControlMessageSpace(4), 24 },
+        { "CMSG_SPACE(253 * 4)", Libc.ControlMessageSpace(253 * 4), 1032 },
         { "XEN_DOMINF_dying", XenNative.DomInfoDying, 1 },
         { "XEN_DOMINF_shutdown", XenNative.DomInfoShutdown, 4 },
         { "VIRQ_DOM_EXC", XenNative.VirqDomExc, 3 },

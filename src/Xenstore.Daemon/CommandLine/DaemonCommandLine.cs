@@ -143,7 +143,12 @@ internal static class DaemonCommandLine
                 settings.PrintManPage = true;
                 return null;
             case LiveUpdateState:
-                return NonEmpty(argument, "--live-update-state needs a file", value => settings.LiveUpdateState = value);
+                if (!int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out int channel) || channel < 3)
+                {
+                    return "--live-update-state needs a descriptor number";
+                }
+                settings.LiveUpdateState = channel;
+                return null;
             default:
                 return $"option '{option}' is in the table but not handled";
         }

@@ -80,8 +80,8 @@ internal static class DaemonOptionTable
             "run as the Xenstore domain: serve the privileged domain over its ring (introduced by the daemon\nitself) and every domain that already exists; no Unix socket unless --socket is given"),
         new(GuestWriteRate, "guest-write-rate", OptionArgument.Required, "RATE[:BURST]", OptionOrigin.Own,
             "writes a second (and at once) a guest may make while transactions are open, before its requests\nwait (XSA-206; default 200:10, as C; 0 turns the limit off)"),
-        new(LiveUpdateState, "live-update-state", OptionArgument.Required, "FILE", OptionOrigin.Own,
-            "internal: the handover file of a live update (given to the successor by its predecessor)"),
+        new(LiveUpdateState, "live-update-state", OptionArgument.Required, "FD", OptionOrigin.Own,
+            "internal: the inherited channel on which a live update's successor waits for its predecessor's\nhand-over (given to the successor by its predecessor)"),
         new(PrintManPage, "print-man-page", OptionArgument.None, null, OptionOrigin.Own,
             "print the manual page xenstored(8), made from this table, and exit"),
     ];

@@ -29,8 +29,8 @@ internal sealed class DaemonSettings
 
     public int? MetricsPort { get; set; }
 
-    /// <summary>Internal: set by a daemon that hands over to this one in a live update.</summary>
-    public string? LiveUpdateState { get; set; }
+    /// <summary>Internal: set by a daemon that hands over to this one in a live update (the channel's descriptor).</summary>
+    public int? LiveUpdateState { get; set; }
 
     public long SnapshotAfterBytes { get; set; } = 8L << 20;
 

@@ -39,7 +39,7 @@ internal static class ServerOptionsFactory
             GuestWriteRate = settings.GuestWriteRate,
             GuestWriteBurst = settings.GuestWriteBurst,
             MetricsPort = settings.MetricsPort,
-            LiveUpdateStatePath = settings.LiveUpdateState,
+            LiveUpdateChannel = settings.LiveUpdateState,
             TraceFile = settings.TraceFile,
             TraceSwitches = settings.TraceControl,
         };

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Xenstore.Protocol;
 using Xenstore.Server.Pipeline;
@@ -10,11 +10,15 @@ using Xenstore.Store;
 namespace Xenstore.Server.LiveUpdate;
 
 /// <summary>
-/// Restart without dropping clients (C xenstored's live update, over a socket): the daemon stops reading (every
-/// request already read has been executed by then), writes a snapshot, and starts the new binary with the
-/// listening socket and every client socket inherited, plus a handover file (unparsed input, unsent output,
-/// watches). The new daemon answers the request that asked for the update; the old one exits. Clients see a pause.
-/// If anything fails before the new daemon is ready, the old one carries on as if nothing happened.
+/// Restart without dropping clients (C xenstored's live update, over a socket). The new binary is started first,
+/// while this daemon still serves, and stands by (<see cref="StandbySuccessor"/>); meanwhile a snapshot is written in
+/// the background, and the new daemon loads it and the journal, which only grows from then on. Only then does the
+/// daemon stop reading (every request already read has been executed by then), append the last records, and hand
+/// the new daemon, over their channel, the listening socket, every client socket and a record (unparsed input,
+/// unsent output, watches). The new daemon catches up on the journal, serves the sockets, answers the request that
+/// asked for the update and says so; the old one exits. Clients see a pause of the hand-over, not of a process
+/// start or of loading the whole state. If anything fails before the new daemon serves, it is stopped and the old one
+/// carries on as if nothing happened.
 /// </summary>
 internal sealed class LiveUpdateCoordinator(
     LiveUpdateRequests requests,
@@ -24,14 +28,17 @@ internal sealed class LiveUpdateCoordinator(
     OpenSockets sockets,
     RingManager? rings,
     Persistence.StateStore? state,
-    ILogger logger)
+    ILogger logger) : IDisposable
 {
     private static readonly TimeSpan s_readyTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>The handover file's name in the state directory.</summary>
-    public const string HandoverFileName = "live-update-handover.json";
+    /// <summary>How long a successor kept after a BUSY waits for the retry that would use it.</summary>
+    private static readonly TimeSpan s_keptStandbyLifetime = TimeSpan.FromSeconds(60);
+
     private readonly TaskCompletionSource<int> _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
     private Task? _running;
+    private StandbySuccessor? _kept;
 
     /// <summary>
     /// Completes with the successor's process id once it has taken over: the daemon should leave without closing
@@ -52,20 +59,80 @@ internal sealed class LiveUpdateCoordinator(
     public async Task StopAsync()
     {
         requests.Complete();
+        // An update whose new daemon still starts gives way at once; one that paused the clients is finished.
+        await _stopping.CancelAsync().ConfigureAwait(false);
         if (_running is not null)
         {
             await _running.ConfigureAwait(false);
         }
+        Interlocked.Exchange(ref _kept, null)?.Abandon();
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>
+    /// The successor that stood by for an update that gave way to a transaction, if it still stands by for the same
+    /// binary and command line: xenstore-control asks again soon, and the retry then pauses the clients at once,
+    /// with less time for another transaction to start. Otherwise a new one.
+    /// </summary>
+    private StandbySuccessor StartOrReuseSuccessor()
+    {
+        StandbySuccessor? kept = Interlocked.Exchange(ref _kept, null);
+        if (kept is not null && kept.IsStandingBy && kept.Binary == requests.Binary && kept.CommandLine == requests.CommandLine)
+        {
+            return kept;
+        }
+        kept?.Abandon();
+        return StandbySuccessor.Start(requests.Binary, requests.CommandLine);
+    }
+
+    /// <summary>No successor waits on the state directory any more: snapshots start again as the journal grows.</summary>
+    private void ReleaseState() => queue.Post(StoreWork.Run(_ => state!.EndHandover()));
+
+    /// <summary>Keeps a standing-by successor for a retry, for a while.</summary>
+    private void Keep(StandbySuccessor successor)
+    {
+        Interlocked.Exchange(ref _kept, successor)?.Abandon();
+        _ = Task.Delay(s_keptStandbyLifetime).ContinueWith(_ =>
+        {
+            if (Interlocked.CompareExchange(ref _kept, null, successor) == successor)
+            {
+                successor.Abandon();
+                ReleaseState();
+            }
+        }, TaskScheduler.Default);
     }
 
     private async Task RunAsync(int requester, XsHeader header, bool force)
     {
         var stopped = new List<(SocketConnection Connection, byte[] Input)>();
+        var unsentOutput = new Dictionary<SocketConnection, byte[]>();
         Dictionary<uint, (byte[] Input, byte[] Output)> ringBuffers = [];
-        Process? successor = null;
-        string handoverPath = "";
+        StandbySuccessor? successor = null;
+        long pausedAt = 0;
         try
         {
+            // Clients are served while the new process starts; they pause only once it stands by.
+            successor = StartOrReuseSuccessor();
+            using (_stopping.Token.Register(successor.Interrupt))
+            {
+                if (!successor.HasLoaded)
+                {
+                    // The new daemon loads the state while clients are served, from a snapshot written meanwhile
+                    // and a journal that only grows until the update is over (it catches up on it at the hand-over).
+                    Task snapshot = await queue.InvokeAsync(engine => state!.PrepareHandover(engine)).ConfigureAwait(false);
+                    await successor.WaitStandingByAsync(s_readyTimeout).ConfigureAwait(false);
+                    await snapshot.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                    await queue.InvokeAsync(engine =>
+                    {
+                        state!.FixForHandover(engine);
+                        return true;
+                    }).ConfigureAwait(false);
+                    await successor.LoadAsync(s_readyTimeout).ConfigureAwait(false);
+                }
+            }
+            _stopping.Token.ThrowIfCancellationRequested();
+            pausedAt = Stopwatch.GetTimestamp();
             if (rings is not null)
             {
                 await rings.SetPausedAsync(true).ConfigureAwait(false);
@@ -84,7 +151,7 @@ internal sealed class LiveUpdateCoordinator(
                 {
                     throw new TransactionsOpenException();
                 }
-                state!.Compact(engine);
+                state!.SettleForHandover(engine);
                 return (stopped.Select(s => engine.LiveUpdate.ExportWatches(s.Connection.Id).ToList()).ToList(),
                     engine.Domains.Introduced()
                         .Select(d => engine.LiveUpdate.ConnectionOf(d.Domid) is int id ? new HandoverRing(d.Domid, engine.LiveUpdate.ExportWatches(id).ToList()) : null)
@@ -94,42 +161,41 @@ internal sealed class LiveUpdateCoordinator(
             {
                 ringBuffers = await rings.TakeBuffersAsync().ConfigureAwait(false);
             }
+            await WaitForOutputAsync(stopped.Select(s => s.Connection).ToList()).ConfigureAwait(false);
+            // The listening socket first, then each connection's still open, in the order of the record's
+            // connections. Each socket is kept from closing until it is handed over, so its number stays its own.
+            var handles = new List<SafeHandle> { listener.Socket.SafeHandle };
             var handoverConnections = new List<HandoverConnection>();
-            for (int i = 0; i < stopped.Count; i++)
+            int requesterIndex = -1;
+            await queue.InvokeAsync(_ =>
             {
-                SocketConnection connection = stopped[i].Connection;
-                await WaitForOutputAsync(connection).ConfigureAwait(false);
-                byte[] unsent = new byte[4096];
-                int length = connection.Output.TakeAll(ref unsent);
-                int descriptor = (int)connection.Socket.SafeHandle.DangerousGetHandle();
-                Inherit(descriptor);
-                handoverConnections.Add(new HandoverConnection(descriptor, stopped[i].Input, unsent[..length], watches[i]));
-            }
-            int listenDescriptor = (int)listener.Socket.SafeHandle.DangerousGetHandle();
-            Inherit(listenDescriptor);
-            int requesterIndex = stopped.FindIndex(s => s.Connection.Id == requester);
-            var handover = new Handover(listenDescriptor, handoverConnections,
-                ringWatches,
+                for (int i = 0; i < stopped.Count; i++)
+                {
+                    SocketConnection connection = stopped[i].Connection;
+                    if (!connection.IsOpen)
+                    {
+                        continue;
+                    }
+                    byte[] unsent = new byte[4096];
+                    int length = connection.Output.TakeAll(ref unsent);
+                    unsentOutput[connection] = unsent[..length];
+                    requesterIndex = connection.Id == requester ? handoverConnections.Count : requesterIndex;
+                    handles.Add(connection.Socket.SafeHandle);
+                    handoverConnections.Add(new HandoverConnection(stopped[i].Input, unsentOutput[connection], watches[i]));
+                }
+                return true;
+            }).ConfigureAwait(false);
+            var handover = new Handover(handoverConnections, ringWatches,
                 requesterIndex >= 0 ? new HandoverReply(requesterIndex, header.ReqId, header.TxId) : null);
-            // In the state directory, private to the daemon: it holds clients' unread requests and unsent replies.
-            handoverPath = Path.Combine(state!.DirectoryPath, HandoverFileName);
-            var payload = new HandoverFile(handover, ringBuffers.Select(p => new HandoverRingBuffers(p.Key, p.Value.Input, p.Value.Output)).ToList());
-            File.Delete(handoverPath);
-            File.Delete(handoverPath + ".ready");
-            await using (var file = new FileStream(handoverPath, PrivateFiles.Options(FileMode.CreateNew, FileAccess.Write, FileShare.None)))
-            {
-                await JsonSerializer.SerializeAsync(file, payload, HandoverJson.Default.HandoverFile).ConfigureAwait(false);
-            }
-            successor = StartSuccessor(handoverPath);
-            if (await WaitReadyAsync(handoverPath, successor).ConfigureAwait(false))
-            {
-                Log.LiveUpdateDone(logger, successor.Id);
-                // The sockets stay open in the successor; the daemon leaves without closing or unlinking anything.
-                listener.MarkHandedOver();
-                _handedOver.TrySetResult(successor.Id);
-                return;
-            }
-            throw new InvalidOperationException("the new daemon did not become ready");
+            var record = new HandoverRecord(handover, ringBuffers.Select(p => new HandoverRingBuffers(p.Key, p.Value.Input, p.Value.Output)).ToList());
+            await successor.HandOverAsync(handles, HandoverCodec.Encode(record)).ConfigureAwait(false);
+            await successor.WaitServingAsync(s_readyTimeout).ConfigureAwait(false);
+            Log.LiveUpdateDone(logger, successor.ProcessId, Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds);
+            // The sockets stay open in the successor; the daemon leaves without closing or unlinking anything.
+            listener.MarkHandedOver();
+            _handedOver.TrySetResult(successor.ProcessId);
+            successor.Dispose();
+            successor = null;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -137,108 +203,59 @@ internal sealed class LiveUpdateCoordinator(
             {
                 Log.LiveUpdateFailed(logger, e);
             }
-            if (successor is { HasExited: false })
+            if (e is TransactionsOpenException && successor is not null)
             {
-                successor.Kill();
+                // Snapshots stay held: the kept successor catches up on the journal it loaded.
+                Keep(successor);
             }
-            await RollBackAsync(stopped, ringBuffers, requester, header,
+            else
+            {
+                successor?.Abandon();
+                ReleaseState();
+            }
+            await RollBackAsync(stopped, unsentOutput, ringBuffers, requester, header,
                 e is TransactionsOpenException ? "BUSY" : "live update failed: " + e.Message).ConfigureAwait(false);
         }
         finally
         {
-            if (handoverPath.Length > 0)
-            {
-                File.Delete(handoverPath);
-                File.Delete(handoverPath + ".ready");
-            }
             requests.Finished();
         }
     }
 
-    private static async Task WaitForOutputAsync(SocketConnection connection)
+    /// <summary>
+    /// Waits until the replies of the last requests read are written: they were flushed after the batch that ran
+    /// them, so a step of the store thread later every client that reads is done. Only a client that does not read
+    /// (its socket's buffer full, part of a reply written) is waited for, a while, before the update gives way.
+    /// </summary>
+    private async Task WaitForOutputAsync(List<SocketConnection> connections)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
-        while (!connection.OutputIdle && connection.IsOpen && DateTime.UtcNow < deadline)
+        for (int round = 0; ; round++)
         {
-            await Task.Delay(5).ConfigureAwait(false);
-        }
-        if (connection.IsWriting)
-        {
-            throw new InvalidOperationException("a client is not reading: its output is still being written");
-        }
-    }
-
-    /// <summary>Clears close-on-exec so the successor inherits the descriptor.</summary>
-    private static void Inherit(int descriptor)
-    {
-        int flags = Libc.Fcntl(descriptor, Libc.FGetFd, 0);
-        if (flags < 0 || Libc.Fcntl(descriptor, Libc.FSetFd, flags & ~Libc.FdCloexec) < 0)
-        {
-            throw new IOException("cannot pass descriptor " + descriptor);
-        }
-    }
-
-    private Process StartSuccessor(string handoverPath)
-    {
-        string[] current = Environment.GetCommandLineArgs();
-        string host = Environment.ProcessPath ?? "dotnet";
-        bool runByDotnet = Path.GetFileName(host) == "dotnet";
-        var info = new ProcessStartInfo { UseShellExecute = false };
-        // The running program is the native executable, or an assembly the dotnet host runs (whose executable next
-        // to it also reports the assembly as its first argument).
-        string binary = requests.Binary ?? (runByDotnet ? current[0] : host);
-        if (binary.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            info.FileName = runByDotnet ? host : "dotnet";
-            info.ArgumentList.Add(binary);
-        }
-        else
-        {
-            info.FileName = binary;
-        }
-        IEnumerable<string> arguments = requests.CommandLine is not null
-            ? requests.CommandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)
-            : current.Skip(1);
-        bool skipNext = false;
-        foreach (string argument in arguments)
-        {
-            if (skipNext)
+            List<SocketConnection> busy = await queue.InvokeAsync(_ =>
+                connections.Where(c => c.IsOpen && !c.OutputIdle).ToList()).ConfigureAwait(false);
+            if (busy.Count == 0)
             {
-                skipNext = false;
-                continue;
+                return;
             }
-            if (argument == "--live-update-state")
+            if (DateTime.UtcNow >= deadline)
             {
-                skipNext = true;
-                continue;
+                if (busy.Any(c => c.IsWriting))
+                {
+                    throw new InvalidOperationException("a client is not reading: its output is still being written");
+                }
+                return;
             }
-            info.ArgumentList.Add(argument);
+            // A few store-thread steps first (output carried to the next batch), then a client slow to read.
+            if (round >= 3)
+            {
+                await Task.Delay(5).ConfigureAwait(false);
+            }
         }
-        info.ArgumentList.Add("--live-update-state");
-        info.ArgumentList.Add(handoverPath);
-        return Process.Start(info) ?? throw new InvalidOperationException("cannot start " + info.FileName);
-    }
-
-    private static async Task<bool> WaitReadyAsync(string handoverPath, Process successor)
-    {
-        var deadline = DateTime.UtcNow + s_readyTimeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(handoverPath + ".ready"))
-            {
-                return true;
-            }
-            if (successor.HasExited)
-            {
-                return false;
-            }
-            await Task.Delay(10).ConfigureAwait(false);
-        }
-        return false;
     }
 
     private async Task RollBackAsync(List<(SocketConnection Connection, byte[] Input)> stopped,
-        Dictionary<uint, (byte[] Input, byte[] Output)> ringBuffers, int requester, XsHeader header, string reply)
+        Dictionary<SocketConnection, byte[]> unsentOutput, Dictionary<uint, (byte[] Input, byte[] Output)> ringBuffers, int requester, XsHeader header, string reply)
     {
         foreach ((uint domid, (byte[] input, byte[] output)) in ringBuffers)
         {
@@ -252,7 +269,7 @@ internal sealed class LiveUpdateCoordinator(
         {
             foreach (SocketConnection connection in stopped.Select(s => s.Connection).Where(c => c.IsOpen))
             {
-                connection.ResumeReading();
+                connection.ResumeReading(unsentOutput.GetValueOrDefault(connection, []));
             }
         }));
         listener.ResumeAccepting();
@@ -260,11 +277,6 @@ internal sealed class LiveUpdateCoordinator(
             System.Text.Encoding.ASCII.GetBytes(reply + "\0"))));
     }
 }
-
-/// <summary>The handover file: connections and watches, plus the guest rings' carried-over buffers.</summary>
-internal sealed record HandoverFile(Handover Handover, List<HandoverRingBuffers> RingBuffers);
-
-internal sealed record HandoverRingBuffers(uint Domid, byte[] Input, byte[] Output);
 
 /// <summary>A transaction was opened between the update's acceptance and the store going quiet.</summary>
 internal sealed class TransactionsOpenException() : InvalidOperationException("transactions are open");

@@ -19,6 +19,9 @@ internal sealed class StateStore : IBatchJournal, IDisposable
     private const string JournalName = "journal";
     private const string NextJournalName = "journal.next";
 
+    private bool _heldForHandover;
+    private (ulong Sequence, int Offset)? _preloaded;
+
     private readonly string _directory;
     private readonly bool _fsync;
     private readonly ILogger _logger;
@@ -138,9 +141,22 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         {
             FinishBackground(engine);
         }
-        if (_pending.Count == 0 || _journal is null)
+        if (!WritePending())
         {
             return;
+        }
+        if (_background is null && !_heldForHandover && _journalBytes > Math.Max(_compactionBytes, 2 * _snapshotBytes))
+        {
+            StartBackground(engine);
+        }
+    }
+
+    /// <summary>Appends the records waiting, in one write; false when there were none.</summary>
+    private bool WritePending()
+    {
+        if (_pending.Count == 0 || _journal is null)
+        {
+            return false;
         }
         ReadOnlySpan<byte> records = _pending.Written.Span;
         _journal.Write(records);
@@ -148,17 +164,126 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         _journalBytes += records.Length;
         JournalBytesWritten += records.Length;
         _pending.Clear();
-        if (_background is null && _journalBytes > Math.Max(_compactionBytes, 2 * _snapshotBytes))
+        return true;
+    }
+
+    /// <summary>
+    /// A live update is coming (its new daemon is starting): a background snapshot starts now, and no other starts
+    /// until <see cref="EndHandover"/>, so that once it is in place (<see cref="FixForHandover"/>) the files are one
+    /// snapshot the new daemon can load while it stands by and a journal that only grows, which it catches up on at
+    /// the hand-over. Returns the snapshot's write, which the update waits for before it pauses the clients.
+    /// Store thread.
+    /// </summary>
+    public Task PrepareHandover(XenstoreEngine engine)
+    {
+        _heldForHandover = true;
+        if (_background is null && _journal is not null)
         {
             StartBackground(engine);
         }
+        return _background?.Written ?? Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Puts the snapshot <see cref="PrepareHandover"/> started in place once written; throws when it failed (the
+    /// files are then a chain the new daemon could not load ahead). Store thread.
+    /// </summary>
+    public void FixForHandover(XenstoreEngine engine)
+    {
+        if (_background is not null)
+        {
+            bool written = _background.Written.IsCompletedSuccessfully;
+            FinishBackground(engine);
+            if (!written)
+            {
+                throw new IOException("the snapshot for the new daemon could not be written");
+            }
+        }
+    }
+
+    /// <summary>The live update is over without a hand-over: snapshots start again as the journal grows. Store thread.</summary>
+    public void EndHandover() => _heldForHandover = false;
+
+    /// <summary>
+    /// A live update's new daemon, standing by: loads the snapshot and the journal as they are (the old daemon
+    /// still appends to the journal; a record it is writing is left for <see cref="CatchUp"/>), without writing.
+    /// </summary>
+    public void Preload(XenstoreEngine engine)
+    {
+        if (File.Exists(Path.Combine(_directory, NextJournalName)))
+        {
+            throw new InvalidDataException("a background snapshot is under way in " + _directory);
+        }
+        string snapshotPath = Path.Combine(_directory, SnapshotName);
+        byte[] snapshot = File.ReadAllBytes(snapshotPath);
+        if (!StateFileFormat.TryReadHeader(snapshot, out ulong snapshotSequence))
+        {
+            throw new InvalidDataException("not a state file: " + snapshotPath);
+        }
+        RecordDecoder.Apply(snapshot.AsSpan(StateFileFormat.HeaderSize), engine.Persistence.Restorer, out bool complete, out int records);
+        if (!complete)
+        {
+            throw new InvalidDataException("the snapshot is incomplete: " + snapshotPath);
+        }
+        Log.StateLoaded(_logger, snapshotPath, records);
+        _snapshotBytes = snapshot.Length;
+        byte[] journal = File.ReadAllBytes(Path.Combine(_directory, JournalName));
+        if (!StateFileFormat.TryReadHeader(journal, out ulong journalSequence) || journalSequence <= snapshotSequence)
+        {
+            throw new InvalidDataException("the journal does not follow the snapshot in " + _directory);
+        }
+        int valid = RecordDecoder.Apply(journal.AsSpan(StateFileFormat.HeaderSize), engine.Persistence.Restorer, out _, out _);
+        _preloaded = (journalSequence, StateFileFormat.HeaderSize + valid);
+    }
+
+    /// <summary>
+    /// The new daemon, handed over: applies what the journal gained since <see cref="Preload"/> (everything, the
+    /// old daemon being quiet now), then opens it for appending, as <see cref="Recover"/> ends.
+    /// </summary>
+    public void CatchUp(XenstoreEngine engine)
+    {
+        (ulong sequence, int offset) = _preloaded ?? throw new InvalidOperationException("nothing was preloaded");
+        string journalPath = Path.Combine(_directory, JournalName);
+        byte[] journal = File.ReadAllBytes(journalPath);
+        if (!StateFileFormat.TryReadHeader(journal, out ulong journalSequence) || journalSequence != sequence || journal.Length < offset)
+        {
+            throw new InvalidDataException("the journal changed under the preloaded state in " + _directory);
+        }
+        int valid = RecordDecoder.Apply(journal.AsSpan(offset), engine.Persistence.Restorer, out _, out int records);
+        Log.StateLoaded(_logger, journalPath, records);
+        int keep = offset + valid;
+        if (keep < journal.Length)
+        {
+            Log.StateDamaged(_logger, journalPath, $"cut off {journal.Length - keep} bytes of torn or corrupt tail");
+        }
+        _sequence = journalSequence;
+        _journal = new FileStream(journalPath, FileMode.Open, FileAccess.Write, FileShare.Read);
+        _journal.SetLength(keep);
+        _journal.Position = keep;
+        _journalBytes = keep;
+        engine.Persistence.Journal = _pending;
+    }
+
+    /// <summary>
+    /// Live update, with the store quiet: puts a background snapshot under way in place and appends the records
+    /// of the batch under way, after which the files hold the whole state for the new daemon to load. No snapshot
+    /// is written while the clients wait: every earlier batch is in the journal already. Store thread.
+    /// </summary>
+    public void SettleForHandover(XenstoreEngine engine)
+    {
+        if (_background is not null)
+        {
+            _background.Written.Wait();
+            FinishBackground(engine);
+        }
+        WritePending();
     }
 
     /// <summary>
     /// Writes a new snapshot now (temp file, fsync, rename), then starts an empty journal after it; waits for a
-    /// background snapshot first. For live update, which needs the state complete on disk before it goes on.
+    /// background snapshot first. For recovery that found an interrupted background snapshot.
     /// </summary>
-    public void Compact(XenstoreEngine engine)
+    private void Compact(XenstoreEngine engine)
     {
         if (_background is not null)
         {
@@ -180,9 +305,6 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         _journal = CreateJournal(_sequence, JournalName);
         Log.StateCompacted(_logger, _snapshotBytes);
     }
-
-    /// <summary>The state directory (where a live update's handover goes too).</summary>
-    public string DirectoryPath => _directory;
 
     private string TempSnapshotPath => Path.Combine(_directory, SnapshotName + ".tmp");
 

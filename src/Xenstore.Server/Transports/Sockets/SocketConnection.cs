@@ -122,9 +122,17 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         return _input.AsSpan(0, _inputLength).ToArray();
     }
 
-    /// <summary>A live update did not happen, store thread: read again.</summary>
-    public void ResumeReading()
+    /// <summary>
+    /// A live update did not happen, store thread: the output it had taken to carry over is written after all, and
+    /// the client is read again.
+    /// </summary>
+    public void ResumeReading(ReadOnlySpan<byte> takenOutput)
     {
+        if (!takenOutput.IsEmpty)
+        {
+            Output.AppendRaw(takenOutput);
+            _pipeline.FlushAfterBatch(this);
+        }
         _reading = true;
         UpdateWatch();
         ProcessInput();
