@@ -91,18 +91,7 @@ internal sealed class StateStore : IBatchJournal, IDisposable
             byte[] journal = File.ReadAllBytes(journalPath);
             if (StateFileFormat.TryReadHeader(journal, out ulong journalSequence) && journalSequence > snapshotSequence)
             {
-                int valid = RecordDecoder.Apply(journal.AsSpan(StateFileFormat.HeaderSize), engine.Persistence.Restorer, out _, out int records);
-                Log.StateLoaded(_logger, journalPath, records);
-                int keep = StateFileFormat.HeaderSize + valid;
-                if (keep < journal.Length)
-                {
-                    Log.StateDamaged(_logger, journalPath, $"cut off {journal.Length - keep} bytes of torn or corrupt tail");
-                }
-                _sequence = journalSequence;
-                _journal = new FileStream(journalPath, FileMode.Open, FileAccess.Write, FileShare.Read);
-                _journal.SetLength(keep);
-                _journal.Position = keep;
-                _journalBytes = keep;
+                ApplyAndContinueJournal(engine, journalPath, journal, StateFileFormat.HeaderSize, journalSequence);
             }
         }
         string nextPath = Path.Combine(_directory, NextJournalName);
@@ -249,6 +238,16 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         {
             throw new InvalidDataException("the journal changed under the preloaded state in " + _directory);
         }
+        ApplyAndContinueJournal(engine, journalPath, journal, offset, journalSequence);
+        engine.Persistence.Journal = _pending;
+    }
+
+    /// <summary>
+    /// Applies the journal's records from <paramref name="offset"/>, cuts off a torn or corrupt tail, and opens the
+    /// journal for appending after its last whole record.
+    /// </summary>
+    private void ApplyAndContinueJournal(XenstoreEngine engine, string journalPath, byte[] journal, int offset, ulong sequence)
+    {
         int valid = RecordDecoder.Apply(journal.AsSpan(offset), engine.Persistence.Restorer, out _, out int records);
         Log.StateLoaded(_logger, journalPath, records);
         int keep = offset + valid;
@@ -256,12 +255,11 @@ internal sealed class StateStore : IBatchJournal, IDisposable
         {
             Log.StateDamaged(_logger, journalPath, $"cut off {journal.Length - keep} bytes of torn or corrupt tail");
         }
-        _sequence = journalSequence;
+        _sequence = sequence;
         _journal = new FileStream(journalPath, FileMode.Open, FileAccess.Write, FileShare.Read);
         _journal.SetLength(keep);
         _journal.Position = keep;
         _journalBytes = keep;
-        engine.Persistence.Journal = _pending;
     }
 
     /// <summary>
