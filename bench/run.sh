@@ -138,6 +138,10 @@ refhome_new=$(mktemp -d /tmp/xsbench-refxs-new.XXXXXX)
 workdir=$(mktemp -d /tmp/xsbench.XXXXXX)
 statedir_parent=$(mktemp -d /dev/shm/xsbench-state.XXXXXX)
 statedir=$statedir_parent/ours
+# relay: the null relay, built once per run.
+if [[ " $daemons " == *" relay "* ]]; then
+  gcc -O2 -Wall -Wextra -Werror -o "$workdir/null-relay" bench/null-relay/null-relay.c
+fi
 # ours-aot: the daemon as it is shipped (native, published once per run), next to the JIT build of "ours".
 if [[ " $daemons " == *" ours-aot "* ]]; then
   dotnet publish src/Xenstore.Daemon -c Release -r linux-x64 -o "$workdir/aot" -v q -nologo 2>&1 | tail -1 >&2
@@ -210,7 +214,6 @@ start_daemon() {
     relay)
       start_daemon ours "$pin" - || return 1
       daemon_kind=relay
-      gcc -O2 -Wall -Wextra -Werror -o "$workdir/null-relay" bench/null-relay/null-relay.c || return 1
       local upstream=$daemon_sock
       daemon_sock=$workdir/relay.sock
       rm -f "$daemon_sock"

@@ -11,15 +11,21 @@ namespace Xenstore.Server.Tests;
 /// way to a transaction opened while its new daemon started: the retry hands over to that same daemon.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class LiveUpdateRollbackTests
+public sealed class LiveUpdateRollbackTests : IDisposable
 {
+    // The test's scripts, gates and marker files, removed with it.
+    private readonly string _directory = Directory.CreateTempSubdirectory("xs-lu-rollback-").FullName;
+    private int _scripts;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
     private static Task<RawMessage> ControlAsync(RawConnection client, params string[] args) =>
         client.RequestAsync(XsMessageType.Control, RawPayload.Strings(args), timeout: TimeSpan.FromSeconds(60));
 
-    /// <summary>An executable bash script in a fresh directory (bash: the channel's number may have two digits).</summary>
-    private static string Script(string body)
+    /// <summary>An executable bash script in a directory of its own (bash: the channel's number may have two digits).</summary>
+    private string Script(string body)
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("xs-lu-successor-").FullName, "xenstored");
+        string path = Path.Combine(Directory.CreateDirectory(Path.Combine(_directory, $"script{++_scripts}")).FullName, "xenstored");
         File.WriteAllText(path, "#!/bin/bash\n" + body);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return path;
@@ -106,8 +112,7 @@ public sealed class LiveUpdateRollbackTests
     [Fact]
     public async Task A_successor_that_cannot_load_the_state_leaves_the_daemon_serving()
     {
-        string directory = Directory.CreateTempSubdirectory("xs-lu-load-").FullName;
-        string notADirectory = Path.Combine(directory, "file");
+        string notADirectory = Path.Combine(_directory, "file");
         File.WriteAllText(notADirectory, "");
         await using OurDaemon daemon = await OurDaemon.StartAsync();
         await using RawConnection watcher = await RawConnection.ConnectAsync(daemon);
@@ -134,13 +139,8 @@ public sealed class LiveUpdateRollbackTests
     [Fact]
     public async Task A_retry_after_a_transaction_gave_way_hands_over_to_the_successor_that_stood_by()
     {
-        string directory = Directory.CreateTempSubdirectory("xs-lu-retry-").FullName;
-        string gate = Path.Combine(directory, "gate");
-        string started = Path.Combine(directory, "started");
-        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [gate]))
-        {
-            await mkfifo.WaitForExitAsync();
-        }
+        string gate = await GateAsync();
+        string started = Path.Combine(_directory, "started");
         // The real daemon, once the test lets it go on; every start is counted.
         string successor = Script($"""
             echo $$ >> {started}
@@ -171,13 +171,8 @@ public sealed class LiveUpdateRollbackTests
     [Fact]
     public async Task A_daemon_stopped_while_its_successor_starts_stops_without_waiting_for_it()
     {
-        string directory = Directory.CreateTempSubdirectory("xs-lu-stop-").FullName;
-        string gate = Path.Combine(directory, "gate");
-        string started = Path.Combine(directory, "started");
-        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [gate]))
-        {
-            await mkfifo.WaitForExitAsync();
-        }
+        string gate = await GateAsync();
+        string started = Path.Combine(_directory, "started");
         // A new daemon that never stands by (until the test lets it go on, which it does not).
         string successor = Script($"""
             echo $$ > {started}.tmp && mv {started}.tmp {started}
@@ -196,6 +191,17 @@ public sealed class LiveUpdateRollbackTests
 
         // The new daemon was stopped with it.
         await WaitUntilAsync(() => !IsRunning(pid));
+    }
+
+    /// <summary>A named pipe a script blocks on until the test writes a line to it.</summary>
+    private async Task<string> GateAsync()
+    {
+        string gate = Path.Combine(_directory, "gate");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [gate]))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        return gate;
     }
 
     /// <summary>The process exists and is not a zombie waiting to be reaped.</summary>
