@@ -19,10 +19,7 @@ internal sealed unsafe class BlockingConnection : IDisposable
 {
     private readonly IPolledTransport _transport;
     private readonly ClientCounters _counters = new();
-    // Room for a whole reply after a partial one: compacted when less than that is left.
-    private readonly byte[] _buffer = new byte[4 * (XsConstants.HeaderSize + XsConstants.PayloadMax)];
-    private int _start;
-    private int _end;
+    private readonly FrameReader _input = new();
     private uint _nextReqId;
     private XenstoreConnectionException? _failure;
 
@@ -94,8 +91,7 @@ internal sealed unsafe class BlockingConnection : IDisposable
             {
                 while (true)
                 {
-                    ReadOnlySpan<byte> pending = _buffer.AsSpan(_start, _end - _start);
-                    FrameStatus status = FrameParser.TryParse(pending, out XsHeader header, out int length);
+                    FrameStatus status = _input.TryTake(out XsHeader header, out byte[] payload);
                     if (status == FrameStatus.NeedMoreData)
                     {
                         break;
@@ -105,7 +101,6 @@ internal sealed unsafe class BlockingConnection : IDisposable
                         throw Fail(new XenstoreConnectionException(
                             $"protocol error: the daemon sent a {header.Length}-byte payload", outcomeUnknown: true));
                     }
-                    _start += length;
                     if (header.Type == XsMessageType.WatchEvent)
                     {
                         _counters.UnknownWatchEvents++;
@@ -116,13 +111,12 @@ internal sealed unsafe class BlockingConnection : IDisposable
                         _counters.LateReplies++;
                         continue;
                     }
-                    return new Reply(header.Type, pending.Slice(XsConstants.HeaderSize, (int)header.Length).ToArray());
+                    return new Reply(header.Type, payload);
                 }
-                Compact();
-                int read = _transport.Receive(_buffer.AsSpan(_end));
+                int read = _transport.Receive(_input.FreeSpace);
                 if (read > 0)
                 {
-                    _end += read;
+                    _input.Advance(read);
                     continue;
                 }
                 if (!Wait(Libc.PollIn, deadline))
@@ -135,20 +129,6 @@ internal sealed unsafe class BlockingConnection : IDisposable
         catch (IOException e)
         {
             throw Fail(new XenstoreConnectionException("read failed: " + e.Message, outcomeUnknown: true, e));
-        }
-    }
-
-    private void Compact()
-    {
-        if (_start == _end)
-        {
-            _start = _end = 0;
-        }
-        else if (_buffer.Length - _end < XsConstants.HeaderSize + XsConstants.PayloadMax)
-        {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
         }
     }
 

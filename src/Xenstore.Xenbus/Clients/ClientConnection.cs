@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Xenstore.Client.Internal;
 using Xenstore.Protocol;
-using Xenstore.Xenbus.Loop;
 
 namespace Xenstore.Xenbus.Clients;
 

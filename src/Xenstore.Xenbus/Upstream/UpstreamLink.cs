@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Xenstore.Client;
 using Xenstore.Client.Internal;
 using Xenstore.Protocol;
-using Xenstore.Xenbus.Loop;
 
 namespace Xenstore.Xenbus.Upstream;
 

@@ -1,10 +1,11 @@
 using Xenstore.Protocol;
 
-namespace Xenstore.Xenbus.Loop;
+namespace Xenstore.Client.Internal;
 
 /// <summary>
-/// The bytes read from one stream (a client's socket, the upstream) and the whole messages in them. The loop reads
-/// into <see cref="FreeSpace"/> and takes messages out one by one; what is left of a message waits for the next read.
+/// The bytes read from one stream and the whole messages in them, for a reader that polls its descriptor: the
+/// blocking client's connection, and xenbusd's client sockets and upstream. The reader reads into
+/// <see cref="FreeSpace"/> and takes messages out one by one; what is left of a message waits for the next read.
 /// </summary>
 internal sealed class FrameReader
 {
