@@ -18,12 +18,16 @@ internal sealed class ServerMetrics : IDisposable
     /// <summary>Upper bounds (microseconds) of the latency histogram buckets, as Prometheus "le" labels.</summary>
     private static readonly double[] s_latencyBucketsUs = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000];
 
+    /// <summary>The same bounds in <see cref="System.Diagnostics.Stopwatch"/> ticks: a request is counted without converting its time.</summary>
+    private static readonly long[] s_latencyBucketsTicks =
+        [.. s_latencyBucketsUs.Select(us => (long)(us * System.Diagnostics.Stopwatch.Frequency / 1e6))];
+
     private readonly long[] _requestsByType = new long[(int)XsMessageType.SetQuota + 2];
     private readonly long[] _errorsByErrno = new long[(int)XsError.EPERM + 1];
     private readonly long[] _latencyBuckets = new long[s_latencyBucketsUs.Length + 1];
     private readonly Meter _meter = new(MeterName);
     private readonly Histogram<double> _latency;
-    private double _latencySumUs;
+    private long _latencySumTicks;
     private long _latencyCount;
     private long _watchEventsQueued;
     private long _watchEventsDropped;
@@ -35,7 +39,7 @@ internal sealed class ServerMetrics : IDisposable
     public ServerMetrics(Func<long> journalBytes)
     {
         _journalBytes = journalBytes;
-        _latency = _meter.CreateHistogram<double>("xenstore.request.duration", "us", "Time from a request's arrival to its reply");
+        _latency = _meter.CreateHistogram<double>("xenstore.request.duration", "us", "Time from the start of the batch that received a request to the end of its execution");
         _meter.CreateObservableCounter("xenstore.requests", () => Volatile.Read(ref _latencyCount), description: "Requests processed");
         _meter.CreateObservableCounter("xenstore.errors", () => _errorsByErrno.Sum(), description: "Error replies");
         _meter.CreateObservableCounter("xenstore.watch_events.queued", () => Volatile.Read(ref _watchEventsQueued));
@@ -45,24 +49,24 @@ internal sealed class ServerMetrics : IDisposable
     }
 
     /// <param name="type">The request's type.</param>
-    /// <param name="arrivalTimestamp">When it arrived (<see cref="System.Diagnostics.Stopwatch"/>).</param>
+    /// <param name="arrivalTimestamp">When it arrived: the start of the store thread's batch that received it (<see cref="Pipeline.RequestClock"/>).</param>
     /// <param name="doneTimestamp">When the store thread had executed it.</param>
     public void RequestProcessed(XsMessageType type, long arrivalTimestamp, long doneTimestamp)
     {
         int index = (uint)type < (uint)_requestsByType.Length - 1 ? (int)type : _requestsByType.Length - 1;
         _requestsByType[index]++;
-        double us = System.Diagnostics.Stopwatch.GetElapsedTime(arrivalTimestamp, doneTimestamp).TotalMicroseconds;
+        long ticks = doneTimestamp - arrivalTimestamp;
         int bucket = 0;
-        while (bucket < s_latencyBucketsUs.Length && us > s_latencyBucketsUs[bucket])
+        while (bucket < s_latencyBucketsTicks.Length && ticks > s_latencyBucketsTicks[bucket])
         {
             bucket++;
         }
         _latencyBuckets[bucket]++;
-        _latencySumUs += us;
+        _latencySumTicks += ticks;
         Volatile.Write(ref _latencyCount, _latencyCount + 1);
         if (_latency.Enabled)
         {
-            _latency.Record(us);
+            _latency.Record(ticks * 1e6 / System.Diagnostics.Stopwatch.Frequency);
         }
     }
 
@@ -113,7 +117,7 @@ internal sealed class ServerMetrics : IDisposable
             string le = i < s_latencyBucketsUs.Length ? s_latencyBucketsUs[i].ToString(CultureInfo.InvariantCulture) : "+Inf";
             Line(text, $"xenstore_request_duration_microseconds_bucket{{le=\"{le}\"}}", cumulative);
         }
-        Line(text, "xenstore_request_duration_microseconds_sum", (long)_latencySumUs);
+        Line(text, "xenstore_request_duration_microseconds_sum", (long)(_latencySumTicks * 1e6 / System.Diagnostics.Stopwatch.Frequency));
         Line(text, "xenstore_request_duration_microseconds_count", _latencyCount);
         Gauge(text, "xenstore_connections", _connectionsOpened - _connectionsClosed);
         Counter(text, "xenstore_watch_events_queued_total", _watchEventsQueued);

@@ -37,38 +37,45 @@ internal sealed class BatchPipeline(
     private readonly List<IClientConnection> _flushing = [];
     private readonly List<IClientConnection> _carried = [];
     private readonly HeapTrimmer _trimmer = new();
+    private readonly RequestClock _clock = new(view.Table.Time);
 
     public XenstoreEngine Engine => engine;
 
     /// <summary>The sends and receives of the sockets ready in this batch.</summary>
     public SocketIoBatch Io => io;
 
+    /// <summary>The timestamps of this batch's requests (one clock read per request).</summary>
+    public RequestClock Clock => _clock;
+
     public void RunBatch()
     {
         io.Complete();
         rings?.Receive(this);
         ExecuteQueued();
+        _clock.Invalidate();
         journal.Append(engine);
         Publish();
         Flush();
         rings?.NotifyTouched();
         _trimmer.AfterBatch(engine.NodeCount);
+        _clock.Invalidate();
     }
 
     /// <summary>How long the store thread may wait for readiness before the next batch (-1: until something happens).</summary>
     public int WaitMilliseconds() => rings?.WaitMilliseconds() ?? -1;
 
-    /// <summary>Executes one request now; false when it failed and the connection was dropped.</summary>
+    /// <summary>
+    /// Executes one request now; false when it failed and the connection was dropped. <paramref name="arrival"/> is
+    /// a timestamp of <see cref="Clock"/> (<see cref="RequestClock.Arrival"/> for input received on this thread).
+    /// </summary>
     public bool Execute(IClientConnection connection, XsHeader header, ReadOnlySpan<byte> payload, long arrival)
     {
         try
         {
             trace.Request(connection.Id, connection.Domid, header, payload);
-            TimeProvider time = view.Table.Time;
-            long started = time.GetTimestamp();
             engine.Process(connection.Id, header, payload);
-            long done = time.GetTimestamp();
-            view.Table.Find(connection.Id)?.Request(header.Type, view.Table.Second(done), done - started);
+            long done = _clock.Completed(out long elapsed);
+            view.Table.Find(connection.Id)?.Request(header.Type, view.Table.Second(done), elapsed);
             metrics.RequestProcessed(header.Type, arrival, done);
             connection.RequestCompleted();
             return true;
@@ -85,6 +92,7 @@ internal sealed class BatchPipeline(
     /// <summary>A connection opens: the engine learns of it now.</summary>
     public void Open(IClientConnection connection)
     {
+        _clock.Invalidate();
         trace.Connection(connection.Id, connection.Domid, connection.Kind, opened: true);
         connections.Add(connection);
         view.Table.Opened(connection);
@@ -95,6 +103,7 @@ internal sealed class BatchPipeline(
     /// <summary>A connection is gone: the engine forgets it, its watches and transactions.</summary>
     public void Close(IClientConnection connection)
     {
+        _clock.Invalidate();
         trace.Connection(connection.Id, connection.Domid, connection.Kind, opened: false);
         if (connections.Remove(connection))
         {
@@ -128,6 +137,7 @@ internal sealed class BatchPipeline(
                         Close(work.Connection!);
                         break;
                     case StoreWorkKind.Action:
+                        _clock.Invalidate();
                         work.Action!(engine);
                         break;
                 }

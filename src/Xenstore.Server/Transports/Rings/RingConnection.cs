@@ -148,7 +148,7 @@ internal sealed class RingConnection
                 }
                 RingSession session = Session;
                 session.RequestPosted();
-                pipeline.Execute(session, header, _input.AsSpan(XsConstants.HeaderSize, length - XsConstants.HeaderSize), System.Diagnostics.Stopwatch.GetTimestamp());
+                pipeline.Execute(session, header, _input.AsSpan(XsConstants.HeaderSize, length - XsConstants.HeaderSize), pipeline.Clock.Arrival());
                 Buffer.BlockCopy(_input, length, _input, 0, _inputLength - length);
                 _inputLength -= length;
                 requests++;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -209,7 +208,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
     private void ProcessInput()
     {
         int offset = 0;
-        long arrival = Stopwatch.GetTimestamp();
+        long arrival = _pipeline.Clock.Arrival();
         while (_reading && !_closed && !OutputBacklogged)
         {
             FrameStatus status = FrameParser.TryParse(_input.AsSpan(offset, _inputLength - offset), out XsHeader header, out int length);
