@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 
 namespace Xenstore.Protocol;
@@ -14,6 +15,10 @@ public static class XsPath
     /// <summary>The prefix of every domain's home.</summary>
     public const string DomainRoot = "/local/domain/";
 
+    /// <summary>The bytes of <see cref="IsValidChar"/>, for a vectorised scan of a whole path.</summary>
+    private static readonly SearchValues<byte> s_validChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-/_@"u8);
+
     /// <summary>True for the bytes allowed in a path: <c>A-Z a-z 0-9 - / _ @</c>.</summary>
     public static bool IsValidChar(byte b) =>
         b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
@@ -22,18 +27,10 @@ public static class XsPath
     /// <summary>Classifies a path and checks its syntax (characters, no <c>//</c>, no trailing <c>/</c>).</summary>
     public static XsPathKind Classify(ReadOnlySpan<byte> path)
     {
-        if (path.IsEmpty)
+        // Two vectorised scans rather than a test per byte: this runs for every path argument of every request.
+        if (path.IsEmpty || path.IndexOfAnyExcept(s_validChars) >= 0 || path.IndexOf("//"u8) >= 0)
         {
             return XsPathKind.Invalid;
-        }
-        byte previous = 0;
-        foreach (byte b in path)
-        {
-            if (!IsValidChar(b) || (b == (byte)'/' && previous == (byte)'/'))
-            {
-                return XsPathKind.Invalid;
-            }
-            previous = b;
         }
         if (path[0] == (byte)'@')
         {
@@ -63,7 +60,10 @@ public static class XsPath
     /// Length of the part of a canonical path below <c>/local/domain/&lt;n&gt;/</c> (the whole length when the path
     /// is elsewhere). Measuring this part keeps a path valid when a domain moves to a domid with more digits.
     /// </summary>
-    public static int RelativeLength(string canonical)
+    public static int RelativeLength(string canonical) => RelativeLength(canonical.AsSpan());
+
+    /// <inheritdoc cref="RelativeLength(string)"/>
+    public static int RelativeLength(ReadOnlySpan<char> canonical)
     {
         if (!canonical.StartsWith(DomainRoot, StringComparison.Ordinal))
         {

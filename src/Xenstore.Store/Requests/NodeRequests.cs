@@ -17,6 +17,16 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     // docs/misc/xenstore.txt "READ <path>|": the value, without a trailing NUL.
     public XsError Read(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
+        if (view.IsLive && PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
+        {
+            switch (checks.LookUp(connection, raw, view.Tree, out Node? existing, out string? missing))
+            {
+                case PathLookup.Found:
+                    return ReplyValue(request, connection, existing!);
+                case PathLookup.Missing:
+                    return checks.Missing(connection, view, missing, XsAccess.Read);
+            }
+        }
         XsError error = checks.ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
         {
@@ -31,6 +41,11 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return checks.HideExistence(connection, view, path, XsAccess.Read, XsError.ENOENT);
         }
+        return ReplyValue(request, connection, node);
+    }
+
+    private XsError ReplyValue(RequestContext request, Connection connection, Node node)
+    {
         if (!checks.HasAccess(connection, node.Perms, XsAccess.Read))
         {
             return XsError.EACCES;
@@ -215,15 +230,32 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     // "DIRECTORY <path>|": child names, each NUL-terminated, in insertion order.
     public XsError Directory(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        XsError error = checks.ResolveNodePath(connection, payload, out string path);
-        if (error != XsError.None)
+        Node? node = null;
+        PathLookup lookup = PathLookup.Unresolved;
+        if (view.IsLive && PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
         {
-            return error;
+            lookup = checks.LookUp(connection, raw, view.Tree, out node, out string? missing);
+            if (lookup == PathLookup.Missing)
+            {
+                return checks.Missing(connection, view, missing, XsAccess.Read);
+            }
+            if (lookup == PathLookup.Found && !checks.HasAccess(connection, node!.Perms, XsAccess.Read))
+            {
+                return XsError.EACCES;
+            }
         }
-        error = GetListable(connection, view, path, out Node? node);
-        if (error != XsError.None)
+        if (lookup == PathLookup.Unresolved)
         {
-            return error;
+            XsError error = checks.ResolveNodePath(connection, payload, out string path);
+            if (error != XsError.None)
+            {
+                return error;
+            }
+            error = GetListable(connection, view, path, out node);
+            if (error != XsError.None)
+            {
+                return error;
+            }
         }
         // Too big is known before any name is copied.
         if (node!.Children.NameBytes > XsConstants.PayloadMax)
@@ -331,6 +363,16 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return XsError.EINVAL;
         }
+        if (view.IsLive)
+        {
+            switch (checks.LookUp(connection, raw, view.Tree, out Node? existing, out string? missing))
+            {
+                case PathLookup.Found:
+                    return ReplyPerms(request, connection, existing!.Perms);
+                case PathLookup.Missing:
+                    return checks.Missing(connection, view, missing, XsAccess.Read);
+            }
+        }
         XsError error = checks.ResolvePath(connection, raw, out string path, out XsPathKind kind);
         if (error != XsError.None)
         {
@@ -360,6 +402,11 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
             }
             perms = node.Perms;
         }
+        return ReplyPerms(request, connection, perms);
+    }
+
+    private XsError ReplyPerms(RequestContext request, Connection connection, XsPermission[] perms)
+    {
         if (!checks.HasAccess(connection, perms, XsAccess.Read))
         {
             return XsError.EACCES;

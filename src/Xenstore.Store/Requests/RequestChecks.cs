@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
@@ -8,6 +10,64 @@ namespace Xenstore.Store.Requests;
 /// <summary>The checks every request handler makes: path arguments, and permissions with existence hiding.</summary>
 internal sealed class RequestChecks(DomainTable domains)
 {
+    /// <summary>Longest canonical path looked up from a buffer on the stack; longer ones take the general way.</summary>
+    private const int InlinePathChars = 256;
+
+    /// <summary>The longest home prefix a relative path gets: <c>/local/domain/4294967295/</c>.</summary>
+    private const int HomePrefixMax = 25;
+
+    /// <summary>
+    /// The common case of a node path argument, answered without allocating: a valid, non-special path within the
+    /// caller's <see cref="Quota.PathMax"/>, looked up in <paramref name="tree"/>. <see cref="PathLookup.Found"/>
+    /// gives the node; <see cref="PathLookup.Missing"/> the canonical path (only for an unprivileged caller, whose
+    /// error hides or reveals by the nearest ancestor: see <see cref="HideExistence"/>; null otherwise);
+    /// <see cref="PathLookup.Unresolved"/> (invalid, special, too long, over quota) leaves the decision to
+    /// <see cref="ResolvePath"/>, which gives the error. Read-only requests of the live tree use it: a transaction
+    /// records every path it reads, so it needs the path as a string anyway.
+    /// </summary>
+    public PathLookup LookUp(Connection connection, ReadOnlySpan<byte> raw, NodeTree tree, out Node? node, out string? missingPath)
+    {
+        node = null;
+        missingPath = null;
+        XsPathKind kind = XsPath.Classify(raw);
+        if (kind is XsPathKind.Invalid or XsPathKind.Special || raw.Length > InlinePathChars - HomePrefixMax)
+        {
+            return PathLookup.Unresolved;
+        }
+        Span<char> canonical = stackalloc char[InlinePathChars];
+        int length = 0;
+        if (kind == XsPathKind.Relative)
+        {
+            XsPath.DomainRoot.CopyTo(canonical);
+            length = XsPath.DomainRoot.Length;
+            connection.Domid.TryFormat(canonical[length..], out int digits, default, CultureInfo.InvariantCulture);
+            length += digits;
+            canonical[length++] = '/';
+        }
+        // Classify let through ASCII only, so each byte is its character.
+        length += Encoding.ASCII.GetChars(raw, canonical[length..]);
+        ReadOnlySpan<char> path = canonical[..length];
+        if (!connection.Privileged && domains.QuotaFor(connection.Domid, Quota.PathMax) is long limit and not 0
+            && XsPath.RelativeLength(path) > limit)
+        {
+            return PathLookup.Unresolved;
+        }
+        node = tree.Get(path);
+        if (node is not null)
+        {
+            return PathLookup.Found;
+        }
+        missingPath = connection.Privileged ? null : new string(path);
+        return PathLookup.Missing;
+    }
+
+    /// <summary>
+    /// The answer for a node that does not exist, as <see cref="HideExistence"/> gives it in the live tree
+    /// (<paramref name="missingPath"/> from <see cref="LookUp"/>: null for a privileged caller).
+    /// </summary>
+    public XsError Missing(Connection connection, TreeView view, string? missingPath, XsAccess needed) =>
+        missingPath is null ? XsError.ENOENT : HideExistence(connection, view, missingPath, needed, XsError.ENOENT);
+
     /// <summary>
     /// Validates a path argument and returns its canonical form. Unprivileged callers are held to
     /// <see cref="Quota.PathMax"/>, measured below their home so a path survives a change of domid digits.
@@ -59,4 +119,16 @@ internal sealed class RequestChecks(DomainTable domains)
         XsError recorded = view.Transaction?.TryRecord(nodePath, node) ?? XsError.None;
         return recorded != XsError.None ? recorded : AccessPolicy.HideExistence(CallerOf(connection), node.Perms, needed, original);
     }
+}
+
+/// <summary>What <see cref="RequestChecks.LookUp"/> decided.</summary>
+internal enum PathLookup
+{
+    /// <summary>Not decided there: the general path resolves the argument and gives the error.</summary>
+    Unresolved,
+
+    Found,
+
+    /// <summary>A valid path within quota that names no node.</summary>
+    Missing,
 }

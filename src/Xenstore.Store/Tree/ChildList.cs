@@ -111,7 +111,7 @@ internal sealed class ChildList
         while (low <= high)
         {
             int mid = (low + high) >>> 1;
-            if (name.SequenceCompareTo(_items[_sorted[mid]].Name) > 0)
+            if (Compare(name, _items[_sorted[mid]].Name) > 0)
             {
                 low = mid + 1;
             }
@@ -189,13 +189,24 @@ internal sealed class ChildList
         return new ChildList(items, _count, sorted, null, NameBytes) { Generation = Generation };
     }
 
+    /// <summary>
+    /// The order of <see cref="_sorted"/>: by length, then by character. Most names differ in length from most
+    /// others (<c>k7</c>, <c>k42</c>, <c>backend</c>), so most steps of a search decide without reading a character.
+    /// </summary>
+    private static int Compare(ReadOnlySpan<char> name, string other) =>
+        name.Length != other.Length ? name.Length - other.Length : name.SequenceCompareTo(other);
+
     private int IndexOf(ReadOnlySpan<char> name)
     {
         if (_sorted is null)
         {
+            // Length and first character before the whole name: a miss costs two loads, not a call.
+            int length = name.Length;
+            char first = length > 0 ? name[0] : '\0';
             for (int i = 0; i < _count; i++)
             {
-                if (name.SequenceEqual(_items[i].Name))
+                string candidate = _items[i].Name;
+                if (candidate.Length == length && (length == 0 || candidate[0] == first) && name.SequenceEqual(candidate))
                 {
                     return i;
                 }
@@ -208,7 +219,7 @@ internal sealed class ChildList
         {
             int mid = (low + high) >>> 1;
             int position = _sorted[mid];
-            int order = name.SequenceCompareTo(_items[position].Name);
+            int order = Compare(name, _items[position].Name);
             if (order == 0)
             {
                 return position;

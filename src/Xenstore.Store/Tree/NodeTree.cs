@@ -24,14 +24,17 @@ internal sealed class NodeTree
     /// <summary>Nodes of this epoch or older may be shared with a snapshot and must be copied before a change.</summary>
     public int FrozenUpTo { get; set; }
 
-    public Node? Get(string path)
+    public Node? Get(string path) => Get(path.AsSpan());
+
+    /// <summary>The node at a canonical absolute path, or null; the path may be any span (no string needed).</summary>
+    public Node? Get(ReadOnlySpan<char> path)
     {
         Node node = Root;
-        if (path == "/")
+        if (path is "/")
         {
             return node;
         }
-        ReadOnlySpan<char> rest = path.AsSpan(1);
+        ReadOnlySpan<char> rest = path[1..];
         while (true)
         {
             int slash = rest.IndexOf('/');
