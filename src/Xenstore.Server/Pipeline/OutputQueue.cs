@@ -11,12 +11,21 @@ namespace Xenstore.Server.Pipeline;
 /// Watch events are bounded: past the limit, new events are dropped and counted rather than letting one slow
 /// reader grow the daemon's memory without end. Its buffers are pinned: a socket's writer hands them to the kernel.
 /// </summary>
-internal sealed class OutputQueue(int eventLimit)
+/// <param name="eventLimit">Most watch events queued (0: no limit).</param>
+/// <param name="storeThreadOnly">
+/// True when only the store thread ever uses the queue, which then takes no lock. A socket's queue is such: the
+/// engine appends, the batch publishes, the socket's flush takes, and the backlog and accounting checks read, all on
+/// the store thread; the one exception, the output a live update carries over, is appended before the connection is
+/// posted to the store thread (<see cref="Transports.Sockets.SocketConnection.StartAdopted"/>), and the work queue's
+/// hand-off orders that write before anything the store thread does. In-memory connections are read from other
+/// threads, so their queues lock.
+/// </param>
+internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
 {
     private const int InitialSize = 4096;
     private const int ShrinkAbove = 64 * 1024;
 
-    private readonly Lock _lock = new();
+    private readonly Lock? _lock = storeThreadOnly ? null : new();
     private byte[] _buffer = PinnedBuffer.Allocate(InitialSize);
     private int _length;
     private int _published;
@@ -28,7 +37,7 @@ internal sealed class OutputQueue(int eventLimit)
     {
         get
         {
-            lock (_lock)
+            using (Enter())
             {
                 return _published;
             }
@@ -40,7 +49,7 @@ internal sealed class OutputQueue(int eventLimit)
     {
         get
         {
-            lock (_lock)
+            using (Enter())
             {
                 return _length;
             }
@@ -52,7 +61,7 @@ internal sealed class OutputQueue(int eventLimit)
     {
         get
         {
-            lock (_lock)
+            using (Enter())
             {
                 return _buffer.Length;
             }
@@ -64,7 +73,7 @@ internal sealed class OutputQueue(int eventLimit)
     {
         get
         {
-            lock (_lock)
+            using (Enter())
             {
                 return _length > _published;
             }
@@ -76,7 +85,7 @@ internal sealed class OutputQueue(int eventLimit)
     /// <summary>Appends one message, not yet published; returns false when a watch event was dropped.</summary>
     public bool Append(XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
     {
-        lock (_lock)
+        using (Enter())
         {
             if (type == XsMessageType.WatchEvent)
             {
@@ -104,7 +113,7 @@ internal sealed class OutputQueue(int eventLimit)
     /// </summary>
     public void AppendRaw(ReadOnlySpan<byte> framed)
     {
-        lock (_lock)
+        using (Enter())
         {
             bool publish = _published == _length;
             if (_length + framed.Length > _buffer.Length)
@@ -123,7 +132,7 @@ internal sealed class OutputQueue(int eventLimit)
     /// <summary>Makes everything appended so far takeable. Store thread, after the batch's journal write.</summary>
     public void Publish()
     {
-        lock (_lock)
+        using (Enter())
         {
             _published = _length;
             _unpublishedEvents = 0;
@@ -137,7 +146,7 @@ internal sealed class OutputQueue(int eventLimit)
     /// </summary>
     public int TakeAll(ref byte[] spare)
     {
-        lock (_lock)
+        using (Enter())
         {
             int taken = _published;
             int rest = _length - _published;
@@ -158,5 +167,17 @@ internal sealed class OutputQueue(int eventLimit)
             }
             return taken;
         }
+    }
+
+    private Guard Enter()
+    {
+        _lock?.Enter();
+        return new Guard(_lock);
+    }
+
+    /// <summary>Leaves the lock, if the queue has one, at the end of a <c>using</c> block.</summary>
+    private readonly struct Guard(Lock? held) : IDisposable
+    {
+        public void Dispose() => held?.Exit();
     }
 }

@@ -56,7 +56,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         _open = transport.Open;
         _options = transport.Options;
         _logger = transport.Logger;
-        Output = new OutputQueue(_options.SocketEventLimit);
+        Output = new OutputQueue(_options.SocketEventLimit, storeThreadOnly: true);
         _open.Add(this);
     }
 
