@@ -51,6 +51,43 @@ public sealed class ChildListTests
     }
 
     [Fact]
+    public void ChildList_HashIndex_FindsEveryChild_AfterShrinkingBelowTheScanAndGrowingPastItsArray()
+    {
+        var list = new ChildList();
+        var present = new List<string>();
+        for (int i = 0; i < 40; i++)
+        {
+            list.Add(NewNode("k" + i));
+            present.Add("k" + i);
+        }
+        for (int i = 0; i < 30; i++)
+        {
+            Assert.True(list.Remove("k" + i));
+            present.Remove("k" + i);
+        }
+        ChildList copy = list.Clone();
+        for (int i = 0; i < 200; i++)
+        {
+            list.Add(NewNode("m" + i));
+            present.Add("m" + i);
+            copy.Add(NewNode("c" + i));
+        }
+        foreach (string name in present)
+        {
+            Assert.Equal(name, list.Find(name.AsSpan())!.Name);
+            Assert.Equal(name.StartsWith('k'), copy.Find(name.AsSpan()) is not null);
+        }
+        for (int i = 0; i < 30; i++)
+        {
+            Assert.Null(list.Find(("k" + i).AsSpan()));
+        }
+        Assert.Equal("c199", copy.Find("c199".AsSpan())!.Name);
+        Assert.Null(list.Find("c199".AsSpan()));
+        Assert.Equal(210, list.Count);
+        Assert.Equal(present, list.Items.ToArray().Select(n => n.Name));
+    }
+
+    [Fact]
     public void ChildList_CopyOfLargeList_IsNotChangedByTheOriginal()
     {
         var original = new ChildList();

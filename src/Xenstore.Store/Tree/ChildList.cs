@@ -1,9 +1,14 @@
+using System.Numerics;
+
 namespace Xenstore.Store.Tree;
 
 /// <summary>
 /// The children of a node in insertion order (DIRECTORY lists them in that order, as C xenstored does).
 /// Up to <see cref="LinearLimit"/> children: a plain array scanned linearly. Up to <see cref="SmallLimit"/>: the
-/// same array plus the positions sorted by name (two bytes a child) for binary search. Past that the list becomes
+/// same array plus a hash index of positions (open addressing, two bytes a slot, at most half full), so a lookup
+/// reads one or two slots and compares one name rather than taking the unpredictable steps of a binary search.
+/// Names are hashed with the process's randomised string hash, as in <see cref="ChunkedChildren"/>, so a guest
+/// cannot choose names that collide; and a list this small bounds any probe sequence anyway. Past that the list becomes
 /// a chunked structure that copies in O(chunks touched) rather than O(children): a transaction that adds one domain
 /// under <c>/local/domain</c> must not copy the other thousands of entries, and neither must the live tree when it
 /// commits while other transactions still share the old list (see <see cref="ChunkedChildren"/>).
@@ -19,8 +24,11 @@ internal sealed class ChildList
     private Node[] _items;
     private int _count;
 
-    /// <summary>Positions in <see cref="_items"/> ordered by name; null while the list is scanned linearly.</summary>
-    private ushort[]? _sorted;
+    /// <summary>
+    /// Hash slots, each empty (0) or a position in <see cref="_items"/> plus one; a power of two at least twice
+    /// the items' capacity. Null while the list is scanned linearly.
+    /// </summary>
+    private ushort[]? _index;
     private ChunkedChildren? _chunked;
 
     public ChildList(int capacity = 2)
@@ -28,11 +36,11 @@ internal sealed class ChildList
         _items = new Node[capacity];
     }
 
-    private ChildList(Node[] items, int count, ushort[]? sorted, ChunkedChildren? chunked, int nameBytes)
+    private ChildList(Node[] items, int count, ushort[]? index, ChunkedChildren? chunked, int nameBytes)
     {
         _items = items;
         _count = count;
-        _sorted = sorted;
+        _index = index;
         _chunked = chunked;
         NameBytes = nameBytes;
     }
@@ -73,7 +81,7 @@ internal sealed class ChildList
         {
             _chunked = new ChunkedChildren(Items);
             _items = [];
-            _sorted = null;
+            _index = null;
             _count = 0;
             _chunked.Add(child);
             return;
@@ -83,45 +91,38 @@ internal sealed class ChildList
             Array.Resize(ref _items, Math.Min(SmallLimit, Math.Max(4, _items.Length + (_items.Length >> 1))));
         }
         _items[_count++] = child;
-        if (_sorted is not null)
+        if (_index is not null && _index.Length >= 2 * _items.Length)
         {
-            InsertSorted(_count - 1);
+            Insert(_index, _count - 1);
         }
-        else if (_count > LinearLimit)
+        else if (_index is not null || _count > LinearLimit)
         {
-            _sorted = new ushort[_items.Length];
-            for (int i = 0; i < _count; i++)
-            {
-                InsertSorted(i);
-            }
+            // The first index, or one for a grown array (which keeps it at most half full).
+            RebuildIndex();
         }
     }
 
-    /// <summary>Puts position <paramref name="index"/> (already in <see cref="_items"/>) into the sorted order.</summary>
-    private void InsertSorted(int index)
+    /// <summary>A new index of every position, sized for the items' capacity.</summary>
+    private void RebuildIndex()
     {
-        if (_sorted!.Length < _items.Length)
+        var index = new ushort[(int)BitOperations.RoundUpToPowerOf2((uint)(2 * _items.Length))];
+        for (int i = 0; i < _count; i++)
         {
-            Array.Resize(ref _sorted, _items.Length);
+            Insert(index, i);
         }
-        // Positions 0..index-1 are sorted already; binary search among them for where this one goes.
-        int low = 0;
-        int high = index - 1;
-        ReadOnlySpan<char> name = _items[index].Name;
-        while (low <= high)
+        _index = index;
+    }
+
+    /// <summary>Puts position <paramref name="position"/> (already in <see cref="_items"/>) into an index.</summary>
+    private void Insert(ushort[] index, int position)
+    {
+        int mask = index.Length - 1;
+        int slot = string.GetHashCode(_items[position].Name) & mask;
+        while (index[slot] != 0)
         {
-            int mid = (low + high) >>> 1;
-            if (Compare(name, _items[_sorted[mid]].Name) > 0)
-            {
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid - 1;
-            }
+            slot = (slot + 1) & mask;
         }
-        Array.Copy(_sorted, low, _sorted, low + 1, index - low);
-        _sorted[low] = (ushort)index;
+        index[slot] = (ushort)(position + 1);
     }
 
     /// <summary>Puts <paramref name="replacement"/> where the child of the same name was (copy-on-write).</summary>
@@ -155,18 +156,10 @@ internal sealed class ChildList
         Array.Copy(_items, i + 1, _items, i, _count - i - 1);
         _count--;
         _items[_count] = null!;
-        if (_sorted is not null)
+        if (_index is not null)
         {
-            // Drop the removed position and renumber the ones after it, keeping the name order.
-            int kept = 0;
-            for (int s = 0; s <= _count; s++)
-            {
-                int position = _sorted[s];
-                if (position != i)
-                {
-                    _sorted[kept++] = (ushort)(position > i ? position - 1 : position);
-                }
-            }
+            // The positions after the removed one moved down: the index is rebuilt (as cheap as moving them).
+            RebuildIndex();
         }
         return true;
     }
@@ -180,25 +173,13 @@ internal sealed class ChildList
         }
         var items = new Node[Math.Max(2, _count)];
         Array.Copy(_items, items, _count);
-        ushort[]? sorted = null;
-        if (_sorted is not null)
-        {
-            sorted = new ushort[items.Length];
-            Array.Copy(_sorted, sorted, _count);
-        }
-        return new ChildList(items, _count, sorted, null, NameBytes) { Generation = Generation };
+        // The positions are the same in the copy, so is the index (it depends on nothing else).
+        return new ChildList(items, _count, (ushort[]?)_index?.Clone(), null, NameBytes) { Generation = Generation };
     }
-
-    /// <summary>
-    /// The order of <see cref="_sorted"/>: by length, then by character. Most names differ in length from most
-    /// others (<c>k7</c>, <c>k42</c>, <c>backend</c>), so most steps of a search decide without reading a character.
-    /// </summary>
-    private static int Compare(ReadOnlySpan<char> name, string other) =>
-        name.Length != other.Length ? name.Length - other.Length : name.SequenceCompareTo(other);
 
     private int IndexOf(ReadOnlySpan<char> name)
     {
-        if (_sorted is null)
+        if (_index is null)
         {
             // Length and first character before the whole name: a miss costs two loads, not a call.
             int length = name.Length;
@@ -213,26 +194,21 @@ internal sealed class ChildList
             }
             return -1;
         }
-        int low = 0;
-        int high = _count - 1;
-        while (low <= high)
+        ushort[] index = _index;
+        int mask = index.Length - 1;
+        int slot = string.GetHashCode(name) & mask;
+        while (true)
         {
-            int mid = (low + high) >>> 1;
-            int position = _sorted[mid];
-            int order = Compare(name, _items[position].Name);
-            if (order == 0)
+            int entry = index[slot];
+            if (entry == 0)
             {
-                return position;
+                return -1;
             }
-            if (order > 0)
+            if (name.SequenceEqual(_items[entry - 1].Name))
             {
-                low = mid + 1;
+                return entry - 1;
             }
-            else
-            {
-                high = mid - 1;
-            }
+            slot = (slot + 1) & mask;
         }
-        return -1;
     }
 }
