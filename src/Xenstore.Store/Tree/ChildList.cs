@@ -5,7 +5,7 @@ namespace Xenstore.Store.Tree;
 /// <summary>
 /// The children of a node in insertion order (DIRECTORY lists them in that order, as C xenstored does).
 /// Up to <see cref="LinearLimit"/> children: a plain array scanned linearly. Up to <see cref="SmallLimit"/>: the
-/// same array plus a hash index of positions (open addressing, two bytes a slot, at most half full), so a lookup
+/// same array plus a hash index of positions (open addressing, two bytes a slot, at most two thirds full), so a lookup
 /// reads one or two slots and compares one name rather than taking the unpredictable steps of a binary search.
 /// Names are hashed with the process's randomised string hash, as in <see cref="ChunkedChildren"/>, so a guest
 /// cannot choose names that collide; and a list this small bounds any probe sequence anyway. Past that the list becomes
@@ -25,8 +25,8 @@ internal sealed class ChildList
     private int _count;
 
     /// <summary>
-    /// Hash slots, each empty (0) or a position in <see cref="_items"/> plus one; a power of two at least twice
-    /// the items' capacity. Null while the list is scanned linearly.
+    /// Hash slots, each empty (0) or a position in <see cref="_items"/> plus one; a power of two at least one and
+    /// a half times the items' capacity (<see cref="IndexSize"/>). Null while the list is scanned linearly.
     /// </summary>
     private ushort[]? _index;
     private ChunkedChildren? _chunked;
@@ -91,13 +91,13 @@ internal sealed class ChildList
             Array.Resize(ref _items, Math.Min(SmallLimit, Math.Max(4, _items.Length + (_items.Length >> 1))));
         }
         _items[_count++] = child;
-        if (_index is not null && _index.Length >= 2 * _items.Length)
+        if (_index is not null && _index.Length >= IndexSize(_items.Length))
         {
             Insert(_index, _count - 1);
         }
         else if (_index is not null || _count > LinearLimit)
         {
-            // The first index, or one for a grown array (which keeps it at most half full).
+            // The first index, or one for a grown array (which keeps it at most two thirds full).
             RebuildIndex();
         }
     }
@@ -105,13 +105,19 @@ internal sealed class ChildList
     /// <summary>A new index of every position, sized for the items' capacity.</summary>
     private void RebuildIndex()
     {
-        var index = new ushort[(int)BitOperations.RoundUpToPowerOf2((uint)(2 * _items.Length))];
+        var index = new ushort[IndexSize(_items.Length)];
         for (int i = 0; i < _count; i++)
         {
             Insert(index, i);
         }
         _index = index;
     }
+
+    /// <summary>
+    /// Slots for an array of <paramref name="capacity"/> children: short probe sequences, and two bytes a slot
+    /// keep a list of a hundred children within a few hundred bytes more than the array itself.
+    /// </summary>
+    private static int IndexSize(int capacity) => (int)BitOperations.RoundUpToPowerOf2((uint)(capacity + (capacity >> 1)));
 
     /// <summary>Puts position <paramref name="position"/> (already in <see cref="_items"/>) into an index.</summary>
     private void Insert(ushort[] index, int position)
