@@ -39,7 +39,7 @@ internal sealed class ServerMetrics : IDisposable
     public ServerMetrics(Func<long> journalBytes)
     {
         _journalBytes = journalBytes;
-        _latency = _meter.CreateHistogram<double>("xenstore.request.duration", "us", "Time from the start of the batch that received a request to the end of its execution");
+        _latency = _meter.CreateHistogram<double>("xenstore.request.duration", "us", "Time from the start of the batch that received a request to the end of its run of requests");
         _meter.CreateObservableCounter("xenstore.requests", () => Volatile.Read(ref _latencyCount), description: "Requests processed");
         _meter.CreateObservableCounter("xenstore.errors", () => _errorsByErrno.Sum(), description: "Error replies");
         _meter.CreateObservableCounter("xenstore.watch_events.queued", () => Volatile.Read(ref _watchEventsQueued));
@@ -48,27 +48,41 @@ internal sealed class ServerMetrics : IDisposable
         _meter.CreateObservableCounter("xenstore.journal.bytes", () => _journalBytes());
     }
 
-    /// <param name="type">The request's type.</param>
-    /// <param name="arrivalTimestamp">When it arrived: the start of the store thread's batch that received it (<see cref="Pipeline.RequestClock"/>).</param>
-    /// <param name="doneTimestamp">When the store thread had executed it.</param>
-    public void RequestProcessed(XsMessageType type, long arrivalTimestamp, long doneTimestamp)
+    /// <summary>Counts one executed request by type (its latency comes with <see cref="RequestsDone"/>).</summary>
+    public void RequestProcessed(XsMessageType type)
     {
         int index = (uint)type < (uint)_requestsByType.Length - 1 ? (int)type : _requestsByType.Length - 1;
         _requestsByType[index]++;
+    }
+
+    /// <summary>
+    /// Records the latency of <paramref name="count"/> requests that arrived together and were executed by
+    /// <paramref name="doneTimestamp"/> (<see cref="System.Diagnostics.Stopwatch"/> timestamps: see
+    /// <see cref="Pipeline.RequestTiming"/>).
+    /// </summary>
+    public void RequestsDone(long arrivalTimestamp, long doneTimestamp, int count)
+    {
         long ticks = doneTimestamp - arrivalTimestamp;
         int bucket = 0;
         while (bucket < s_latencyBucketsTicks.Length && ticks > s_latencyBucketsTicks[bucket])
         {
             bucket++;
         }
-        _latencyBuckets[bucket]++;
-        _latencySumTicks += ticks;
-        Volatile.Write(ref _latencyCount, _latencyCount + 1);
+        _latencyBuckets[bucket] += count;
+        _latencySumTicks += ticks * count;
+        Volatile.Write(ref _latencyCount, _latencyCount + count);
         if (_latency.Enabled)
         {
-            _latency.Record(ticks * 1e6 / System.Diagnostics.Stopwatch.Frequency);
+            double us = ticks * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+            for (int i = 0; i < count; i++)
+            {
+                _latency.Record(us);
+            }
         }
     }
+
+    /// <summary>Requests given a latency so far, and the sum of their latencies in Stopwatch ticks.</summary>
+    public (long Count, long SumTicks) Latency => (_latencyCount, _latencySumTicks);
 
     public void ErrorSent(XsError error) => _errorsByErrno[(int)error]++;
 

@@ -37,28 +37,28 @@ internal sealed class BatchPipeline(
     private readonly List<IClientConnection> _flushing = [];
     private readonly List<IClientConnection> _carried = [];
     private readonly HeapTrimmer _trimmer = new();
-    private readonly RequestClock _clock = new(view.Table.Time);
+    private readonly RequestTiming _clock = new(view.Table, metrics);
 
     public XenstoreEngine Engine => engine;
 
     /// <summary>The sends and receives of the sockets ready in this batch.</summary>
     public SocketIoBatch Io => io;
 
-    /// <summary>The timestamps of this batch's requests (one clock read per request).</summary>
-    public RequestClock Clock => _clock;
+    /// <summary>The times of this batch's requests (one clock reading per run of one connection's requests).</summary>
+    public RequestTiming Clock => _clock;
 
     public void RunBatch()
     {
         io.Complete();
         rings?.Receive(this);
         ExecuteQueued();
-        _clock.Invalidate();
+        _clock.Close();
         journal.Append(engine);
         Publish();
         Flush();
         rings?.NotifyTouched();
         _trimmer.AfterBatch(engine.NodeCount);
-        _clock.Invalidate();
+        _clock.Close();
     }
 
     /// <summary>How long the store thread may wait for readiness before the next batch (-1: until something happens).</summary>
@@ -66,17 +66,16 @@ internal sealed class BatchPipeline(
 
     /// <summary>
     /// Executes one request now; false when it failed and the connection was dropped. <paramref name="arrival"/> is
-    /// a timestamp of <see cref="Clock"/> (<see cref="RequestClock.Arrival"/> for input received on this thread).
+    /// a timestamp of <see cref="Clock"/> (<see cref="RequestTiming.Arrival"/> for input received on this thread).
     /// </summary>
     public bool Execute(IClientConnection connection, XsHeader header, ReadOnlySpan<byte> payload, long arrival)
     {
         try
         {
             trace.Request(connection.Id, connection.Domid, header, payload);
+            _clock.Starting(connection.Id);
             engine.Process(connection.Id, header, payload);
-            long done = _clock.Completed(out long elapsed);
-            view.Table.Find(connection.Id)?.Request(header.Type, view.Table.Second(done), elapsed);
-            metrics.RequestProcessed(header.Type, arrival, done);
+            _clock.Executed(header.Type, arrival);
             connection.RequestCompleted();
             return true;
         }
@@ -92,7 +91,7 @@ internal sealed class BatchPipeline(
     /// <summary>A connection opens: the engine learns of it now.</summary>
     public void Open(IClientConnection connection)
     {
-        _clock.Invalidate();
+        _clock.Close();
         trace.Connection(connection.Id, connection.Domid, connection.Kind, opened: true);
         connections.Add(connection);
         view.Table.Opened(connection);
@@ -103,7 +102,7 @@ internal sealed class BatchPipeline(
     /// <summary>A connection is gone: the engine forgets it, its watches and transactions.</summary>
     public void Close(IClientConnection connection)
     {
-        _clock.Invalidate();
+        _clock.Close();
         trace.Connection(connection.Id, connection.Domid, connection.Kind, opened: false);
         if (connections.Remove(connection))
         {
@@ -137,7 +136,7 @@ internal sealed class BatchPipeline(
                         Close(work.Connection!);
                         break;
                     case StoreWorkKind.Action:
-                        _clock.Invalidate();
+                        _clock.Close();
                         work.Action!(engine);
                         break;
                 }
