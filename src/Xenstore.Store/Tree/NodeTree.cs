@@ -37,7 +37,7 @@ internal sealed class NodeTree
         ReadOnlySpan<char> rest = path[1..];
         while (true)
         {
-            int slash = rest.IndexOf('/');
+            int slash = NextSlash(rest);
             ReadOnlySpan<char> name = slash < 0 ? rest : rest[..slash];
             Node? child = node.Children.Find(name);
             if (child is null)
@@ -51,6 +51,22 @@ internal sealed class NodeTree
             node = child;
             rest = rest[(slash + 1)..];
         }
+    }
+
+    /// <summary>
+    /// The first <c>/</c> in a path's rest, or -1: a plain scan, since a component is a few characters and the
+    /// vectorised search costs more to set up than such a scan takes.
+    /// </summary>
+    private static int NextSlash(ReadOnlySpan<char> rest)
+    {
+        for (int i = 0; i < rest.Length; i++)
+        {
+            if (rest[i] == '/')
+            {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /// <summary>The nearest existing node at or above <paramref name="path"/>, and its path.</summary>
