@@ -13,6 +13,9 @@ internal sealed class EngineOutputRouter(ConnectionRegistry connections, AccessT
 {
     private readonly HashSet<IClientConnection> _touched = [];
 
+    /// <summary>The connection last added to <see cref="_touched"/> in this batch: a run of replies adds it once.</summary>
+    private IClientConnection? _lastTouched;
+
     /// <summary>The connections with output (or a pending send) in the current batch.</summary>
     public IReadOnlyCollection<IClientConnection> Touched => _touched;
 
@@ -48,18 +51,30 @@ internal sealed class EngineOutputRouter(ConnectionRegistry connections, AccessT
                 counters.Errors[(int)error]++;
             }
         }
-        _touched.Add(connection);
+        if (!ReferenceEquals(connection, _lastTouched))
+        {
+            _touched.Add(connection);
+            _lastTouched = connection;
+        }
     }
 
     /// <summary>A connection to flush with this batch (a socket whose send can go on, say).</summary>
     public void Touch(IClientConnection connection) => _touched.Add(connection);
 
-    public void Forget(IClientConnection connection) => _touched.Remove(connection);
+    public void Forget(IClientConnection connection)
+    {
+        _touched.Remove(connection);
+        if (ReferenceEquals(connection, _lastTouched))
+        {
+            _lastTouched = null;
+        }
+    }
 
     /// <summary>Takes the touched connections out into <paramref name="into"/>.</summary>
     public void TakeTouched(List<IClientConnection> into)
     {
         into.AddRange(_touched);
         _touched.Clear();
+        _lastTouched = null;
     }
 }
