@@ -229,6 +229,14 @@ def hostsim_targets(by):
             worst = max(mine)
             print(f"- {label}: daemon RSS after destroying every guest / before, worst run: {worst[0]:.2f}× ({worst[1]}) "
                   "(target ≤ 1.10×)")
+    anon = [(r["daemon_anon_kib_after"] / r["daemon_anon_kib_before"], r["name"], r["daemon"]) for r in runs
+            if r.get("daemon_anon_kib_before") and r.get("daemon_anon_kib_after")]
+    for d, label in DAEMONS:
+        mine = [g for g in anon if g[2] == d]
+        if mine:
+            worst = max(mine)
+            print(f"- {label}: its anonymous part (heap, stacks; not the executable's pages), worst run: "
+                  f"{worst[0]:.2f}× ({worst[1]})")
 
 
 def mux_table(by):
