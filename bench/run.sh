@@ -122,11 +122,14 @@ dotnet build src/Xenstore.Xenbus -c Release -v q -nologo 2>&1 | tail -1 >&2
 ours_dll=$root/src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll
 xenbusd_dll=$root/src/Xenstore.Xenbus/bin/Release/net10.0/xenbusd.dll
 loadgen_dll=$root/bench/Xenstore.LoadGen/bin/Release/net10.0/xs-loadgen.dll
-hostsim_dll=$root/src/Xenstore.HostSim/bin/Release/net10.0/xenstore-hostsim.dll
+# The host simulator is the load generator of the hostsim-* workloads: native (published once per run), so that
+# its own CPU (and its JIT warming up) takes as little of the 2 cores from the daemon as it can.
+hostsim_exe=""
 # The hotplug scripts' `--tools ours` is the CLI as a user installs it: the native build.
 our_tools=""
 if [[ " $workloads " == *" hostsim-"* ]] || [ -z "$workloads" ]; then
-  dotnet build src/Xenstore.HostSim -c Release -v q -nologo 2>&1 | tail -1 >&2
+  hostsim_exe=$(mktemp -d /tmp/xsbench-hostsim.XXXXXX)
+  dotnet publish src/Xenstore.HostSim -c Release -r linux-x64 -o "$hostsim_exe" -v q -nologo 2>&1 | tail -1 >&2
   our_tools=$(mktemp -d /tmp/xsbench-cli.XXXXXX)
   dotnet publish src/Xenstore.Cli -c Release -r linux-x64 -o "$our_tools" -v q -nologo 2>&1 | tail -1 >&2
 fi
@@ -175,7 +178,7 @@ daemon_sim=""
 mux_pid=""
 cleanup() {
   [ -n "$daemon_pid" ] && stop_daemon
-  rm -rf "$workdir" "$refhome" "$refhome_new" "$statedir_parent" ${our_tools:+"$our_tools"}
+  rm -rf "$workdir" "$refhome" "$refhome_new" "$statedir_parent" ${our_tools:+"$our_tools"} ${hostsim_exe:+"$hostsim_exe"}
 }
 trap cleanup EXIT
 
@@ -321,7 +324,7 @@ for round in $(seq 1 "$rounds"); do
       else
         gen=(dotnet "$loadgen_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --timeout "$box")
         if [[ "$name" == hostsim-* ]]; then
-          gen=(dotnet "$hostsim_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --json --quiet)
+          gen=("$hostsim_exe/xenstore-hostsim" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --json --quiet)
           [[ "$name" == hostsim-ours-* ]] && gen+=(--tools-dir "$our_tools")
         fi
         [ "$pin" = pin ] && gen=(taskset -c 0 "${gen[@]}")
