@@ -13,11 +13,13 @@ DAEMONS = [("ours", "ours"), ("ours-aot", "ours (native)"), ("c", "C 4.17"), ("c
 C_DAEMONS = ("c", "c422")
 # Every client a socket client of xenbusd (or of the null relay, its floor): over our socket, over dom0's ring to ours as the Xenstore domain
 # (multiplexed or --serialize), over C 4.22's privileged ring.
-MUX_DAEMONS = [("ours", "ours (socket)"), ("mux", "xenbusd → ours socket"), ("relay", "null relay → ours socket"),
+MUX_DAEMONS = [("ours", "ours (socket)"), ("ours-aot", "ours (socket), native"), ("mux", "xenbusd → ours socket"), ("relay", "null relay → ours socket"),
                ("xsdom", "xenbusd → ring → ours"),
-               ("xsdom-serial", "--serialize → ring → ours"), ("c422-xsdom", "xenbusd → ring → C 4.22")]
+               ("xsdom-serial", "--serialize → ring → ours"), ("xsdom-aot", "xenbusd → ring → ours, native"),
+               ("xsdom-serial-aot", "--serialize → ring → ours, native"), ("c422-xsdom", "xenbusd → ring → C 4.22")]
 MUX_RATIOS = [("mux", "ours", "xenbusd / own socket"), ("relay", "ours", "null relay / own socket"),
               ("mux", "relay", "xenbusd / null relay"), ("xsdom", "xsdom-serial", "multiplexed / serialized"),
+              ("xsdom-aot", "xsdom-serial-aot", "native: multiplexed / serialized"), ("ours-aot", "xsdom-serial-aot", "native: own socket / serialized"),
               ("xsdom", "c422-xsdom", "ours / C 4.22 behind xenbusd")]
 
 # workload name, metric key, label, unit, higher is better (None: not a figure of merit)
@@ -146,7 +148,7 @@ def main(path):
     by = {}
     for r in runs:
         by.setdefault((r["name"], r["daemon"]), []).append(r)
-    mux_kinds = {d for d, _ in MUX_DAEMONS if d != "ours"}
+    mux_kinds = {d for d, _ in MUX_DAEMONS if d not in ("ours", "ours-aot")}
     present = [d for d in DAEMONS if d[0] not in mux_kinds and any(k[1] == d[0] for k in by)]
     refs = [(d, label) for d, label in present if d in C_DAEMONS]
     others = [(d, label) for d, label in present if d not in C_DAEMONS and d != "null"]
@@ -229,12 +231,20 @@ def hostsim_targets(by):
             worst = max(mine)
             print(f"- {label}: daemon RSS after destroying every guest / before, worst run: {worst[0]:.2f}× ({worst[1]}) "
                   "(target ≤ 1.10×)")
+    anon = [(r["daemon_anon_kib_after"] / r["daemon_anon_kib_before"], r["name"], r["daemon"]) for r in runs
+            if r.get("daemon_anon_kib_before") and r.get("daemon_anon_kib_after")]
+    for d, label in DAEMONS:
+        mine = [g for g in anon if g[2] == d]
+        if mine:
+            worst = max(mine)
+            print(f"- {label}: its anonymous part (heap, stacks; not the executable's pages), worst run: "
+                  f"{worst[0]:.2f}× ({worst[1]})")
 
 
 def mux_table(by):
     """The disaggregated host: the same workloads through xenbusd, every upstream side by side."""
     present = [(d, label) for d, label in MUX_DAEMONS if any(k[1] == d for k in by)]
-    if not any(d != "ours" for d, _ in present):
+    if not any(d not in ("ours", "ours-aot") for d, _ in present):
         return
     kinds = {d for d, _ in present}
     ratios = [(a, b, label) for a, b, label in MUX_RATIOS if a in kinds and b in kinds]
@@ -245,7 +255,7 @@ def mux_table(by):
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name, key, label, unit, _ in ROWS:
-        if not (name == "latency" or name in ("storm-1", "storm-8", "storm-32")) or not any((name, d) in by and d != "ours" for d, _ in present):
+        if not (name == "latency" or name in ("storm-1", "storm-8", "storm-32")) or not any((name, d) in by and d not in ("ours", "ours-aot") for d, _ in present):
             continue
         cells, medians = [], {}
         for d, _ in present:

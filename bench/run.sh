@@ -25,6 +25,7 @@
 #                   on one epoll thread, nothing else (the floor of any user-space multiplexer: the hop itself)
 #     xsdom         our daemon as the Xenstore domain (--xenstore-domain), xenbusd over dom0's one ring
 #     xsdom-serial  the same with xenbusd --serialize (one request on the ring at a time, the old xenbus)
+#     xsdom-aot, xsdom-serial-aot   the same two with the daemon and xenbusd as shipped (native, published per run)
 #     c422-xsdom    C 4.22 serving domain 1 as its privileged domain (--priv-domid 1), xenbusd over that ring
 #
 # Every reply is verified by the load generator; a protocol error fails that run and shows as "failed" in the
@@ -121,11 +122,14 @@ dotnet build src/Xenstore.Xenbus -c Release -v q -nologo 2>&1 | tail -1 >&2
 ours_dll=$root/src/Xenstore.Daemon/bin/Release/net10.0/xenstored.dll
 xenbusd_dll=$root/src/Xenstore.Xenbus/bin/Release/net10.0/xenbusd.dll
 loadgen_dll=$root/bench/Xenstore.LoadGen/bin/Release/net10.0/xs-loadgen.dll
-hostsim_dll=$root/src/Xenstore.HostSim/bin/Release/net10.0/xenstore-hostsim.dll
+# The host simulator is the load generator of the hostsim-* workloads: native (published once per run), so that
+# its own CPU (and its JIT warming up) takes as little of the 2 cores from the daemon as it can.
+hostsim_exe=""
 # The hotplug scripts' `--tools ours` is the CLI as a user installs it: the native build.
 our_tools=""
 if [[ " $workloads " == *" hostsim-"* ]] || [ -z "$workloads" ]; then
-  dotnet build src/Xenstore.HostSim -c Release -v q -nologo 2>&1 | tail -1 >&2
+  hostsim_exe=$(mktemp -d /tmp/xsbench-hostsim.XXXXXX)
+  dotnet publish src/Xenstore.HostSim -c Release -r linux-x64 -o "$hostsim_exe" -v q -nologo 2>&1 | tail -1 >&2
   our_tools=$(mktemp -d /tmp/xsbench-cli.XXXXXX)
   dotnet publish src/Xenstore.Cli -c Release -r linux-x64 -o "$our_tools" -v q -nologo 2>&1 | tail -1 >&2
 fi
@@ -142,9 +146,13 @@ statedir=$statedir_parent/ours
 if [[ " $daemons " == *" relay "* ]]; then
   gcc -O2 -Wall -Wextra -Werror -o "$workdir/null-relay" bench/null-relay/null-relay.c
 fi
-# ours-aot: the daemon as it is shipped (native, published once per run), next to the JIT build of "ours".
-if [[ " $daemons " == *" ours-aot "* ]]; then
+# ours-aot: the daemon as it is shipped (native, published once per run), next to the JIT build of "ours"; the
+# native xsdom kinds use it too, with xenbusd as shipped.
+if [[ " $daemons " == *"-aot "* ]]; then
   dotnet publish src/Xenstore.Daemon -c Release -r linux-x64 -o "$workdir/aot" -v q -nologo 2>&1 | tail -1 >&2
+fi
+if [[ " $daemons " == *" xsdom-aot "* || " $daemons " == *" xsdom-serial-aot "* ]]; then
+  dotnet publish src/Xenstore.Xenbus -c Release -r linux-x64 -o "$workdir/aot-xenbusd" -v q -nologo 2>&1 | tail -1 >&2
 fi
 case " $daemons " in
   *" c "*|*" ocaml "*)
@@ -170,7 +178,7 @@ daemon_sim=""
 mux_pid=""
 cleanup() {
   [ -n "$daemon_pid" ] && stop_daemon
-  rm -rf "$workdir" "$refhome" "$refhome_new" "$statedir_parent" ${our_tools:+"$our_tools"}
+  rm -rf "$workdir" "$refhome" "$refhome_new" "$statedir_parent" ${our_tools:+"$our_tools"} ${hostsim_exe:+"$hostsim_exe"}
 }
 trap cleanup EXIT
 
@@ -178,7 +186,9 @@ trap cleanup EXIT
 start_mux() {
   daemon_sock=$workdir/xenbusd.sock
   rm -f "$daemon_sock" "$workdir/xenbusd.out"
-  dotnet "$xenbusd_dll" "$@" --socket "$daemon_sock" > "$workdir/xenbusd.out" 2> "$workdir/xenbusd.err" &
+  local program=(dotnet "$xenbusd_dll")
+  [[ "$daemon_kind" == *-aot ]] && program=("$workdir/aot-xenbusd/xenbusd")
+  "${program[@]}" "$@" --socket "$daemon_sock" > "$workdir/xenbusd.out" 2> "$workdir/xenbusd.err" &
   mux_pid=$!
   for _ in $(seq 200); do grep -q "listening on" "$workdir/xenbusd.out" 2>/dev/null && break; sleep 0.05; done
   grep -q "listening on" "$workdir/xenbusd.out" || { echo "xenbusd did not start: $(cat "$workdir/xenbusd.err")" >&2; return 1; }
@@ -222,14 +232,16 @@ start_daemon() {
       for _ in $(seq 200); do grep -q "listening on" "$workdir/relay.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "listening on" "$workdir/relay.out" || { echo "null-relay did not start" >&2; return 1; }
       ;;
-    xsdom|xsdom-serial)
+    xsdom|xsdom-serial|xsdom-aot|xsdom-serial-aot)
       rm -rf "$workdir/xsd" "$statedir" "$workdir/ours.out"; mkdir -p "$workdir/xsd" "$statedir"
-      dotnet "$ours_dll" --no-fork --xenstore-domain --sim-dir "$workdir/xsd" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
+      local program=(dotnet "$ours_dll")
+      [[ "$kind" == *-aot ]] && program=("$workdir/aot/xenstored")
+      "${program[@]}" --no-fork --xenstore-domain --sim-dir "$workdir/xsd" --state-dir "$statedir" > "$workdir/ours.out" 2> "$workdir/ours.err" &
       daemon_pid=$!
       for _ in $(seq 200); do grep -q "serving domain" "$workdir/ours.out" 2>/dev/null && break; sleep 0.05; done
       grep -q "serving domain" "$workdir/ours.out" || { echo "our daemon did not serve dom0's ring: $(cat "$workdir/ours.err")" >&2; return 1; }
       local serial=()
-      [ "$kind" = xsdom-serial ] && serial=(--serialize)
+      [[ "$kind" == xsdom-serial* ]] && serial=(--serialize)
       start_mux --sim-dir "$workdir/xsd" --domain 0 "${serial[@]}" || return 1
       ;;
     c422-xsdom)
@@ -274,7 +286,7 @@ stop_daemon() {
     mux_pid=""
   fi
   case "$daemon_kind" in
-    ours|ours-aot|null|mux|relay|xsdom|xsdom-serial)
+    ours|ours-aot|null|mux|relay|xsdom|xsdom-serial|xsdom-aot|xsdom-serial-aot)
       kill -TERM "$daemon_pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$daemon_pid" 2>/dev/null || true
@@ -300,7 +312,7 @@ for round in $(seq 1 "$rounds"); do
       [ "$kind" = null ] && [[ " latency pipeline fanin " != *" $name "* ]] && continue
       case "$kind" in
         relay) [ "$name" = latency ] || continue ;;
-        mux|xsdom|xsdom-serial|c422-xsdom) [[ " latency storm-1 storm-8 storm-32 " == *" $name "* ]] || continue ;;
+        mux|xsdom|xsdom-serial|xsdom-aot|xsdom-serial-aot|c422-xsdom) [[ " latency storm-1 storm-8 storm-32 " == *" $name "* ]] || continue ;;
       esac
       rings=-
       [[ "$name" == ring-* || "$name" == hostsim-* ]] && rings=rings
@@ -312,7 +324,7 @@ for round in $(seq 1 "$rounds"); do
       else
         gen=(dotnet "$loadgen_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --timeout "$box")
         if [[ "$name" == hostsim-* ]]; then
-          gen=(dotnet "$hostsim_dll" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --json --quiet)
+          gen=("$hostsim_exe/xenstore-hostsim" --socket "$daemon_sock" --daemon-pid "$daemon_pid" --json --quiet)
           [[ "$name" == hostsim-ours-* ]] && gen+=(--tools-dir "$our_tools")
         fi
         [ "$pin" = pin ] && gen=(taskset -c 0 "${gen[@]}")

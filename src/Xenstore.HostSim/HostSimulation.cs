@@ -27,6 +27,9 @@ internal sealed class HostSimulation(HostSimOptions options)
     private int _destroyed;
     private Task _restart = Task.CompletedTask;
 
+    /// <summary>How long the host stays quiet after the destroy before the daemon's memory is read.</summary>
+    private static readonly TimeSpan QuietBeforeMemory = TimeSpan.FromSeconds(2);
+
     private TimeSpan BootTimeout => (options.WaitTimeout * 3) + options.HotplugTimeout;
 
     public async Task<HostSimReport> RunAsync(CancellationToken cancellationToken)
@@ -91,6 +94,12 @@ internal sealed class HostSimulation(HostSimOptions options)
         await using XenstoreClient finalChecker = await XenstoreClient.ConnectAsync(options.SocketPath, cancellationToken).ConfigureAwait(false);
         HashSet<string> after = await TreeScan.AllNodesAsync(finalChecker, cancellationToken).ConfigureAwait(false);
         after.ExceptWith(baseline);
+        if (pid is not null)
+        {
+            // Memory after the destroy is read once the host has been quiet for a moment, as between two storms: a
+            // daemon may give memory back only when it goes quiet (ours does, a second after a large fall).
+            await Task.Delay(QuietBeforeMemory, cancellationToken).ConfigureAwait(false);
+        }
         DaemonUsage? end = pid is int p2 ? DaemonUsage.Read(p2) : null;
         return new HostSimReport
         {

@@ -2,47 +2,99 @@ using Xenstore.Server.Pipeline;
 
 namespace Xenstore.Server.Tests;
 
-/// <summary>When the store gives memory back: only after a large fall from a large peak, about log(N) times.</summary>
+/// <summary>
+/// When the store gives memory back: after a large fall from a large peak, about log(N) times during the fall, and
+/// once more when the daemon is quiet after the tail of a fall; never on growth, a small store or a steady one.
+/// </summary>
 public sealed class HeapTrimmerTests
 {
+    private readonly ManualClock _clock = new();
+    private int _collections;
+
+    private HeapTrimmer NewTrimmer() => new(_clock, () => _collections++);
+
     [Fact]
     public void AStoreFallingFromItsPeak_TrimsAtEachFallTo60Percent_AndGrowthNever()
     {
-        var trimmer = new HeapTrimmer();
+        HeapTrimmer trimmer = NewTrimmer();
         for (int nodes = 100; nodes <= 20_000; nodes += 100)
         {
-            trimmer.AfterBatch(nodes);
+            trimmer.AfterBatch(nodes, busy: true);
         }
         Assert.Equal(0, trimmer.Trims);
-        trimmer.AfterBatch(12_100);
+        trimmer.AfterBatch(12_100, busy: true);
         Assert.Equal(0, trimmer.Trims);
-        trimmer.AfterBatch(12_000);
+        trimmer.AfterBatch(12_000, busy: true);
         Assert.Equal(1, trimmer.Trims);
         // Down to none in steps: each fall to 60% of the last trim's size, by 1000 nodes or more, trims once more.
         for (int nodes = 11_900; nodes >= 0; nodes -= 100)
         {
-            trimmer.AfterBatch(nodes);
+            trimmer.AfterBatch(nodes, busy: true);
         }
         Assert.InRange(trimmer.Trims, 5, 8);
+        Assert.Equal(trimmer.Trims, _collections);
     }
 
     [Fact]
-    public void ASmallStore_OrASmallFall_NeverTrims()
+    public void ASmallStore_OrASmallFall_NeverTrims_EvenWhenQuiet()
     {
-        var small = new HeapTrimmer();
-        small.AfterBatch(HeapTrimmer.MinimumPeak - 1);
-        small.AfterBatch(0);
+        HeapTrimmer small = NewTrimmer();
+        small.AfterBatch(HeapTrimmer.MinimumPeak - 1, busy: true);
+        small.AfterBatch(0, busy: true);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        small.AfterBatch(0, busy: false);
         Assert.Equal(0, small.Trims);
+        Assert.Equal(-1, small.WaitMilliseconds());
 
-        var oscillating = new HeapTrimmer();
-        oscillating.AfterBatch(50_000);
-        oscillating.AfterBatch(1_000);
-        int after = oscillating.Trims;
+        // A steady host: a large store losing a domain's worth of nodes now and then.
+        HeapTrimmer steady = NewTrimmer();
+        steady.AfterBatch(50_000, busy: true);
         for (int i = 0; i < 100; i++)
         {
-            oscillating.AfterBatch(1_500);
-            oscillating.AfterBatch(600);
+            steady.AfterBatch(49_900, busy: true);
+            _clock.Advance(TimeSpan.FromMinutes(1));
+            steady.AfterBatch(49_900, busy: false);
+            steady.AfterBatch(50_000, busy: true);
         }
-        Assert.Equal(after, oscillating.Trims);
+        Assert.Equal(0, steady.Trims);
+        Assert.Equal(0, _collections);
+    }
+
+    [Fact]
+    public void TheTailOfAFall_IsTrimmedOnce_WhenTheStoreHasBeenQuietForTheSettleDelay()
+    {
+        HeapTrimmer trimmer = NewTrimmer();
+        trimmer.AfterBatch(5_000, busy: true);
+        trimmer.AfterBatch(2_900, busy: true);
+        Assert.Equal(1, trimmer.Trims);
+        // Too small a fall for a trim during the destroy, but more than a quarter of the store.
+        trimmer.AfterBatch(2_000, busy: true);
+        Assert.Equal(1, trimmer.Trims);
+        Assert.Equal((int)HeapTrimmer.SettleDelay.TotalMilliseconds, trimmer.WaitMilliseconds());
+
+        // Batches with work keep it waiting, however long they go on.
+        for (int i = 0; i < 10; i++)
+        {
+            _clock.Advance(HeapTrimmer.SettleDelay);
+            trimmer.AfterBatch(2_000, busy: true);
+        }
+        Assert.Equal(1, trimmer.Trims);
+
+        // A quiet batch before the delay is over does not trim either, and says how long is left.
+        _clock.Advance(HeapTrimmer.SettleDelay / 4);
+        trimmer.AfterBatch(2_000, busy: false);
+        Assert.Equal(1, trimmer.Trims);
+        Assert.InRange(trimmer.WaitMilliseconds(), 1, (int)HeapTrimmer.SettleDelay.TotalMilliseconds - 1);
+
+        _clock.Advance(HeapTrimmer.SettleDelay);
+        trimmer.AfterBatch(2_000, busy: false);
+        Assert.Equal(2, trimmer.Trims);
+        Assert.Equal(-1, trimmer.WaitMilliseconds());
+
+        // Nothing more happens while the store stays as it is.
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        trimmer.AfterBatch(2_000, busy: false);
+        Assert.Equal(2, trimmer.Trims);
+        Assert.Equal(2, _collections);
     }
 }

@@ -114,13 +114,26 @@ public sealed class LargeDirectoryTests
         {
             AssertChunk(changed, Dom0.DirectoryPart(Dir, offset).Text, offset);
         }
+        // A child's value changing leaves the names as they are; a child added at the end is listed last.
+        Dom0.Write($"{Dir}/child-5", "changed").Ok();
+        AssertChunk(changed, Dom0.DirectoryPart(Dir, 0).Text, 0);
+        Dom0.Write($"{Dir}/a-late-child", "").Ok();
+        changed += "a-late-child\0";
+        foreach (long offset in new long[] { changed.Length - 100, changed.Length - 5, changed.Length, 0 })
+        {
+            AssertChunk(changed, Dom0.DirectoryPart(Dir, offset).Text, offset);
+        }
         Dom0.Directory(Dir).Fails("E2BIG");
     }
 
-    /// <summary>A chunk is its generation, then whole names of the listing from the offset (the first may be cut).</summary>
+    /// <summary>
+    /// A chunk is its generation, then as many whole names of the listing from the offset (the first may be cut) as
+    /// fit with one byte to spare, then, if that was the rest of the listing, the NUL that ends it.
+    /// </summary>
     private static void AssertChunk(string listing, string chunk, long offset)
     {
-        string names = chunk[(chunk.IndexOf('\0') + 1)..];
+        int header = chunk.IndexOf('\0') + 1;
+        string names = chunk[header..];
         string expected = offset >= listing.Length ? "" : listing[(int)offset..];
         if (names.Length == expected.Length + 1)
         {
@@ -129,6 +142,9 @@ public sealed class LargeDirectoryTests
         }
         Assert.True(names.Length > 0 && names.Length <= 4096 && expected.StartsWith(names, StringComparison.Ordinal),
             $"the chunk at offset {offset} is not the listing from there");
+        Assert.EndsWith("\0", names, StringComparison.Ordinal);
+        int next = expected.IndexOf('\0', names.Length) + 1;
+        Assert.True(header + next + 1 > 4096, $"the chunk at offset {offset} stops before a name that fits");
     }
 
     private static List<string> Children(TestConnection connection, string path, uint tx)

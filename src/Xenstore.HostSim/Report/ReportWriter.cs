@@ -54,6 +54,8 @@ internal static class ReportWriter
                     json.WriteNumber("daemon_rss_kib_booted", booted.RssKiB);
                 }
                 json.WriteNumber("daemon_rss_kib_after", after.RssKiB);
+                json.WriteNumber("daemon_anon_kib_before", before.AnonKiB);
+                json.WriteNumber("daemon_anon_kib_after", after.AnonKiB);
             }
             json.WriteStartArray("deviations");
             foreach (Run.Deviation d in r.Deviations.Take(100))
@@ -96,7 +98,7 @@ internal static class ReportWriter
         text.AppendLine(c, $"  requests        {r.RequestsPerDomain:0} per domain;  CLI processes {r.CliProcesses};  EAGAIN {r.Eagain};  events {r.Events}");
         if (r.DaemonBefore is { } before && r.DaemonAfter is { } after)
         {
-            text.AppendLine(c, $"  daemon          CPU {(after.Cpu - before.Cpu).TotalSeconds:0.00} s;  RSS {before.RssKiB} -> {r.DaemonBooted?.RssKiB ?? 0} -> {after.RssKiB} KiB");
+            text.AppendLine(c, $"  daemon          CPU {(after.Cpu - before.Cpu).TotalSeconds:0.00} s;  RSS {before.RssKiB} -> {r.DaemonBooted?.RssKiB ?? 0} -> {after.RssKiB} KiB (anonymous {before.AnonKiB} -> {after.AnonKiB})");
         }
         foreach (string e in r.FaultEvents)
         {

@@ -36,8 +36,11 @@ internal sealed class BatchPipeline(
 {
     private readonly List<IClientConnection> _flushing = [];
     private readonly List<IClientConnection> _carried = [];
-    private readonly HeapTrimmer _trimmer = new();
+    private readonly HeapTrimmer _trimmer = new(view.Table.Time, HeapTrimmer.CollectAggressively);
     private readonly RequestTiming _clock = new(view.Table, metrics);
+
+    // Requests and posted work executed so far: a batch that moved it was not quiet.
+    private long _work;
 
     public XenstoreEngine Engine => engine;
 
@@ -49,6 +52,7 @@ internal sealed class BatchPipeline(
 
     public void RunBatch()
     {
+        long workBefore = _work;
         io.Complete();
         rings?.Receive(this);
         ExecuteQueued();
@@ -57,12 +61,17 @@ internal sealed class BatchPipeline(
         Publish();
         Flush();
         rings?.NotifyTouched();
-        _trimmer.AfterBatch(engine.NodeCount);
+        _trimmer.AfterBatch(engine.NodeCount, busy: _work != workBefore);
         _clock.Close();
     }
 
     /// <summary>How long the store thread may wait for readiness before the next batch (-1: until something happens).</summary>
-    public int WaitMilliseconds() => rings?.WaitMilliseconds() ?? -1;
+    public int WaitMilliseconds()
+    {
+        int ringWait = rings?.WaitMilliseconds() ?? -1;
+        int trimWait = _trimmer.WaitMilliseconds();
+        return ringWait < 0 ? trimWait : trimWait < 0 ? ringWait : Math.Min(ringWait, trimWait);
+    }
 
     /// <summary>
     /// Executes one request now; false when it failed and the connection was dropped. <paramref name="arrival"/> is
@@ -70,6 +79,7 @@ internal sealed class BatchPipeline(
     /// </summary>
     public bool Execute(IClientConnection connection, XsHeader header, ReadOnlySpan<byte> payload, long arrival)
     {
+        _work++;
         try
         {
             trace.Request(connection.Id, connection.Domid, header, payload);
@@ -120,6 +130,7 @@ internal sealed class BatchPipeline(
     {
         while (queue.TryTake(out StoreWork work))
         {
+            _work++;
             if (work.Kind == StoreWorkKind.Request)
             {
                 Execute(work.Connection!, work.Header, work.Payload!, work.Timestamp);

@@ -295,6 +295,11 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         request.Reply.AppendNumber(node!.ChildrenGeneration);
         request.Reply.AppendByte(0);
+        if (node.Children.PartListing is { } listing)
+        {
+            AppendPart(request.Reply, listing, offset);
+            return XsError.None;
+        }
         ReadOnlySpan<Node> children = node.Children.Items;
         long position = 0;
         int index = 0;
@@ -330,6 +335,25 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
             request.Reply.AppendByte(0);
         }
         return XsError.None;
+    }
+
+    /// <summary>
+    /// One part of a listing held as bytes, cut as the loop over children above cuts it: whole entries from the
+    /// offset (the first one's tail when the offset falls inside a name) while one byte stays free for the NUL
+    /// that ends the list, which is added once the rest fits.
+    /// </summary>
+    private static void AppendPart(ReplyBuffer reply, byte[] listing, uint offset)
+    {
+        int start = (int)Math.Min(offset, (uint)listing.Length);
+        int room = XsConstants.PayloadMax - reply.Length - 1;
+        if (listing.Length - start <= room)
+        {
+            reply.Append(listing.AsSpan(start));
+            reply.AppendByte(0);
+            return;
+        }
+        int cut = listing.AsSpan(start, room).LastIndexOf((byte)0);
+        reply.Append(listing.AsSpan(start, cut + 1));
     }
 
     /// <summary>

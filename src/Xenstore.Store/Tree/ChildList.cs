@@ -56,6 +56,12 @@ internal sealed class ChildList
     /// <summary>Global generation of the last change to this set of children (DIRECTORY_PART's generation).</summary>
     public long Generation { get; set; }
 
+    /// <summary>
+    /// The whole listing as bytes (names with their NULs, <see cref="NameBytes"/> long) for lists too large for one
+    /// reply, which are read in parts; null for smaller lists, which are not worth the copy.
+    /// </summary>
+    public byte[]? PartListing => _chunked?.Listing();
+
     /// <summary>The children in insertion order. The span stays valid until the next change to this list.</summary>
     public ReadOnlySpan<Node> Items => _chunked is not null ? _chunked.Ordered() : _items.AsSpan(0, _count);
 

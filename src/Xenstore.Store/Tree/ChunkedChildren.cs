@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Text;
 
 namespace Xenstore.Store.Tree;
 
@@ -36,6 +37,7 @@ internal sealed class ChunkedChildren
     private int _logLength;
     private int _count;
     private Node[]? _ordered;
+    private byte[]? _listing;
 
     public ChunkedChildren(ReadOnlySpan<Node> children) => Rebuild(children);
 
@@ -49,6 +51,7 @@ internal sealed class ChunkedChildren
         _logLength = source._logLength;
         _count = source._count;
         _ordered = source._ordered;
+        _listing = source._listing;
     }
 
     public int Count => _count;
@@ -102,8 +105,35 @@ internal sealed class ChunkedChildren
         return _ordered;
     }
 
+    /// <summary>
+    /// Every name in insertion order, each with its terminating NUL, as DIRECTORY_PART reads it: built on the first
+    /// read after a child is added or removed (replacing a child keeps its name, and the listing), shared with copies.
+    /// A part is then one copy from an offset, as C serves it from its stored child buffer.
+    /// </summary>
+    public byte[] Listing()
+    {
+        if (_listing is null)
+        {
+            int length = 0;
+            foreach (Node child in Ordered())
+            {
+                length += child.Name.Length + 1;
+            }
+            byte[] listing = new byte[length];
+            int next = 0;
+            foreach (Node child in Ordered())
+            {
+                next += Encoding.ASCII.GetBytes(child.Name, listing.AsSpan(next));
+                listing[next++] = 0;
+            }
+            _listing = listing;
+        }
+        return _listing;
+    }
+
     public void Add(Node child)
     {
+        _listing = null;
         int position = _logLength++;
         MutableLogChunk(position >> LogChunkShift)[position & (LogChunkSize - 1)] = child;
         int index = BucketOf(child.Name);
@@ -155,6 +185,7 @@ internal sealed class ChunkedChildren
         MutableLogChunk(position >> LogChunkShift)[position & (LogChunkSize - 1)] = null;
         _count--;
         _ordered = null;
+        _listing = null;
         // Holes in the log cost memory and listing time: compact once they outnumber the children.
         if (_logLength - _count > Math.Max(LogChunkSize, _count))
         {
