@@ -10,11 +10,17 @@ namespace Xenstore.Store.Requests;
 /// <summary>The checks every request handler makes: path arguments, and permissions with existence hiding.</summary>
 internal sealed class RequestChecks(DomainTable domains)
 {
-    /// <summary>Longest canonical path looked up from a buffer on the stack; longer ones take the general way.</summary>
+    /// <summary>Longest canonical path looked up without a string; longer ones take the general way.</summary>
     private const int InlinePathChars = 256;
 
     /// <summary>The longest home prefix a relative path gets: <c>/local/domain/4294967295/</c>.</summary>
     private const int HomePrefixMax = 25;
+
+    /// <summary>
+    /// Where <see cref="LookUp"/> builds a canonical path: one buffer, as the engine runs on one thread, rather
+    /// than a stack buffer the runtime would clear on every call.
+    /// </summary>
+    private readonly char[] _canonical = new char[InlinePathChars];
 
     /// <summary>
     /// The common case of a node path argument, answered without allocating: a valid, non-special path within the
@@ -34,7 +40,7 @@ internal sealed class RequestChecks(DomainTable domains)
         {
             return PathLookup.Unresolved;
         }
-        Span<char> canonical = stackalloc char[InlinePathChars];
+        Span<char> canonical = _canonical;
         int length = 0;
         if (kind == XsPathKind.Relative)
         {

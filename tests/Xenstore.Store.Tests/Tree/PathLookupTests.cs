@@ -123,7 +123,7 @@ public sealed class PathLookupTests
     }
 
     [Fact]
-    public void PathsTooLongForTheStackBuffer_AreLeftToTheGeneralWay()
+    public void PathsTooLongForTheLookupBuffer_AreLeftToTheGeneralWay()
     {
         string longest = "/" + new string('a', 230);
         Assert.Equal(PathLookup.Missing, LookUp(_dom0, longest, out _, out _));
