@@ -145,6 +145,21 @@ public sealed class RequestTimingTests : IDisposable
     }
 
     [Fact]
+    public void ARequestWhoseExecutionClosedTheRun_StillGetsItsLatency()
+    {
+        long arrival = _timing.Arrival();
+        _timing.Starting(1);
+        // The request closed its own connection: the pipeline closes the run before the connection goes.
+        _timing.Close();
+        _table.Closed(1);
+        _timing.Executed(XsMessageType.Release, arrival);
+        _timing.Close();
+        Assert.Equal((1L, 20L), _metrics.Latency);
+        Assert.Equal(10, _table.ClosedByDomain[0].StoreTicks);
+        Assert.Equal(3, _time.Readings);
+    }
+
+    [Fact]
     public void AClosedConnectionsRun_IsChargedBeforeItsCountersGo()
     {
         long arrival = _timing.Arrival();

@@ -6,7 +6,8 @@ namespace Xenstore.Server.Pipeline;
 /// <summary>
 /// The times of the store thread's requests, for the per-connection store time and the metrics' latency, read from
 /// the clock once per run of requests of one connection rather than around every request: a pipelining client's
-/// whole chunk costs one reading, and 64 clients with one request each cost one reading apiece.
+/// whole chunk costs two readings (the batch's first and the run's end), and 64 clients with one request each about
+/// one apiece.
 /// <list type="bullet">
 /// <item>A batch's first reading is the arrival of all the input the batch receives, so a request's latency
 /// includes its wait behind the batch's earlier requests.</item>
@@ -86,7 +87,8 @@ internal sealed class RequestTiming(AccountingTable table, ServerMetrics metrics
     /// </summary>
     public void Close()
     {
-        if (_fresh && _runConnection != NoConnection)
+        // Requests may be waiting for their latency without a run: one whose execution closed its own connection.
+        if (_runConnection != NoConnection || _groups > 0)
         {
             EndRun(_time.GetTimestamp());
         }
