@@ -223,22 +223,16 @@ def hostsim_targets(by):
     bad = [r for r in runs if not r.get("ok")]
     print(f"- runs with a failure, a guest not booted or a node left over: {len(bad)} of {len(runs)} (target 0)"
           + "".join(f"; {r['name']} {r['daemon']}: {r.get('error')}" for r in bad[:5]))
-    growth = [(r["daemon_rss_kib_after"] / r["daemon_rss_kib_before"], r["name"], r["daemon"]) for r in runs
-              if r.get("daemon_rss_kib_before") and r.get("daemon_rss_kib_after")]
-    for d, label in DAEMONS:
-        mine = [g for g in growth if g[2] == d]
-        if mine:
-            worst = max(mine)
-            print(f"- {label}: daemon RSS after destroying every guest / before, worst run: {worst[0]:.2f}× ({worst[1]}) "
-                  "(target ≤ 1.10×)")
-    anon = [(r["daemon_anon_kib_after"] / r["daemon_anon_kib_before"], r["name"], r["daemon"]) for r in runs
-            if r.get("daemon_anon_kib_before") and r.get("daemon_anon_kib_after")]
-    for d, label in DAEMONS:
-        mine = [g for g in anon if g[2] == d]
-        if mine:
-            worst = max(mine)
-            print(f"- {label}: its anonymous part (heap, stacks; not the executable's pages), worst run: "
-                  f"{worst[0]:.2f}× ({worst[1]})")
+    memory = (("rss", "daemon RSS after destroying every guest / before", " (target ≤ 1.10×)"),
+              ("anon", "its anonymous part (heap, stacks; not the executable's pages)", ""))
+    for field, what, target in memory:
+        growth = [(r[f"daemon_{field}_kib_after"] / r[f"daemon_{field}_kib_before"], r["name"], r["daemon"]) for r in runs
+                  if r.get(f"daemon_{field}_kib_before") and r.get(f"daemon_{field}_kib_after")]
+        for d, label in DAEMONS:
+            mine = [g for g in growth if g[2] == d]
+            if mine:
+                worst = max(mine)
+                print(f"- {label}: {what}, worst run: {worst[0]:.2f}× ({worst[1]}){target}")
 
 
 def mux_table(by):
