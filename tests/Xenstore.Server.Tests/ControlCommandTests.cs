@@ -10,33 +10,30 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
 
     public ControlCommandTests(SharedDaemons daemons) => _daemons = daemons;
 
-    private static Task<RawMessage> ControlAsync(RawConnection client, params string[] args) =>
-        client.RequestAsync(XsMessageType.Control, RawPayload.Strings(args));
-
     [Fact]
     public async Task Log_SwitchesAreListedAndToggled()
     {
         await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("embedded"));
-        Assert.Equal("Log switch settings:\nio      : off\nconn    : off\nreplay  : off\n", (await ControlAsync(client, "log")).Text);
-        Assert.Equal("OK", (await ControlAsync(client, "log", "+io")).Text);
-        Assert.Equal("Log switch settings:\nio      : on\nconn    : off\nreplay  : off\n", (await ControlAsync(client, "log")).Text);
-        Assert.Equal("OK", (await ControlAsync(client, "log", "on")).Text);
-        Assert.Contains("conn    : on", (await ControlAsync(client, "log")).Text, StringComparison.Ordinal);
-        Assert.Equal("OK", (await ControlAsync(client, "log", "off")).Text);
+        Assert.Equal("Log switch settings:\nio      : off\nconn    : off\nreplay  : off\n", (await client.ControlAsync("log")).Text);
+        Assert.Equal("OK", (await client.ControlAsync("log", "+io")).Text);
+        Assert.Equal("Log switch settings:\nio      : on\nconn    : off\nreplay  : off\n", (await client.ControlAsync("log")).Text);
+        Assert.Equal("OK", (await client.ControlAsync("log", "on")).Text);
+        Assert.Contains("conn    : on", (await client.ControlAsync("log")).Text, StringComparison.Ordinal);
+        Assert.Equal("OK", (await client.ControlAsync("log", "off")).Text);
         // replay is switched by name only: on and off leave a recording for replay as it is.
-        Assert.Equal("OK", (await ControlAsync(client, "log", "+replay")).Text);
-        Assert.Equal("OK", (await ControlAsync(client, "log", "off")).Text);
-        Assert.Equal("Log switch settings:\nio      : off\nconn    : off\nreplay  : on\n", (await ControlAsync(client, "log")).Text);
-        Assert.Equal("OK", (await ControlAsync(client, "log", "-replay")).Text);
-        Assert.Equal("EINVAL", (await ControlAsync(client, "log", "+bogus")).ErrorName);
-        Assert.Equal("EINVAL", (await ControlAsync(client, "log", "maybe")).ErrorName);
+        Assert.Equal("OK", (await client.ControlAsync("log", "+replay")).Text);
+        Assert.Equal("OK", (await client.ControlAsync("log", "off")).Text);
+        Assert.Equal("Log switch settings:\nio      : off\nconn    : off\nreplay  : on\n", (await client.ControlAsync("log")).Text);
+        Assert.Equal("OK", (await client.ControlAsync("log", "-replay")).Text);
+        Assert.Equal("EINVAL", (await client.ControlAsync("log", "+bogus")).ErrorName);
+        Assert.Equal("EINVAL", (await client.ControlAsync("log", "maybe")).ErrorName);
     }
 
     [Fact]
     public async Task Memreport_ReportsTheHeap()
     {
         await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("embedded"));
-        string report = (await ControlAsync(client, "memreport")).Text;
+        string report = (await client.ControlAsync("memreport")).Text;
         Assert.Contains("heap-size: ", report, StringComparison.Ordinal);
         Assert.Contains("working-set: ", report, StringComparison.Ordinal);
     }
@@ -46,7 +43,7 @@ public sealed class ControlCommandTests : IClassFixture<SharedDaemons>
     {
         await using RawConnection client = await RawConnection.ConnectAsync(await _daemons.GetAsync("embedded"));
         await client.WriteAsync(SharedDaemons.UniquePath("usage"), "x");
-        string usage = (await ControlAsync(client, "quota", "0")).Text;
+        string usage = (await client.ControlAsync("quota", "0")).Text;
         Assert.StartsWith("Domain 0:\n", usage, StringComparison.Ordinal);
         Assert.Matches(@"nodes\s+:\s+[1-9][0-9]*\n", usage);
     }

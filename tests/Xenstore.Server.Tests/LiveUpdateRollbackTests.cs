@@ -19,9 +19,6 @@ public sealed class LiveUpdateRollbackTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static Task<RawMessage> ControlAsync(RawConnection client, params string[] args) =>
-        client.RequestAsync(XsMessageType.Control, RawPayload.Strings(args), timeout: TimeSpan.FromSeconds(60));
-
     /// <summary>An executable bash script in a directory of its own (bash: the channel's number may have two digits).</summary>
     private string Script(string body)
     {
@@ -37,9 +34,9 @@ public sealed class LiveUpdateRollbackTests : IDisposable
         await using OurDaemon daemon = await OurDaemon.StartAsync();
         await using RawConnection client = await RawConnection.ConnectAsync(daemon);
         Assert.False((await client.WriteAsync("/lu/x", "1")).IsError);
-        Assert.Equal("OK", (await ControlAsync(client, "live-update", "-f", Script("exit 7\n"))).Text);
+        Assert.Equal("OK", (await client.ControlAsync("live-update", "-f", Script("exit 7\n"))).Text);
 
-        RawMessage reply = await ControlAsync(client, "live-update", "-s");
+        RawMessage reply = await client.ControlAsync("live-update", "-s");
 
         Assert.Equal("live update failed: the new daemon exited before it could stand by (exit status 7)", reply.Text);
         Assert.False(daemon.HasExited);
@@ -67,7 +64,7 @@ public sealed class LiveUpdateRollbackTests : IDisposable
         await using RawConnection admin = await RawConnection.ConnectAsync(daemon);
         Assert.Equal("OK", (await watcher.WatchAsync("/lu", "w")).Text);
         Assert.NotNull(await watcher.NextEventAsync());
-        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", dying)).Text);
+        Assert.Equal("OK", (await admin.ControlAsync("live-update", "-f", dying)).Text);
 
         using var stop = new CancellationTokenSource();
         long answered = 0;
@@ -81,7 +78,7 @@ public sealed class LiveUpdateRollbackTests : IDisposable
                 Interlocked.Increment(ref answered);
             }
         });
-        RawMessage reply = await ControlAsync(admin, "live-update", "-s");
+        RawMessage reply = await admin.ControlAsync("live-update", "-s");
         long atReply = Interlocked.Read(ref answered);
         while (Interlocked.Read(ref answered) < atReply + 10)
         {
@@ -105,7 +102,7 @@ public sealed class LiveUpdateRollbackTests : IDisposable
         // Accepting again, and the store is consistent.
         await using RawConnection late = await RawConnection.ConnectAsync(daemon);
         Assert.Equal("2", (await late.ReadAsync("/lu/after")).Text);
-        Assert.Equal("OK", (await ControlAsync(admin, "check")).Text);
+        Assert.Equal("OK", (await admin.ControlAsync("check")).Text);
         Assert.Contains(daemon.LogLines, line => line.Contains("Live update failed", StringComparison.Ordinal));
     }
 
@@ -121,10 +118,10 @@ public sealed class LiveUpdateRollbackTests : IDisposable
         Assert.NotNull(await watcher.NextEventAsync());
         // The same binary, whose state directory cannot be read: it stands by, and fails in loading the state,
         // before the clients are paused for it.
-        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", OurDaemon.DaemonDll)).Text);
-        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-c", $"-N --socket {daemon.SocketPath} --state-dir {notADirectory}/state")).Text);
+        Assert.Equal("OK", (await admin.ControlAsync("live-update", "-f", OurDaemon.DaemonDll)).Text);
+        Assert.Equal("OK", (await admin.ControlAsync("live-update", "-c", $"-N --socket {daemon.SocketPath} --state-dir {notADirectory}/state")).Text);
 
-        RawMessage reply = await ControlAsync(admin, "live-update", "-s");
+        RawMessage reply = await admin.ControlAsync("live-update", "-s");
 
         Assert.StartsWith("live update failed: the new daemon exited before it could load the state", reply.Text, StringComparison.Ordinal);
         Assert.False(daemon.HasExited);
@@ -150,17 +147,17 @@ public sealed class LiveUpdateRollbackTests : IDisposable
         await using OurDaemon daemon = await OurDaemon.StartAsync();
         await using RawConnection admin = await RawConnection.ConnectAsync(daemon);
         await using RawConnection client = await RawConnection.ConnectAsync(daemon);
-        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", successor)).Text);
+        Assert.Equal("OK", (await admin.ControlAsync("live-update", "-f", successor)).Text);
 
         // Accepted with no transaction open; one starts while the new daemon starts (the old one still serves).
-        Task<RawMessage> first = ControlAsync(admin, "live-update", "-s");
+        Task<RawMessage> first = admin.ControlAsync("live-update", "-s");
         uint tx = await client.StartTransactionIdAsync();
         await File.WriteAllTextAsync(gate, "go\n");
         Assert.Equal("BUSY", (await first).Text);
         Assert.False(daemon.HasExited);
         Assert.Equal("OK", (await client.TransactionEndAsync(tx, commit: false)).Text);
 
-        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-s")).Text);
+        Assert.Equal("OK", (await admin.ControlAsync("live-update", "-s")).Text);
 
         await WaitUntilAsync(() => daemon.HasExited);
         string pid = Assert.Single(File.ReadAllLines(started));
@@ -180,9 +177,9 @@ public sealed class LiveUpdateRollbackTests : IDisposable
             """);
         await using OurDaemon daemon = await OurDaemon.StartAsync();
         await using RawConnection admin = await RawConnection.ConnectAsync(daemon);
-        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", successor)).Text);
+        Assert.Equal("OK", (await admin.ControlAsync("live-update", "-f", successor)).Text);
         // Its answer is not awaited: the daemon may stop before it is sent.
-        _ = ControlAsync(admin, "live-update", "-s");
+        _ = admin.ControlAsync("live-update", "-s");
         await WaitUntilAsync(() => File.Exists(started));
         int pid = int.Parse(File.ReadAllText(started).Trim(), CultureInfo.InvariantCulture);
 

@@ -11,9 +11,6 @@ namespace Xenstore.Server.Tests;
 /// </summary>
 public sealed class LiveUpdateTests
 {
-    private static Task<RawMessage> ControlAsync(RawConnection client, params string[] args) =>
-        client.RequestAsync(XsMessageType.Control, RawPayload.Strings(args), timeout: TimeSpan.FromSeconds(60));
-
     [Fact]
     public async Task LiveUpdate_KeepsConnectionsWatchesAndState()
     {
@@ -45,8 +42,8 @@ public sealed class LiveUpdateTests
             }
         });
         await Task.Delay(300);
-        Assert.Equal("OK", (await ControlAsync(admin, "live-update", "-f", OurDaemon.DaemonDll)).Text);
-        RawMessage started = await ControlAsync(admin, "live-update", "-s", "-t", "30");
+        Assert.Equal("OK", (await admin.ControlAsync("live-update", "-f", OurDaemon.DaemonDll)).Text);
+        RawMessage started = await admin.ControlAsync("live-update", "-s", "-t", "30");
         Assert.Equal("OK", started.Text);
         // The old process leaves once the new one has taken over.
         await WaitUntilAsync(() => daemon.HasExited);
@@ -68,7 +65,7 @@ public sealed class LiveUpdateTests
         RawMessage? evt = await watcher.NextEventAsync();
         Assert.NotNull(evt);
         Assert.Equal(["/lu/after", "w"], evt!.Strings);
-        Assert.Equal("OK", (await ControlAsync(admin, "check")).Text);
+        Assert.Equal("OK", (await admin.ControlAsync("check")).Text);
         // New connections are accepted on the same socket.
         await using RawConnection late = await RawConnection.ConnectAsync(daemon);
         Assert.Equal("2", (await late.ReadAsync("/lu/after")).Text);
@@ -81,12 +78,12 @@ public sealed class LiveUpdateTests
         await using OurDaemon daemon = await OurDaemon.StartAsync();
         await using RawConnection client = await RawConnection.ConnectAsync(daemon);
         uint tx = await client.StartTransactionIdAsync();
-        Assert.Equal("BUSY", (await ControlAsync(client, "live-update", "-s")).Text);
+        Assert.Equal("BUSY", (await client.ControlAsync("live-update", "-s")).Text);
         Assert.False(daemon.HasExited);
         Assert.Equal("OK", (await client.TransactionEndAsync(tx, commit: false)).Text);
-        Assert.Equal("OK", (await ControlAsync(client, "live-update", "-s", "-F")).Text);
+        Assert.Equal("OK", (await client.ControlAsync("live-update", "-s", "-F")).Text);
         await WaitUntilAsync(() => daemon.HasExited);
-        Assert.Equal("EINVAL", (await ControlAsync(client, "live-update", "-x")).ErrorName);
+        Assert.Equal("EINVAL", (await client.ControlAsync("live-update", "-x")).ErrorName);
     }
 
     [Fact]
@@ -95,8 +92,8 @@ public sealed class LiveUpdateTests
         await using OurDaemon daemon = await OurDaemon.StartAsync();
         await using RawConnection client = await RawConnection.ConnectAsync(daemon);
         await client.WriteAsync("/lu2/x", "1");
-        Assert.Equal("OK", (await ControlAsync(client, "live-update", "-f", "/nonexistent/xenstored")).Text);
-        RawMessage reply = await ControlAsync(client, "live-update", "-s");
+        Assert.Equal("OK", (await client.ControlAsync("live-update", "-f", "/nonexistent/xenstored")).Text);
+        RawMessage reply = await client.ControlAsync("live-update", "-s");
         Assert.StartsWith("live update failed", reply.Text, StringComparison.Ordinal);
         Assert.False(daemon.HasExited);
         Assert.Equal("1", (await client.ReadAsync("/lu2/x")).Text);

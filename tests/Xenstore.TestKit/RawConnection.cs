@@ -209,6 +209,10 @@ public sealed class RawConnection : IAsyncDisposable
     public Task<RawMessage> SetPermsInTransactionAsync(uint txId, string path, params string[] perms) =>
         RequestAsync(XsMessageType.SetPerms, RawPayload.Strings([path, .. perms]), txId);
 
+    /// <summary>CONTROL with its arguments, waited for as long as a live update may take to answer.</summary>
+    public Task<RawMessage> ControlAsync(params string[] args) =>
+        RequestAsync(XsMessageType.Control, RawPayload.Strings(args), timeout: TimeSpan.FromSeconds(60));
+
     public Task<RawMessage> WatchAsync(string path, string token) => RequestAsync(XsMessageType.Watch, RawPayload.Strings(path, token));
 
     public Task<RawMessage> UnwatchAsync(string path, string token) => RequestAsync(XsMessageType.Unwatch, RawPayload.Strings(path, token));
