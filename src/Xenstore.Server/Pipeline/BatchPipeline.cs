@@ -39,7 +39,7 @@ internal sealed class BatchPipeline(
     private readonly HeapTrimmer _trimmer = new(view.Table.Time, HeapTrimmer.CollectAggressively);
     private readonly RequestTiming _clock = new(view.Table, metrics);
 
-    // Requests and posted work executed so far: a batch that moved it was not quiet.
+    // Requests (counted in Execute) and other posted work executed so far: a batch that moved it was not quiet.
     private long _work;
 
     public XenstoreEngine Engine => engine;
@@ -130,12 +130,12 @@ internal sealed class BatchPipeline(
     {
         while (queue.TryTake(out StoreWork work))
         {
-            _work++;
             if (work.Kind == StoreWorkKind.Request)
             {
                 Execute(work.Connection!, work.Header, work.Payload!, work.Timestamp);
                 continue;
             }
+            _work++;
             try
             {
                 switch (work.Kind)

@@ -60,7 +60,7 @@ internal sealed class ChildList
     /// The whole listing as bytes (names with their NULs, <see cref="NameBytes"/> long) for lists too large for one
     /// reply, which are read in parts; null for smaller lists, which are not worth the copy.
     /// </summary>
-    public byte[]? PartListing => _chunked?.Listing();
+    public byte[]? PartListing => _chunked?.Listing(NameBytes);
 
     /// <summary>The children in insertion order. The span stays valid until the next change to this list.</summary>
     public ReadOnlySpan<Node> Items => _chunked is not null ? _chunked.Ordered() : _items.AsSpan(0, _count);

@@ -108,17 +108,13 @@ internal sealed class ChunkedChildren
     /// <summary>
     /// Every name in insertion order, each with its terminating NUL, as DIRECTORY_PART reads it: built on the first
     /// read after a child is added or removed (replacing a child keeps its name, and the listing), shared with copies.
-    /// A part is then one copy from an offset, as C serves it from its stored child buffer.
+    /// A part is then one copy from an offset, as C serves it from its stored child buffer. The caller knows the
+    /// listing's length (<see cref="ChildList.NameBytes"/>).
     /// </summary>
-    public byte[] Listing()
+    public byte[] Listing(int length)
     {
         if (_listing is null)
         {
-            int length = 0;
-            foreach (Node child in Ordered())
-            {
-                length += child.Name.Length + 1;
-            }
             byte[] listing = new byte[length];
             int next = 0;
             foreach (Node child in Ordered())
