@@ -10,8 +10,9 @@ namespace Xenstore.Server.Pipeline;
 /// <summary>
 /// One batch of the store thread, in the order that makes the daemon crash-safe:
 /// <list type="number">
-/// <item>receive: every ready socket is read (one io_uring submission), then every ready guest ring within its
-/// budget, and their requests execute as they are parsed;</item>
+/// <item>receive: every ready socket is read (one io_uring submission) and a turn of its requests executes as they
+/// are parsed, then input held over from the last batch gets its next turn, then every ready guest ring within its
+/// budget;</item>
 /// <item>execute: the requests and actions other threads posted (guest rings, in-memory connections, queries);</item>
 /// <item>journal: the batch's changes are appended to the journal;</item>
 /// <item>publish: the batch's replies and events become takeable (<see cref="OutputQueue.Publish"/>);</item>
@@ -36,6 +37,8 @@ internal sealed class BatchPipeline(
 {
     private readonly List<IClientConnection> _flushing = [];
     private readonly List<IClientConnection> _carried = [];
+    private List<IHeldInput> _heldOver = [];
+    private List<IHeldInput> _continuing = [];
     private readonly HeapTrimmer _trimmer = new(view.Table.Time, HeapTrimmer.CollectAggressively);
     private readonly RequestTiming _clock = new(view.Table, metrics);
 
@@ -53,7 +56,15 @@ internal sealed class BatchPipeline(
     public void RunBatch()
     {
         long workBefore = _work;
+        // Held over from the last batch: they continue once the receives are done (a receive queued for the same
+        // connection fills its buffer where the input ended when it was queued, so that input must not move first).
+        (_heldOver, _continuing) = (_continuing, _heldOver);
         io.Complete();
+        foreach (IHeldInput input in _continuing)
+        {
+            input.ContinueInput();
+        }
+        _continuing.Clear();
         rings?.Receive(this);
         ExecuteQueued();
         _clock.Close();
@@ -68,6 +79,10 @@ internal sealed class BatchPipeline(
     /// <summary>How long the store thread may wait for readiness before the next batch (-1: until something happens).</summary>
     public int WaitMilliseconds()
     {
+        if (_heldOver.Count > 0)
+        {
+            return 0;
+        }
         int ringWait = rings?.WaitMilliseconds() ?? -1;
         int trimWait = _trimmer.WaitMilliseconds();
         return ringWait < 0 ? trimWait : trimWait < 0 ? ringWait : Math.Min(ringWait, trimWait);
@@ -97,6 +112,12 @@ internal sealed class BatchPipeline(
             return false;
         }
     }
+
+    /// <summary>
+    /// A connection ended its turn with requests left in its input: they continue in the next batch, after this
+    /// batch's replies have gone out, and the store thread does not wait for readiness before it.
+    /// </summary>
+    public void HoldOver(IHeldInput input) => _heldOver.Add(input);
 
     /// <summary>A connection opens: the engine learns of it now.</summary>
     public void Open(IClientConnection connection)

@@ -14,10 +14,20 @@ namespace Xenstore.Server.Transports.Sockets;
 /// once per batch, after the journal. A payload over 4096 bytes closes the connection, as C xenstored does; a
 /// client that does not read its replies is not read either (beyond a bounded backlog); nothing a client sends
 /// can affect another connection. Its sends and receives go through the loop's <see cref="SocketIoBatch"/>, with
-/// every other ready socket's.
+/// every other ready socket's. A batch executes at most <see cref="RequestsPerTurn"/> of its requests.
 /// </summary>
-internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIoTarget
+internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIoTarget, IHeldInput
 {
+    /// <summary>
+    /// Most requests of one connection executed in one batch; the rest are held over to the next batch, which
+    /// follows at once. A client that pipelines gets the replies of its first requests while its later ones
+    /// execute, so it can send more in the meantime instead of waiting for the whole chunk (64 READs in flight on
+    /// one connection: 1.25× the rate with turns of 32 against unlimited ones, at 10% more daemon CPU per request
+    /// for the extra sends), and one client's chunk cannot hold every other connection's replies back for long.
+    /// C xenstored goes further: one request per connection per pass of its loop.
+    /// </summary>
+    public const int RequestsPerTurn = 32;
+
     /// <summary>
     /// The input buffer starts small (one whole frame fits) and grows to <see cref="MaxReceiveBufferSize"/> for a
     /// client that pipelines: thousands of idle connections must not hold 64 KiB each.
@@ -42,6 +52,11 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
     private bool _attached;
     private bool _reading;
     private bool _backloggedBeforeSend;
+    private bool _heldOver;
+
+    // When the requests held over at the end of a turn arrived: their latency counts from the batch that received
+    // them, not from the one that continues them. Null when no turn ended with requests left.
+    private long? _heldArrival;
     private volatile bool _closed;
 
     public SocketConnection(int id, Socket socket, SocketTransport transport)
@@ -179,6 +194,15 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
         _pipeline.Io.Receive(this, _descriptor, _input, _inputLength, _input.Length - _inputLength);
     }
 
+    public void ContinueInput()
+    {
+        _heldOver = false;
+        if (!_closed && _reading)
+        {
+            ProcessInput();
+        }
+    }
+
     public void ReceiveCompleted(int result)
     {
         if (result == -Errno.EAGAIN)
@@ -208,12 +232,24 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
     private void ProcessInput()
     {
         int offset = 0;
-        long arrival = _pipeline.Clock.Arrival();
+        int executed = 0;
+        long arrival = _heldArrival ?? _pipeline.Clock.Arrival();
+        _heldArrival = null;
         while (_reading && !_closed && !OutputBacklogged)
         {
             FrameStatus status = FrameParser.TryParse(_input.AsSpan(offset, _inputLength - offset), out XsHeader header, out int length);
             if (status == FrameStatus.NeedMoreData)
             {
+                break;
+            }
+            if (executed == RequestsPerTurn)
+            {
+                _heldArrival = arrival;
+                if (!_heldOver)
+                {
+                    _heldOver = true;
+                    _pipeline.HoldOver(this);
+                }
                 break;
             }
             if (status == FrameStatus.TooLarge)
@@ -227,6 +263,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
             {
                 return;
             }
+            executed++;
         }
         if (offset > 0)
         {
