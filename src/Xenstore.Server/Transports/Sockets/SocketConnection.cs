@@ -20,13 +20,15 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
 {
     /// <summary>
     /// Most requests of one connection executed in one batch; the rest are held over to the next batch, which
-    /// follows at once. A client that pipelines gets the replies of its first requests while its later ones
-    /// execute, so it can send more in the meantime instead of waiting for the whole chunk (64 READs in flight on
-    /// one connection: 1.25× the rate with turns of 32 against unlimited ones, at 10% more daemon CPU per request
-    /// for the extra sends), and one client's chunk cannot hold every other connection's replies back for long.
-    /// C xenstored goes further: one request per connection per pass of its loop.
+    /// follows at once. One client's pipelined chunk (up to the 64 KiB input buffer: thousands of small requests)
+    /// then holds every other connection's requests and replies back by one turn, not by the whole chunk. C
+    /// xenstored goes further, one request per connection per pass of its loop, at a system call or more each.
+    /// 64 is what our client keeps in flight by default, so its chunks are not split: a smaller turn lets a
+    /// pipelining client send more while the rest of its chunk executes (32 with 64 in flight: about 10% more
+    /// requests per second here), but every turn costs a send, a receive and a wait more, about 45% more daemon
+    /// CPU per request on this kind of machine (docs/PERFORMANCE.md).
     /// </summary>
-    public const int RequestsPerTurn = 32;
+    public const int RequestsPerTurn = 64;
 
     /// <summary>
     /// The input buffer starts small (one whole frame fits) and grows to <see cref="MaxReceiveBufferSize"/> for a
