@@ -4,7 +4,8 @@ namespace Xenstore.Server.Tests;
 
 /// <summary>
 /// When the store gives memory back: after a large fall from a large peak, about log(N) times during the fall, and
-/// once more when the daemon is quiet after the tail of a fall; never on growth, a small store or a steady one.
+/// once when the daemon is quiet after the store fell or grew by a quarter; never while it grows, never for a small
+/// store or a steady one.
 /// </summary>
 public sealed class HeapTrimmerTests
 {
@@ -14,7 +15,7 @@ public sealed class HeapTrimmerTests
     private HeapTrimmer NewTrimmer() => new(_clock, () => _collections++);
 
     [Fact]
-    public void AStoreFallingFromItsPeak_TrimsAtEachFallTo60Percent_AndGrowthNever()
+    public void AStoreFallingFromItsPeak_TrimsAtEachFallTo60Percent_AndNeverWhileGrowing()
     {
         HeapTrimmer trimmer = NewTrimmer();
         for (int nodes = 100; nodes <= 20_000; nodes += 100)
@@ -46,9 +47,14 @@ public sealed class HeapTrimmerTests
         Assert.Equal(0, small.Trims);
         Assert.Equal(-1, small.WaitMilliseconds());
 
-        // A steady host: a large store losing a domain's worth of nodes now and then.
+        // A steady host: a large store losing a domain's worth of nodes now and then. Its first quiet second
+        // after the store grew to its size trims once (the growth's), and nothing after that.
         HeapTrimmer steady = NewTrimmer();
         steady.AfterBatch(50_000, busy: true);
+        _clock.Advance(HeapTrimmer.SettleDelay);
+        steady.AfterBatch(50_000, busy: false);
+        Assert.Equal(1, steady.Trims);
+        _collections = 0;
         for (int i = 0; i < 100; i++)
         {
             steady.AfterBatch(49_900, busy: true);
@@ -56,7 +62,7 @@ public sealed class HeapTrimmerTests
             steady.AfterBatch(49_900, busy: false);
             steady.AfterBatch(50_000, busy: true);
         }
-        Assert.Equal(0, steady.Trims);
+        Assert.Equal(1, steady.Trims);
         Assert.Equal(0, _collections);
     }
 
@@ -94,6 +100,35 @@ public sealed class HeapTrimmerTests
         // Nothing more happens while the store stays as it is.
         _clock.Advance(TimeSpan.FromMinutes(1));
         trimmer.AfterBatch(2_000, busy: false);
+        Assert.Equal(2, trimmer.Trims);
+        Assert.Equal(2, _collections);
+    }
+
+    [Fact]
+    public void AStoreThatGrewByAQuarter_IsTrimmedOnce_WhenQuiet_AndSmallerGrowthWaitsForMore()
+    {
+        HeapTrimmer trimmer = NewTrimmer();
+        for (int nodes = 1_000; nodes <= 100_000; nodes += 1_000)
+        {
+            _clock.Advance(HeapTrimmer.SettleDelay);
+            trimmer.AfterBatch(nodes, busy: true);
+        }
+        Assert.Equal(0, trimmer.Trims);
+        Assert.Equal((int)HeapTrimmer.SettleDelay.TotalMilliseconds, trimmer.WaitMilliseconds());
+        _clock.Advance(HeapTrimmer.SettleDelay);
+        trimmer.AfterBatch(100_000, busy: false);
+        Assert.Equal(1, trimmer.Trims);
+        Assert.Equal(-1, trimmer.WaitMilliseconds());
+
+        // 20% more: not yet a quarter of the store at the last collection.
+        trimmer.AfterBatch(120_000, busy: true);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        trimmer.AfterBatch(120_000, busy: false);
+        Assert.Equal(1, trimmer.Trims);
+
+        trimmer.AfterBatch(125_000, busy: true);
+        _clock.Advance(HeapTrimmer.SettleDelay);
+        trimmer.AfterBatch(125_000, busy: false);
         Assert.Equal(2, trimmer.Trims);
         Assert.Equal(2, _collections);
     }

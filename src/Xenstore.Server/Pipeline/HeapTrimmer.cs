@@ -7,12 +7,15 @@ namespace Xenstore.Server.Pipeline;
 /// <list type="bullet">
 /// <item>during a mass destroy, each time the store falls to 60% of its size at the last collection (or its peak
 /// since), by at least <see cref="MinimumFall"/> nodes: a store falling from N nodes to none pays about log(N);</item>
-/// <item>once the daemon has been quiet for <see cref="SettleDelay"/> after the store fell by a quarter since the
-/// last collection: the tail of a destroy, too small for the first rule, would otherwise keep what it freed and
-/// what its requests allocated until the next storm.</item>
+/// <item>once the daemon has been quiet for <see cref="SettleDelay"/> after the store fell or grew by a quarter
+/// since the last collection: the tail of a destroy, too small for the first rule, would otherwise keep what it
+/// freed and what its requests allocated until the next storm; and a store that grew (a boot storm, a bulk load)
+/// keeps, besides its nodes, what the collector committed for the garbage of the growth (at 100k nodes written
+/// by one client, 29 MB of anonymous memory for 15 MB of live heap; 17.5 MB after this collection).</item>
 /// </list>
-/// Growth never triggers either, a store that never held <see cref="MinimumPeak"/> nodes is left alone, and a steady
-/// host (a domain created or destroyed now and then on a large store) never falls by a quarter.
+/// Nothing is collected while the store grows or while requests keep coming, a store that never held
+/// <see cref="MinimumPeak"/> nodes is left alone, and a steady host (a domain created or destroyed now and then on a
+/// large store) never changes by a quarter: a store growing from N nodes pays about log(N) collections in all.
 /// </summary>
 internal sealed class HeapTrimmer(TimeProvider time, Action collect)
 {
@@ -29,6 +32,9 @@ internal sealed class HeapTrimmer(TimeProvider time, Action collect)
     private int _highest;
     private bool _settling;
     private long _lastBusy;
+
+    // The store's size at the last collection (0 before the first).
+    private int _collectedAt;
 
     /// <summary>The collection the daemon runs: every generation, compacted, free memory returned.</summary>
     public static void CollectAggressively() =>
@@ -49,7 +55,8 @@ internal sealed class HeapTrimmer(TimeProvider time, Action collect)
         {
             _peak = nodes;
             _highest = Math.Max(_highest, nodes);
-            return;
+            // Growth by a quarter since the last collection (and by enough nodes) is collected once quiet.
+            _settling |= _highest >= MinimumPeak && nodes - _collectedAt >= Math.Max(MinimumFall, _collectedAt / 4);
         }
         if (_highest < MinimumPeak)
         {
@@ -81,6 +88,7 @@ internal sealed class HeapTrimmer(TimeProvider time, Action collect)
     private void Trim(int nodes)
     {
         _peak = nodes;
+        _collectedAt = nodes;
         _settling = false;
         Trims++;
         collect();
