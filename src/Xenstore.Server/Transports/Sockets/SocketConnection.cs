@@ -25,7 +25,7 @@ internal sealed class SocketConnection : IClientConnection, IPollable, ISocketIo
     /// xenstored goes further, one request per connection per pass of its loop, at a system call or more each.
     /// 64 is what our client keeps in flight by default, so its chunks are not split: a smaller turn lets a
     /// pipelining client send more while the rest of its chunk executes (32 with 64 in flight: about 10% more
-    /// requests per second here), but every turn costs a send, a receive and a wait more, about 45% more daemon
+    /// requests per second here), but every turn costs a send, a receive and a wait more, about 40% more daemon
     /// CPU per request on this kind of machine (docs/PERFORMANCE.md).
     /// </summary>
     public const int RequestsPerTurn = 64;
