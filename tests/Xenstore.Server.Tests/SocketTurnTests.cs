@@ -63,6 +63,8 @@ public sealed class SocketTurnTests
 
         public GatedJournal Journal { get; private set; } = null!;
 
+        public Task<RawConnection> ConnectAsync() => RawConnection.ConnectAsync(Server.SocketPath!);
+
         public async ValueTask DisposeAsync()
         {
             Journal.Open();
@@ -92,8 +94,8 @@ public sealed class SocketTurnTests
         const int Writes = 200;
         await using var gated = new GatedServer();
         await gated.Server.StartAsync();
-        await using RawConnection pipelining = await RawConnection.ConnectAsync(gated.Server.SocketPath!);
-        await using RawConnection other = await RawConnection.ConnectAsync(gated.Server.SocketPath!);
+        await using RawConnection pipelining = await gated.ConnectAsync();
+        await using RawConnection other = await gated.ConnectAsync();
         Assert.False((await pipelining.WriteAsync("/turns/n", "0")).IsError);
         await other.SyncAsync();
 
@@ -133,7 +135,7 @@ public sealed class SocketTurnTests
         const int Pairs = 3000;
         await using var gated = new GatedServer();
         await gated.Server.StartAsync();
-        await using RawConnection client = await RawConnection.ConnectAsync(gated.Server.SocketPath!);
+        await using RawConnection client = await gated.ConnectAsync();
         byte[] chunk = Frames(Enumerable.Range(0, Pairs).SelectMany(i =>
         {
             string path = $"/turns/k{i % 50}";
