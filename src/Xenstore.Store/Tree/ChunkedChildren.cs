@@ -5,8 +5,9 @@ namespace Xenstore.Store.Tree;
 
 /// <summary>
 /// A large child list that can be copied cheaply and then changed on both sides independently.
-/// Two structures over small arrays ("chunks"): a hash index (name → child and its position) and an append log
-/// of positions (insertion order, removed children leave a hole). A copy shares every chunk; each side copies a
+/// Two structures over small arrays ("chunks"): an append log of the children (insertion order, removed children
+/// leave a hole) and a hash index of their positions in it (name → position: 4 bytes a child, the node itself
+/// being read from the log). A copy shares every chunk; each side copies a
 /// chunk the first time it changes it, so a change after a copy costs two small arrays, not the whole list.
 /// Ownership is a token: a chunk may be changed in place only by the list whose current token created it, and
 /// <see cref="Share"/> gives both sides new tokens. Names are hashed with the process's randomised string hash,
@@ -30,7 +31,8 @@ internal sealed class ChunkedChildren
     /// <summary>The top-level arrays this list allocated itself (and may therefore change in place).</summary>
     private int[]? _ownedBucketOwners;
     private int[]? _ownedLogOwners;
-    private Entry[]?[] _buckets = [];
+    // Each bucket holds positions in the log plus one; 0 ends the bucket's entries.
+    private int[]?[] _buckets = [];
     private int[] _bucketOwners = [];
     private Node?[]?[] _log = [];
     private int[] _logOwners = [];
@@ -67,24 +69,28 @@ internal sealed class ChunkedChildren
 
     public Node? Find(ReadOnlySpan<char> name)
     {
-        Entry[]? bucket = _buckets[BucketOf(name)];
+        int[]? bucket = _buckets[BucketOf(name)];
         if (bucket is null)
         {
             return null;
         }
-        foreach (Entry entry in bucket)
+        foreach (int entry in bucket)
         {
-            if (entry.Node is null)
+            if (entry == 0)
             {
                 break;
             }
-            if (name.SequenceEqual(entry.Node.Name))
+            Node child = At(entry - 1);
+            if (name.SequenceEqual(child.Name))
             {
-                return entry.Node;
+                return child;
             }
         }
         return null;
     }
+
+    /// <summary>The child at a position the index holds (never a hole: a removed child leaves the index).</summary>
+    private Node At(int position) => _log[position >> LogChunkShift]![position & (LogChunkSize - 1)]!;
 
     /// <summary>The children in insertion order (built once per change, shared with copies).</summary>
     public Node[] Ordered()
@@ -133,13 +139,13 @@ internal sealed class ChunkedChildren
         int position = _logLength++;
         MutableLogChunk(position >> LogChunkShift)[position & (LogChunkSize - 1)] = child;
         int index = BucketOf(child.Name);
-        Entry[] bucket = MutableBucket(index, extraSlot: true);
+        int[] bucket = MutableBucket(index, extraSlot: true);
         int free = 0;
-        while (bucket[free].Node is not null)
+        while (bucket[free] != 0)
         {
             free++;
         }
-        bucket[free] = new Entry(child, position);
+        bucket[free] = position + 1;
         _count++;
         _ordered = null;
         if (_count > _buckets.Length * BucketLoad)
@@ -155,9 +161,8 @@ internal sealed class ChunkedChildren
         {
             throw new InvalidOperationException("no child named " + replacement.Name);
         }
-        Entry[] bucket = MutableBucket(index, extraSlot: false);
-        int position = bucket[slot].Position;
-        bucket[slot] = new Entry(replacement, position);
+        // The index keeps the position: only the log changes.
+        int position = _buckets[index]![slot] - 1;
         MutableLogChunk(position >> LogChunkShift)[position & (LogChunkSize - 1)] = replacement;
         _ordered = null;
     }
@@ -169,15 +174,15 @@ internal sealed class ChunkedChildren
         {
             return false;
         }
-        Entry[] bucket = MutableBucket(index, extraSlot: false);
-        int position = bucket[slot].Position;
+        int[] bucket = MutableBucket(index, extraSlot: false);
+        int position = bucket[slot] - 1;
         int last = slot;
-        while (last + 1 < bucket.Length && bucket[last + 1].Node is not null)
+        while (last + 1 < bucket.Length && bucket[last + 1] != 0)
         {
             last++;
         }
         bucket[slot] = bucket[last];
-        bucket[last] = default;
+        bucket[last] = 0;
         MutableLogChunk(position >> LogChunkShift)[position & (LogChunkSize - 1)] = null;
         _count--;
         _ordered = null;
@@ -193,12 +198,12 @@ internal sealed class ChunkedChildren
     private (int Bucket, int Slot) Locate(string name)
     {
         int index = BucketOf(name);
-        Entry[]? bucket = _buckets[index];
+        int[]? bucket = _buckets[index];
         if (bucket is not null)
         {
-            for (int slot = 0; slot < bucket.Length && bucket[slot].Node is not null; slot++)
+            for (int slot = 0; slot < bucket.Length && bucket[slot] != 0; slot++)
             {
-                if (string.Equals(bucket[slot].Node!.Name, name, StringComparison.Ordinal))
+                if (string.Equals(At(bucket[slot] - 1).Name, name, StringComparison.Ordinal))
                 {
                     return (index, slot);
                 }
@@ -214,7 +219,7 @@ internal sealed class ChunkedChildren
     {
         _token = NewToken();
         int bucketCount = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, children.Length / 2));
-        _buckets = new Entry[]?[bucketCount];
+        _buckets = new int[]?[bucketCount];
         _bucketOwners = new int[bucketCount];
         _ownedBucketOwners = _bucketOwners;
         int logChunks = Math.Max(2, (children.Length >> LogChunkShift) + 2);
@@ -231,22 +236,22 @@ internal sealed class ChunkedChildren
     }
 
     /// <summary>The bucket, copied first if another list may see it; with room for one more entry if asked.</summary>
-    private Entry[] MutableBucket(int index, bool extraSlot)
+    private int[] MutableBucket(int index, bool extraSlot)
     {
         if (!ReferenceEquals(_bucketOwners, _ownedBucketOwners))
         {
-            _buckets = (Entry[]?[])_buckets.Clone();
+            _buckets = (int[]?[])_buckets.Clone();
             _bucketOwners = (int[])_bucketOwners.Clone();
             _ownedBucketOwners = _bucketOwners;
         }
-        Entry[]? bucket = _buckets[index];
-        bool grow = extraSlot && (bucket is null || bucket[^1].Node is not null);
+        int[]? bucket = _buckets[index];
+        bool grow = extraSlot && (bucket is null || bucket[^1] != 0);
         if (bucket is not null && _bucketOwners[index] == _token && !grow)
         {
             return bucket;
         }
         int length = bucket?.Length ?? 0;
-        var copy = new Entry[grow ? Math.Max(2, length * 2) : length];
+        var copy = new int[grow ? Math.Max(2, length * 2) : length];
         bucket?.CopyTo(copy, 0);
         _buckets[index] = copy;
         _bucketOwners[index] = _token;
@@ -280,7 +285,4 @@ internal sealed class ChunkedChildren
     }
 
     private static int NewToken() => Interlocked.Increment(ref s_lastToken);
-
-    /// <summary>A child and its position in the log.</summary>
-    private readonly record struct Entry(Node? Node, int Position);
 }
