@@ -7,8 +7,9 @@ namespace Xenstore.Store.Tree;
 /// A large child list that can be copied cheaply and then changed on both sides independently.
 /// Two structures over small arrays ("chunks"): an append log of the children (insertion order, removed children
 /// leave a hole) and a hash index of their positions in it (name → position: 4 bytes a child, the node itself
-/// being read from the log). A copy shares every chunk; each side copies a
-/// chunk the first time it changes it, so a change after a copy costs two small arrays, not the whole list.
+/// being read from the log). A copy shares every chunk; each side copies a chunk the first time it changes it, so
+/// a change after a copy costs two small arrays (one for a replaced child: the index keeps its position), not the
+/// whole list.
 /// Ownership is a token: a chunk may be changed in place only by the list whose current token created it, and
 /// <see cref="Share"/> gives both sides new tokens. Names are hashed with the process's randomised string hash,
 /// so a guest cannot choose names that all land in one bucket; the order of children never depends on it.
