@@ -52,8 +52,32 @@ public static class XsPath
     /// </summary>
     public static string Canonicalize(ReadOnlySpan<byte> path, XsPathKind kind, uint domid)
     {
-        string text = System.Text.Encoding.ASCII.GetString(path);
-        return kind == XsPathKind.Relative ? DomainPath(domid) + "/" + text : text;
+        int most = path.Length + HomePrefixMax;
+        Span<char> buffer = most <= 512 ? stackalloc char[most] : new char[most];
+        return new string(buffer[..Canonicalize(path, kind, domid, buffer)]);
+    }
+
+    /// <summary>The most characters <see cref="Canonicalize(ReadOnlySpan{byte}, XsPathKind, uint, Span{char})"/> puts before a relative path: <c>/local/domain/4294967295/</c>.</summary>
+    public const int HomePrefixMax = 25;
+
+    /// <summary>
+    /// <see cref="Canonicalize(ReadOnlySpan{byte}, XsPathKind, uint)"/> into <paramref name="destination"/>, without a
+    /// string: returns the number of characters written. The destination needs the path's length plus
+    /// <see cref="HomePrefixMax"/>.
+    /// </summary>
+    public static int Canonicalize(ReadOnlySpan<byte> path, XsPathKind kind, uint domid, Span<char> destination)
+    {
+        int length = 0;
+        if (kind == XsPathKind.Relative)
+        {
+            DomainRoot.CopyTo(destination);
+            length = DomainRoot.Length;
+            domid.TryFormat(destination[length..], out int digits, default, CultureInfo.InvariantCulture);
+            length += digits;
+            destination[length++] = '/';
+        }
+        // A valid path is ASCII only, so each byte is its character.
+        return length + System.Text.Encoding.ASCII.GetChars(path, destination[length..]);
     }
 
     /// <summary>

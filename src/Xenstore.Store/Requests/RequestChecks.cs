@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Xenstore.Protocol;
 using Xenstore.Store.Access;
 using Xenstore.Store.Domains;
@@ -12,9 +10,6 @@ internal sealed class RequestChecks(DomainTable domains)
 {
     /// <summary>Longest canonical path looked up without a string; longer ones take the general way.</summary>
     private const int InlinePathChars = 256;
-
-    /// <summary>The longest home prefix a relative path gets: <c>/local/domain/4294967295/</c>.</summary>
-    private const int HomePrefixMax = 25;
 
     /// <summary>
     /// Where <see cref="LookUp"/> builds a canonical path: one buffer, as the engine runs on one thread, rather
@@ -36,25 +31,12 @@ internal sealed class RequestChecks(DomainTable domains)
         node = null;
         missingPath = null;
         XsPathKind kind = XsPath.Classify(raw);
-        if (kind is XsPathKind.Invalid or XsPathKind.Special || raw.Length > InlinePathChars - HomePrefixMax)
+        if (kind is XsPathKind.Invalid or XsPathKind.Special || raw.Length > InlinePathChars - XsPath.HomePrefixMax)
         {
             return PathLookup.Unresolved;
         }
-        Span<char> canonical = _canonical;
-        int length = 0;
-        if (kind == XsPathKind.Relative)
-        {
-            XsPath.DomainRoot.CopyTo(canonical);
-            length = XsPath.DomainRoot.Length;
-            connection.Domid.TryFormat(canonical[length..], out int digits, default, CultureInfo.InvariantCulture);
-            length += digits;
-            canonical[length++] = '/';
-        }
-        // Classify let through ASCII only, so each byte is its character.
-        length += Encoding.ASCII.GetChars(raw, canonical[length..]);
-        ReadOnlySpan<char> path = canonical[..length];
-        if (!connection.Privileged && domains.QuotaFor(connection.Domid, Quota.PathMax) is long limit and not 0
-            && XsPath.RelativeLength(path) > limit)
+        ReadOnlySpan<char> path = _canonical.AsSpan(0, XsPath.Canonicalize(raw, kind, connection.Domid, _canonical));
+        if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.PathMax, XsPath.RelativeLength(path)))
         {
             return PathLookup.Unresolved;
         }
