@@ -17,15 +17,10 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     // docs/misc/xenstore.txt "READ <path>|": the value, without a trailing NUL.
     public XsError Read(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        if (view.IsLive && PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
+        if (PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw)
+            && checks.TryFindLive(connection, view, raw, XsAccess.Read, out Node? found, out XsError missing))
         {
-            switch (checks.LookUp(connection, raw, view.Tree, out Node? existing, out string? missing))
-            {
-                case PathLookup.Found:
-                    return ReplyValue(request, connection, existing!);
-                case PathLookup.Missing:
-                    return checks.Missing(connection, view, missing, XsAccess.Read);
-            }
+            return found is null ? missing : ReplyValue(request, connection, found);
         }
         XsError error = checks.ResolveNodePath(connection, payload, out string path);
         if (error != XsError.None)
@@ -230,21 +225,20 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     // "DIRECTORY <path>|": child names, each NUL-terminated, in insertion order.
     public XsError Directory(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        Node? node = null;
-        PathLookup lookup = PathLookup.Unresolved;
-        if (view.IsLive && PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
+        Node? node;
+        if (PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw)
+            && checks.TryFindLive(connection, view, raw, XsAccess.Read, out node, out XsError missing))
         {
-            lookup = checks.LookUp(connection, raw, view.Tree, out node, out string? missing);
-            if (lookup == PathLookup.Missing)
+            if (node is null)
             {
-                return checks.Missing(connection, view, missing, XsAccess.Read);
+                return missing;
             }
-            if (lookup == PathLookup.Found && !checks.HasAccess(connection, node!.Perms, XsAccess.Read))
+            if (!checks.HasAccess(connection, node.Perms, XsAccess.Read))
             {
                 return XsError.EACCES;
             }
         }
-        if (lookup == PathLookup.Unresolved)
+        else
         {
             XsError error = checks.ResolveNodePath(connection, payload, out string path);
             if (error != XsError.None)
@@ -387,15 +381,9 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return XsError.EINVAL;
         }
-        if (view.IsLive)
+        if (checks.TryFindLive(connection, view, raw, XsAccess.Read, out Node? found, out XsError missing))
         {
-            switch (checks.LookUp(connection, raw, view.Tree, out Node? existing, out string? missing))
-            {
-                case PathLookup.Found:
-                    return ReplyPerms(request, connection, existing!.Perms);
-                case PathLookup.Missing:
-                    return checks.Missing(connection, view, missing, XsAccess.Read);
-            }
+            return found is null ? missing : ReplyPerms(request, connection, found.Perms);
         }
         XsError error = checks.ResolvePath(connection, raw, out string path, out XsPathKind kind);
         if (error != XsError.None)

@@ -50,11 +50,30 @@ internal sealed class RequestChecks(DomainTable domains)
     }
 
     /// <summary>
-    /// The answer for a node that does not exist, as <see cref="HideExistence"/> gives it in the live tree
-    /// (<paramref name="missingPath"/> from <see cref="LookUp"/>: null for a privileged caller).
+    /// The allocation-free way of a read-only request (READ, DIRECTORY, GET_PERMS): true when it decided, with the
+    /// node found, or with no node and <paramref name="error"/> the answer for a missing one (hidden or revealed as
+    /// its nearest ancestor decides, <see cref="HideExistence"/>); false when the request must resolve its argument
+    /// the general way (a transaction's view, or what <see cref="LookUp"/> leaves unresolved).
     /// </summary>
-    public XsError Missing(Connection connection, TreeView view, string? missingPath, XsAccess needed) =>
-        missingPath is null ? XsError.ENOENT : HideExistence(connection, view, missingPath, needed, XsError.ENOENT);
+    public bool TryFindLive(Connection connection, TreeView view, ReadOnlySpan<byte> raw, XsAccess needed, out Node? node, out XsError error)
+    {
+        node = null;
+        error = XsError.None;
+        if (!view.IsLive)
+        {
+            return false;
+        }
+        switch (LookUp(connection, raw, view.Tree, out node, out string? missingPath))
+        {
+            case PathLookup.Found:
+                return true;
+            case PathLookup.Missing:
+                error = missingPath is null ? XsError.ENOENT : HideExistence(connection, view, missingPath, needed, XsError.ENOENT);
+                return true;
+            default:
+                return false;
+        }
+    }
 
     /// <summary>
     /// Validates a path argument and returns its canonical form. Unprivileged callers are held to
