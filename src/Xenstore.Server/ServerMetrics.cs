@@ -18,13 +18,16 @@ internal sealed class ServerMetrics : IDisposable
     /// <summary>Upper bounds (microseconds) of the latency histogram buckets, as Prometheus "le" labels.</summary>
     private static readonly double[] s_latencyBucketsUs = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000];
 
-    /// <summary>The same bounds in <see cref="System.Diagnostics.Stopwatch"/> ticks: a request is counted without converting its time.</summary>
-    private static readonly long[] s_latencyBucketsTicks =
-        [.. s_latencyBucketsUs.Select(us => (long)(us * System.Diagnostics.Stopwatch.Frequency / 1e6))];
 
     private readonly long[] _requestsByType = new long[(int)XsMessageType.SetQuota + 2];
     private readonly long[] _errorsByErrno = new long[(int)XsError.EPERM + 1];
     private readonly long[] _latencyBuckets = new long[s_latencyBucketsUs.Length + 1];
+
+    /// <summary>Ticks per second of the timestamps requests are timed with (the daemon's TimeProvider).</summary>
+    private readonly long _ticksPerSecond;
+
+    /// <summary>The bucket bounds in those ticks: a request is counted without converting its time.</summary>
+    private readonly long[] _latencyBucketsTicks;
     private readonly Meter _meter = new(MeterName);
     private readonly Histogram<double> _latency;
     private long _latencySumTicks;
@@ -36,9 +39,14 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Func<long> _journalBytes;
 
     /// <param name="journalBytes">Bytes written to the journal so far (0 without persistence).</param>
-    public ServerMetrics(Func<long> journalBytes)
+    /// <param name="timestampFrequency">
+    /// Ticks per second of the timestamps given to <see cref="RequestsDone"/> (<see cref="TimeProvider.TimestampFrequency"/>).
+    /// </param>
+    public ServerMetrics(Func<long> journalBytes, long timestampFrequency)
     {
         _journalBytes = journalBytes;
+        _ticksPerSecond = timestampFrequency;
+        _latencyBucketsTicks = [.. s_latencyBucketsUs.Select(us => (long)(us * timestampFrequency / 1e6))];
         _latency = _meter.CreateHistogram<double>("xenstore.request.duration", "us", "Time from the start of the batch that received a request to the end of its run of requests");
         _meter.CreateObservableCounter("xenstore.requests", () => Volatile.Read(ref _latencyCount), description: "Requests processed");
         _meter.CreateObservableCounter("xenstore.errors", () => _errorsByErrno.Sum(), description: "Error replies");
@@ -57,14 +65,14 @@ internal sealed class ServerMetrics : IDisposable
 
     /// <summary>
     /// Records the latency of <paramref name="count"/> requests that arrived together and were executed by
-    /// <paramref name="doneTimestamp"/> (<see cref="System.Diagnostics.Stopwatch"/> timestamps: see
+    /// <paramref name="doneTimestamp"/> (timestamps of the frequency given at construction: see
     /// <see cref="Pipeline.RequestTiming"/>).
     /// </summary>
     public void RequestsDone(long arrivalTimestamp, long doneTimestamp, int count)
     {
         long ticks = doneTimestamp - arrivalTimestamp;
         int bucket = 0;
-        while (bucket < s_latencyBucketsTicks.Length && ticks > s_latencyBucketsTicks[bucket])
+        while (bucket < _latencyBucketsTicks.Length && ticks > _latencyBucketsTicks[bucket])
         {
             bucket++;
         }
@@ -73,7 +81,7 @@ internal sealed class ServerMetrics : IDisposable
         Volatile.Write(ref _latencyCount, _latencyCount + count);
         if (_latency.Enabled)
         {
-            double us = ticks * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+            double us = ticks * 1e6 / _ticksPerSecond;
             for (int i = 0; i < count; i++)
             {
                 _latency.Record(us);
@@ -81,7 +89,7 @@ internal sealed class ServerMetrics : IDisposable
         }
     }
 
-    /// <summary>Requests given a latency so far, and the sum of their latencies in Stopwatch ticks.</summary>
+    /// <summary>Requests given a latency so far, and the sum of their latencies in timestamp ticks.</summary>
     public (long Count, long SumTicks) Latency => (_latencyCount, _latencySumTicks);
 
     public void ErrorSent(XsError error) => _errorsByErrno[(int)error]++;
@@ -131,7 +139,7 @@ internal sealed class ServerMetrics : IDisposable
             string le = i < s_latencyBucketsUs.Length ? s_latencyBucketsUs[i].ToString(CultureInfo.InvariantCulture) : "+Inf";
             Line(text, $"xenstore_request_duration_microseconds_bucket{{le=\"{le}\"}}", cumulative);
         }
-        Line(text, "xenstore_request_duration_microseconds_sum", (long)(_latencySumTicks * 1e6 / System.Diagnostics.Stopwatch.Frequency));
+        Line(text, "xenstore_request_duration_microseconds_sum", (long)(_latencySumTicks * 1e6 / _ticksPerSecond));
         Line(text, "xenstore_request_duration_microseconds_count", _latencyCount);
         Gauge(text, "xenstore_connections", _connectionsOpened - _connectionsClosed);
         Counter(text, "xenstore_watch_events_queued_total", _watchEventsQueued);

@@ -79,7 +79,7 @@ public sealed class XenstoreServer : IAsyncDisposable
         _state = options.StateDirectory is null ? null
             : new StateStore(options.StateDirectory, options.Fsync, options.SnapshotAfterBytes, logger, () => queue.Post(StoreWork.Run(static _ => { })));
         StateStore? state = _state;
-        _metrics = new ServerMetrics(() => state?.JournalBytesWritten ?? 0);
+        _metrics = new ServerMetrics(() => state?.JournalBytesWritten ?? 0, options.TimeProvider.TimestampFrequency);
         _io = new SocketIoBatch(options.UseIoUring, (target, e) =>
         {
             Log.StoreError(logger, e);

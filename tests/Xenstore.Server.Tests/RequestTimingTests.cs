@@ -56,12 +56,13 @@ public sealed class RequestTimingTests : IDisposable
 
     private readonly SteppingClock _time = new(10);
     private readonly AccountingTable _table;
-    private readonly ServerMetrics _metrics = new(() => 0);
+    private readonly ServerMetrics _metrics;
     private readonly RequestTiming _timing;
 
     public RequestTimingTests()
     {
         _table = new AccountingTable(_time);
+        _metrics = new ServerMetrics(() => 0, _time.TimestampFrequency);
         _table.Opened(new Client(1));
         _table.Opened(new Client(2));
         _timing = new RequestTiming(_table, _metrics);

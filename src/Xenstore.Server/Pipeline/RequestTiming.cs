@@ -30,6 +30,9 @@ internal sealed class RequestTiming(AccountingTable table, ServerMetrics metrics
     private int _runConnection = NoConnection;
     private long _runStart;
 
+    // The whole second _runStart falls in, for the connection's requests-per-second counters: once per run.
+    private long _runSecond;
+
     // The requests of the current run not yet given their latency, grouped by arrival (most share the batch's).
     private long[] _arrivals = new long[8];
     private int[] _counts = new int[8];
@@ -41,7 +44,7 @@ internal sealed class RequestTiming(AccountingTable table, ServerMetrics metrics
         if (!_fresh)
         {
             _arrival = _time.GetTimestamp();
-            _runStart = _arrival;
+            StartRun(_arrival);
             _fresh = true;
         }
         return _arrival;
@@ -64,7 +67,7 @@ internal sealed class RequestTiming(AccountingTable table, ServerMetrics metrics
     /// <summary>The request <see cref="Starting"/> announced has executed (no clock reading).</summary>
     public void Executed(XsMessageType type, long arrival)
     {
-        table.Find(_runConnection)?.Request(type, table.Second(_runStart), 0);
+        table.Find(_runConnection)?.Request(type, _runSecond, 0);
         metrics.RequestProcessed(type);
         if (_groups > 0 && _arrivals[_groups - 1] == arrival)
         {
@@ -107,6 +110,12 @@ internal sealed class RequestTiming(AccountingTable table, ServerMetrics metrics
             metrics.RequestsDone(_arrivals[i], now, _counts[i]);
         }
         _groups = 0;
-        _runStart = now;
+        StartRun(now);
+    }
+
+    private void StartRun(long at)
+    {
+        _runStart = at;
+        _runSecond = table.Second(at);
     }
 }
