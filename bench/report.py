@@ -56,7 +56,7 @@ ROWS += [
     ("bigdir", "creates_per_second", "10k children under one node: create rate", "1/s", True),
     ("bigdir", "listing_ms", "10k children: whole listing by DIRECTORY_PART", "ms", False),
     ("bigdir", "listing_daemon_cpu_ms", "10k children: daemon CPU for the whole listing", "ms", False),
-    ("bigdir", "e2big_ms", "10k children: DIRECTORY (E2BIG) round trip", "ms", False),
+    ("bigdir", "e2big_us", "10k children: DIRECTORY (E2BIG) round trip", "µs", False),
     ("bigdir", "e2big_daemon_cpu_us", "10k children: daemon CPU per DIRECTORY (E2BIG)", "µs", False),
     ("ring-latency", "p50_us", "guest ring, 1 READ in flight: p50", "µs", False),
     ("ring-latency", "p99_us", "guest ring, 1 READ in flight: p99", "µs", False),

@@ -17,8 +17,8 @@
 #   options: --rounds N  --daemons "ours c c422 ocaml"  --workloads "latency pipeline ..."  --out DIR
 #   --daemons "... ours-aot" adds our daemon as shipped (native AOT, published at the start of the run); "ours"
 #   is the JIT build (dotnet xenstored.dll).
-#   --daemons "... null" adds the load generator's own do-nothing server (latency, pipeline and fan-in only):
-#   the generator's ceiling, to show it is never the bottleneck.
+#   --daemons "... null" adds the load generator's own do-nothing server (latency, pipeline, fan-in and bigdir):
+#   the generator's ceiling, to show it is never the bottleneck, and the floor of a round trip on this machine.
 #   Disaggregated kinds (latency and storms only), every client a socket client of xenbusd:
 #     mux           xenbusd over our daemon's own socket (what the multiplexer adds to a round trip)
 #     relay         bench/null-relay (C, built with gcc): bytes copied between each client and the daemon's socket
@@ -309,7 +309,7 @@ for round in $(seq 1 "$rounds"); do
     IFS='|' read -r name args pin box <<< "$entry"
     selected "$name" || continue
     for kind in "${order[@]}"; do
-      [ "$kind" = null ] && [[ " latency pipeline fanin " != *" $name "* ]] && continue
+      [ "$kind" = null ] && [[ " latency pipeline fanin bigdir " != *" $name "* ]] && continue
       case "$kind" in
         relay) [ "$name" = latency ] || continue ;;
         mux|xsdom|xsdom-serial|xsdom-aot|xsdom-serial-aot|c422-xsdom) [[ " latency storm-1 storm-8 storm-32 " == *" $name "* ]] || continue ;;

@@ -9,7 +9,9 @@ namespace Xenstore.LoadGen;
 /// A server that does nothing: every request gets a reply of its own type with payload <c>OK\0</c>, served from
 /// one epoll thread, the receives of all ready sockets in one io_uring submission and their replies in another
 /// (as our daemon does; plain calls where io_uring is unavailable). Running a workload against it (with
-/// --no-payload-checks) shows the load generator's own ceiling.
+/// --no-payload-checks) shows the load generator's own ceiling. For the big-directory workload it answers the least
+/// any server must (<see cref="BigDirectoryFloor"/>): DIRECTORY of its node with E2BIG, DIRECTORY_PART with a part of a listing
+/// kept ready as bytes, so that those rows have a floor too.
 /// </summary>
 internal static class NullServer
 {
@@ -100,13 +102,22 @@ internal static class NullServer
         while (FrameParser.TryParse(client.Rx.AsSpan(consumed, client.Filled - consumed), out XsHeader header, out int length)
             == FrameStatus.Complete)
         {
-            txLength += FrameParser.Write(client.Tx.AsSpan(txLength), header.Type, header.ReqId, header.TxId, XsConstants.Ok);
+            ReadOnlySpan<byte> payload = client.Rx.AsSpan(consumed + XsConstants.HeaderSize, (int)header.Length);
+            txLength += header.Type switch
+            {
+                XsMessageType.Write => s_bigDirectory.Written(client.Tx.AsSpan(txLength), header, payload),
+                XsMessageType.Directory => BigDirectoryFloor.Directory(client.Tx.AsSpan(txLength), header, payload),
+                XsMessageType.DirectoryPart => s_bigDirectory.Part(client.Tx.AsSpan(txLength), header, payload),
+                _ => FrameParser.Write(client.Tx.AsSpan(txLength), header.Type, header.ReqId, header.TxId, XsConstants.Ok),
+            };
             consumed += length;
         }
         client.Rx.AsSpan(consumed, client.Filled - consumed).CopyTo(client.Rx);
         client.Filled -= consumed;
         client.TxLength = txLength;
     }
+
+    private static readonly BigDirectoryFloor s_bigDirectory = new();
 
     // Reused by every batch (the reactor reports at most 256 sockets per wait); one server thread uses them.
     private static readonly SocketOperation[] s_operations = new SocketOperation[256];
