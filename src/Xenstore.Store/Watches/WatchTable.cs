@@ -125,6 +125,11 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
 
     public void FirePending()
     {
+        if (_pending.Count == 0)
+        {
+            // After every request, nearly always with nothing to fire: no enumerator, no clearing.
+            return;
+        }
         foreach (PendingEvent pending in _pending)
         {
             Fire(pending);
