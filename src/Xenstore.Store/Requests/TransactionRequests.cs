@@ -80,13 +80,18 @@ internal sealed class TransactionRequests(TransactionManager transactions, TreeW
         return commit ? transactions.LostAtCommit() : XsError.ENOENT;
     }
 
-    /// <summary>Replays the transaction's changes on the live tree; one watch event per modified node.</summary>
+    /// <summary>
+    /// Replays the transaction's changes on the live tree; one watch event per node changed, in the order the
+    /// transaction first accessed the nodes (<see cref="WatchTable.CoalesceCommitFrom"/>).
+    /// </summary>
     private void ApplyCommit(Transaction tx)
     {
         TreeView liveView = writer.LiveView;
         int firstEvent = watches.PendingCount;
+        var orderKeys = new List<int>();
         foreach (TransactionEffect effect in tx.Effects)
         {
+            int before = watches.PendingCount;
             Node? node = liveView.Tree.Get(effect.Path);
             switch (effect)
             {
@@ -106,7 +111,11 @@ internal sealed class TransactionRequests(TransactionManager transactions, TreeW
                     writer.SetPerms(liveView, setPerms.Path, setPerms.Perms);
                     break;
             }
+            for (int i = before; i < watches.PendingCount; i++)
+            {
+                orderKeys.Add(tx.EventOrder(watches.PendingPath(i), effect.Path));
+            }
         }
-        watches.CoalescePendingFrom(firstEvent);
+        watches.CoalesceCommitFrom(firstEvent, orderKeys);
     }
 }

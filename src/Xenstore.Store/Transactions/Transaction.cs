@@ -61,9 +61,10 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
             NodeLimitReached = true;
             return XsError.ENOSPC;
         }
+        int order = Accessed.Count;
         Accessed[path] = node is null
-            ? new TransactionAccess(false, 0, false, 0)
-            : new TransactionAccess(true, node.Generation, false, node.ChildrenGeneration);
+            ? new TransactionAccess(false, 0, false, 0, order)
+            : new TransactionAccess(true, node.Generation, false, node.ChildrenGeneration, order);
         return XsError.None;
     }
 
@@ -77,6 +78,17 @@ internal sealed class Transaction(uint id, Connection owner, NodeTree tree, int 
         }
         return error;
     }
+
+    /// <summary>
+    /// Where a change to <paramref name="path"/> made at commit goes among the commit's events: C sends them in the
+    /// order the transaction first accessed each node (reads included); a node the transaction did not access
+    /// itself (a descendant removed with its subtree, an ancestor created on the way) goes with the node of the change
+    /// that caused it, <paramref name="causedBy"/>.
+    /// </summary>
+    public int EventOrder(string path, string causedBy) =>
+        Accessed.TryGetValue(path, out TransactionAccess access) ? access.Order
+        : Accessed.TryGetValue(causedBy, out TransactionAccess cause) ? cause.Order
+        : int.MaxValue;
 
     public int DeltaFor(uint owner) => NodeDelta.GetValueOrDefault(owner);
 

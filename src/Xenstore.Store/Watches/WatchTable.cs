@@ -94,7 +94,7 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
             return;
         }
         XsPermission[] parentPerms = (change.Parent ?? change.Node).Perms;
-        _pending.Add(new PendingEvent(change.Path, change.Node.Perms, parentPerms, change.OldPerms, change.Reach == WatchReach.Exact));
+        _pending.Add(new PendingEvent(change.Path, change.Node.Perms, parentPerms, change.OldPerms, change.Reach == WatchReach.Exact, change.Kind));
     }
 
     /// <summary>A change to fire once the current request is done.</summary>
@@ -103,21 +103,40 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
     /// <summary>Where the next queued change goes; a commit coalesces what it queued from here.</summary>
     public int PendingCount => _pending.Count;
 
-    /// <summary>Keeps one event per node (the last, with the final permissions), in the order of those last changes.</summary>
-    public void CoalescePendingFrom(int first)
+    /// <summary>The path of the change queued at <paramref name="index"/> (see <see cref="PendingCount"/>).</summary>
+    public string PendingPath(int index) => _pending[index].Path;
+
+    /// <summary>
+    /// A commit's events, as C sends them: one per node, the last change with the final permissions; none for a node
+    /// the commit created and removed again (it existed neither before nor after); ordered by
+    /// <paramref name="orderKeys"/> (one per change queued from <paramref name="first"/>, the key of a node's last
+    /// change counting), changes of equal key in the order they were made.
+    /// </summary>
+    public void CoalesceCommitFrom(int first, IReadOnlyList<int> orderKeys)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var kept = new List<PendingEvent>();
-        for (int i = _pending.Count - 1; i >= first; i--)
+        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        var createdFirst = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = first; i < _pending.Count; i++)
         {
-            if (seen.Add(_pending[i].Path))
+            string path = _pending[i].Path;
+            if (!last.ContainsKey(path) && _pending[i].Kind == ChangeKind.Created)
             {
-                kept.Add(_pending[i]);
+                createdFirst.Add(path);
+            }
+            last[path] = i;
+        }
+        var kept = new List<(int Key, int Index)>();
+        foreach ((string path, int index) in last)
+        {
+            if (!(createdFirst.Contains(path) && _pending[index].Kind == ChangeKind.Removed))
+            {
+                kept.Add((orderKeys[index - first], index));
             }
         }
-        kept.Reverse();
+        kept.Sort();
+        PendingEvent[] events = [.. kept.Select(k => _pending[k.Index])];
         _pending.RemoveRange(first, _pending.Count - first);
-        _pending.AddRange(kept);
+        _pending.AddRange(events);
     }
 
     /// <summary>Forgets queued changes without firing them (changes made before anyone could watch).</summary>

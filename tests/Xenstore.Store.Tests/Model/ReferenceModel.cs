@@ -287,6 +287,8 @@ public sealed class ReferenceModel
             return Fail("ENOSPC");
         }
         var events = new List<ModelEvent>();
+        var causes = new List<string>();
+        ModelTree before = _live.Clone();
         foreach (Effect effect in tx.Effects)
         {
             bool exists = _live.Get(effect.Path) is not null;
@@ -308,14 +310,21 @@ public sealed class ReferenceModel
                     SetPerms(_live, effect.Path, effect.Perms!, events);
                     break;
             }
+            causes.AddRange(Enumerable.Repeat(effect.Path, events.Count - causes.Count));
         }
-        // One event per modified node: the last one for each path, in the order of those last changes.
+        // As C: one event per node that changed (the last; none for a node that existed neither before nor after),
+        // ordered by when the transaction first looked at the node, or else at the node whose change caused it.
         var lastIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < events.Count; i++)
         {
             lastIndex[events[i].Path] = i;
         }
-        Fire([.. events.Where((e, i) => lastIndex[e.Path] == i)]);
+        int Order(string path) => tx.AccessOrder.IndexOf(path) is int at and >= 0 ? at : int.MaxValue;
+        Fire([.. lastIndex
+            .Where(last => before.Get(last.Key) is not null || _live.Get(last.Key) is not null)
+            .OrderBy(last => tx.AccessOrder.Contains(last.Key) ? Order(last.Key) : Order(causes[last.Value]))
+            .ThenBy(last => last.Value)
+            .Select(last => events[last.Value])]);
         return Ok();
     }
 
@@ -336,6 +345,7 @@ public sealed class ReferenceModel
             }
             if (!tx.Accessed.TryGetValue(path, out Seen seen))
             {
+                tx.AccessOrder.Add(path);
                 ModelNode? n = tx.Snapshot.Get(path);
                 seen = n is null ? new Seen(false, 0, 0, false) : new Seen(true, n.Version, n.ChildVersion, false);
             }
@@ -550,6 +560,9 @@ public sealed class ReferenceModel
         public ModelTree Tree { get; } = tree;
 
         public Dictionary<string, Seen> Accessed { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The paths of <see cref="Accessed"/> in the order first looked at.</summary>
+        public List<string> AccessOrder { get; } = [];
 
         public List<Effect> Effects { get; } = [];
     }

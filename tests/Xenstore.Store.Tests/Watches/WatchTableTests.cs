@@ -1,6 +1,7 @@
 using System.Text;
 using Xenstore.Protocol;
 using Xenstore.Store.Domains;
+using Xenstore.Store.Tree;
 using Xenstore.Store.Watches;
 
 namespace Xenstore.Store.Tests.Watches;
@@ -85,7 +86,7 @@ public sealed class WatchTableTests
     }
 
     [Fact]
-    public void Coalescing_KeepsTheLastChangeOfEachNode_InTheOrderOfThoseChanges()
+    public void CommitCoalescing_KeepsTheLastChangeOfEachNode_InTheOrderOfTheirKeys()
     {
         _watches.Add(_dom0, "/", "t", false, -1);
         _watches.Queue(new PendingEvent("/before", s_private, null, null, false));
@@ -94,9 +95,24 @@ public sealed class WatchTableTests
         {
             _watches.Queue(new PendingEvent(path, s_private, null, null, false));
         }
-        _watches.CoalescePendingFrom(first);
+        // Keys as a commit gives them: the order in which the transaction first accessed each node.
+        _watches.CoalesceCommitFrom(first, [1, 0, 1, 2, 0]);
         _watches.FirePending();
-        Assert.Equal(["/before|t", "/a|t", "/c|t", "/b|t"], _output.Taken());
+        Assert.Equal(["/before|t", "/b|t", "/a|t", "/c|t"], _output.Taken());
+    }
+
+    [Fact]
+    public void CommitCoalescing_DropsANodeCreatedAndRemovedAgain_KeepsOneRemovedAndCreatedAgain()
+    {
+        _watches.Add(_dom0, "/", "t", false, -1);
+        int first = _watches.PendingCount;
+        _watches.Queue(new PendingEvent("/made", s_private, null, null, false, ChangeKind.Created));
+        _watches.Queue(new PendingEvent("/made", s_private, null, null, false, ChangeKind.Removed));
+        _watches.Queue(new PendingEvent("/old", s_private, null, null, false, ChangeKind.Removed));
+        _watches.Queue(new PendingEvent("/old", s_private, null, null, false, ChangeKind.Created));
+        _watches.CoalesceCommitFrom(first, [0, 0, 1, 1]);
+        _watches.FirePending();
+        Assert.Equal(["/old|t"], _output.Taken());
     }
 
     [Fact]
