@@ -25,8 +25,14 @@ internal sealed class EngineOutputRouter(ConnectionRegistry connections, AccessT
         {
             return;
         }
+        AppendOutcome outcome = connection.Output.Append(type, reqId, txId, payload);
+        if (outcome == AppendOutcome.AlreadyQueued)
+        {
+            // The reader gets the identical event already queued: nothing is sent, so nothing is traced or counted.
+            return;
+        }
         trace.Reply(connectionId, connection.Domid, type, reqId, txId, payload);
-        bool queued = connection.Output.Append(type, reqId, txId, payload);
+        bool queued = outcome == AppendOutcome.Queued;
         if (type == XsMessageType.WatchEvent)
         {
             metrics.WatchEvent(queued);

@@ -9,7 +9,8 @@ namespace Xenstore.Server.Pipeline;
 /// hold for every transport by construction: an in-memory reader may take output at any moment from any thread,
 /// and still never sees a reply whose change could be lost in a crash.
 /// Watch events are bounded: past the limit, new events are dropped and counted rather than letting one slow
-/// reader grow the daemon's memory without end. Its buffers are pinned: a socket's writer hands them to the kernel.
+/// reader grow the daemon's memory without end; and an event identical to one still queued is not queued again
+/// (<see cref="Append"/>). Its buffers are pinned: a socket's writer hands them to the kernel.
 /// </summary>
 /// <param name="eventLimit">Most watch events queued (0: no limit).</param>
 /// <param name="storeThreadOnly">
@@ -82,16 +83,25 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
 
     public int EventLimit { get; set; } = eventLimit;
 
-    /// <summary>Appends one message, not yet published; returns false when a watch event was dropped.</summary>
-    public bool Append(XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Appends one message, not yet published. A watch event identical to one still in the queue (same path, same
+    /// token: the reader has not been sent the first yet, and reads the node after it anyway) is not appended, as C
+    /// xenstored does since XSA-326; events of the special <c>@</c> paths always are, each being news of its own.
+    /// A watch event past <see cref="EventLimit"/> is dropped.
+    /// </summary>
+    public AppendOutcome Append(XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
     {
         using (Enter())
         {
             if (type == XsMessageType.WatchEvent)
             {
+                if (_queuedEvents > 0 && payload is not [(byte)'@', ..] && HoldsEvent(payload))
+                {
+                    return AppendOutcome.AlreadyQueued;
+                }
                 if (EventLimit > 0 && _queuedEvents >= EventLimit)
                 {
-                    return false;
+                    return AppendOutcome.Dropped;
                 }
                 _queuedEvents++;
                 _unpublishedEvents++;
@@ -102,8 +112,24 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
                 PinnedBuffer.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
             }
             _length += FrameParser.Write(_buffer.AsSpan(_length), type, reqId, txId, payload);
-            return true;
+            return AppendOutcome.Queued;
         }
+    }
+
+    /// <summary>Whether a watch event with this payload is among the queued messages (a walk over their headers).</summary>
+    private bool HoldsEvent(ReadOnlySpan<byte> payload)
+    {
+        ReadOnlySpan<byte> queued = _buffer.AsSpan(0, _length);
+        while (FrameParser.TryParse(queued, out XsHeader header, out int length) == FrameStatus.Complete)
+        {
+            if (header.Type == XsMessageType.WatchEvent
+                && queued.Slice(XsConstants.HeaderSize, length - XsConstants.HeaderSize).SequenceEqual(payload))
+            {
+                return true;
+            }
+            queued = queued[length..];
+        }
+        return false;
     }
 
     /// <summary>

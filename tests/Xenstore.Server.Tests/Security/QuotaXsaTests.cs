@@ -187,6 +187,37 @@ public sealed class QuotaXsaTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// XSA-326, watch events: a guest that does not read while one node keeps changing would be queued one
+    /// identical event per change. An event identical to one still queued is not queued again (events of the special
+    /// <c>@</c> nodes excepted): the guest reads the node after the one it gets. What reaches it is what its ring held
+    /// plus one event, not one per write.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(XsaHost.AllKinds), MemberType = typeof(XsaHost))]
+    public async Task Xsa326_AnEventIdenticalToOneStillQueuedIsNotQueuedAgain(string kind)
+    {
+        await using XsaHost host = await XsaHost.StartAsync(kind);
+        using SimulatedGuest watcher = await host.CreateDomainAsync(5);
+        Assert.Equal("OK", watcher.Request(XsMessageType.Watch, "data/x", "t").Text);
+        Assert.NotNull(watcher.NextEvent(TimeSpan.FromSeconds(5)));
+        // 1,000 changes of one node, none read while they are made: each would be the event "data/x", token "t".
+        for (int i = 0; i < 1000; i++)
+        {
+            await XsaHost.ExpectOkAsync(host.Dom0.WriteAsync("/local/domain/5/data/x", i.ToString(CultureInfo.InvariantCulture)));
+        }
+        int delivered = 0;
+        while (watcher.NextEvent(TimeSpan.FromMilliseconds(500)) is { } e)
+        {
+            Assert.Equal("data/x", e.Strings[0]);
+            delivered++;
+        }
+        output.WriteLine($"{kind}: {delivered} events for 1,000 writes");
+        // A 1 KiB ring holds about 70 such events; without the rule the queue would hold up to its limit (1,024).
+        Assert.InRange(delivered, 1, 200);
+        await host.AssertHealthyAsync(watcher);
+    }
+
+    /// <summary>
     /// XSA-326, nodes: a guest creating as many nodes of the maximum size as its quota allows, in every transaction
     /// it may open at once, made the daemon hold all of them (C 4.22 caps a domain's memory at 2.5 MB and then stops
     /// reading its requests).
