@@ -47,6 +47,30 @@ public static partial class ScenarioTable
             await a.Events();
         }, Golden);
 
+        yield return new("events at commit: order of first access, none for a node made and removed", async s =>
+        {
+            var a = await s.OpenAsync();
+            var b = await s.OpenAsync("B");
+            await b.Req(Write, "$B/a\0old");
+            await b.Req(Write, "$B/b\0old");
+            await a.Req(Watch, "$B\0w\0");
+            await a.Events();
+            uint t = await b.Start();
+            await b.Req(Write, "$B/a\01", t);
+            await b.Req(Write, "$B/b\01", t);
+            await b.Req(Write, "$B/a\02", t);
+            await b.Req(Write, "$B/made\0v", t);
+            await b.Req(Rm, "$B/made\0", t);
+            await b.Req(TransactionEnd, "T\0", t);
+            await a.Events();
+            uint u = await b.Start();
+            await b.Req(Read, "$B/b\0", u);
+            await b.Req(Write, "$B/a\03", u);
+            await b.Req(Write, "$B/b\03", u);
+            await b.Req(TransactionEnd, "T\0", u);
+            await a.Events();
+        }, Golden);
+
         yield return Conflict("conflict: tx read a node another connection changed", async (s, a, b, t) =>
         {
             await b.Req(Read, "$B/a\0", t);

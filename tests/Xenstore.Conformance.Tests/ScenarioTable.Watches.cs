@@ -73,6 +73,17 @@ public static partial class ScenarioTable
             await a.Req(Rm, "$B/w/y\0");
         }, Golden);
 
+        yield return new("an event identical to one still queued is sent once", async s =>
+        {
+            var a = await s.OpenAsync();
+            var b = await s.OpenAsync("B");
+            await b.Req(Watch, "$B/w\0same\0");
+            await b.Req(Watch, "$B\0same\0");
+            await b.Events();
+            await a.Req(Write, "$B/w\0v");
+            await b.Events();
+        }, Golden);
+
         yield return new("events reach other connections", async s =>
         {
             var a = await s.OpenAsync();
