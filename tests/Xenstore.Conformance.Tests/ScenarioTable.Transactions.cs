@@ -71,6 +71,25 @@ public static partial class ScenarioTable
             await a.Events();
         }, Golden);
 
+        // The deliberate difference: a transaction reads a snapshot taken at its start (C reads what is current for
+        // a node it has not accessed yet, and validates at commit only what it accessed).
+        yield return new("a transaction reads the store as it was at its start", async s =>
+        {
+            var a = await s.OpenAsync();
+            var b = await s.OpenAsync("B");
+            await a.Req(Write, "$B/p\0");
+            uint t = await a.Start();
+            await b.Req(Write, "$B/p/new\0made after the start");
+            await a.Req(Read, "$B/p/new\0", t);
+            await a.Req(XsMessageType.Directory, "$B/p\0", t);
+            await a.Req(TransactionEnd, "F\0", t);
+            await a.Req(Read, "$B/p/new\0");
+        }, Golden)
+        {
+            Ours = Golden,
+            Reason = "a transaction sees one state of the store, the one at TRANSACTION_START: a node made by another connection meanwhile is not there",
+        };
+
         yield return Conflict("conflict: tx read a node another connection changed", async (s, a, b, t) =>
         {
             await b.Req(Read, "$B/a\0", t);

@@ -73,6 +73,35 @@ public static partial class ScenarioTable
             await a.Req(Rm, "$B/w/y\0");
         }, Golden);
 
+        // The deliberate difference: numbers are decimal, in range, with nothing around them.
+        yield return new("numeric arguments are parsed strictly", async s =>
+        {
+            var a = await s.OpenAsync();
+            await a.Req(Write, "$B/d/aa\0");
+            await a.Req(Write, "$B/d/bb\0");
+            // A listing's generation is each daemon's own count: noted without it.
+            foreach (string offset in new[] { "3", "abc", "+3" })
+            {
+                var part = await a.Raw.RequestAsync(DirectoryPart, s.Bytes($"$B/d\0{offset}\0"));
+                s.Note($"DIRECTORY_PART offset {offset}: " + (part.IsError ? part.Text
+                    : Transcript.Quote(part.Payload.AsSpan(part.Payload.AsSpan().IndexOf((byte)0) + 1)) + " after the generation"));
+            }
+            await a.Req(DirectoryPart, "$B/missing\0abc\0");
+            await a.Req(SetPerms, "$B/d\0n0\0w99999999999\0");
+            await a.Req(SetPerms, "$B/d\0n0\0r+5\0");
+            await a.Req(GetPerms, "$B/d\0");
+            await a.Req(Watch, "$B/d\0tok\0abc\0");
+            await a.Events();
+            await a.Req(Watch, "$B/d\0tok2\01\0");
+            await a.Events();
+        }, Golden)
+        {
+            C422 = Golden,
+            Change422 = "4.22 reads a WATCH depth with atoi (abc is 0, accepted); 4.17 refuses any depth",
+            Ours = Golden,
+            Reason = "a mistyped number is EINVAL, checked before the node is looked up, instead of becoming another offset, depth or domain",
+        };
+
         yield return new("an event identical to one still queued is sent once", async s =>
         {
             var a = await s.OpenAsync();
