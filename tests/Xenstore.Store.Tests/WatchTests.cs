@@ -405,8 +405,9 @@ public sealed class WatchTests
         Dom0.Request(XsMessageType.Watch, "@introduceDomain", "d0", "0").Ok();
         Dom0.TakeEvents();
         Dom0.Request(XsMessageType.Introduce, "5", "1", "1").Ok();
+        // Depth 0 on the plain name sends nothing: the per-domain node is one level below (as C 4.22 counts).
         Assert.Equal(
-            new[] { new WatchEvent("@introduceDomain", "d0"), new WatchEvent("@introduceDomain/5", "d1"), new WatchEvent("@introduceDomain/5", "five") }
+            new[] { new WatchEvent("@introduceDomain/5", "d1"), new WatchEvent("@introduceDomain/5", "five") }
                 .OrderBy(e => e.Token),
             Dom0.TakeEvents().OrderBy(e => e.Token));
     }

@@ -195,7 +195,11 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
         }
     }
 
-    /// <summary>Fires <c>@introduceDomain</c> or <c>@releaseDomain</c> for a domain, in the plain and per-domid forms.</summary>
+    /// <summary>
+    /// Fires <c>@introduceDomain</c> or <c>@releaseDomain</c> for a domain: a watch on the plain name gets the plain
+    /// form, or the per-domid form when it has a depth of 1 or more, and nothing with a depth of 0 (C 4.22); a watch
+    /// on the per-domid name gets that.
+    /// </summary>
     public void FireSpecial(string special, uint domid)
     {
         string perDomain = special + "/" + domid.ToString(CultureInfo.InvariantCulture);
@@ -210,6 +214,11 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
             {
                 if (!watch.Owner.Privileged && !AccessPolicy.HasAccess(domains.CallerOf(watch.Owner), perms, XsAccess.Read))
                 {
+                    continue;
+                }
+                if (candidate == special && watch.Depth == 0)
+                {
+                    // The change is to the per-domain node one level below: beyond a depth of 0, as C 4.22 counts.
                     continue;
                 }
                 bool detailed = candidate == perDomain || watch.Depth > 0;

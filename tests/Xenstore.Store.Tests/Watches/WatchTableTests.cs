@@ -120,6 +120,8 @@ public sealed class WatchTableTests
     {
         _watches.Add(_dom0, XsPath.ReleaseDomain, "plain", false, -1);
         _watches.Add(_dom0, XsPath.ReleaseDomain, "deep", false, depth: 1);
+        // Depth 0 on the plain name: the per-domain node is one level below, so nothing (C 4.22).
+        _watches.Add(_dom0, XsPath.ReleaseDomain, "flat", false, depth: 0);
         _watches.Add(_dom0, XsPath.ReleaseDomain + "/7", "one", false, -1);
         _watches.Add(_guest, XsPath.ReleaseDomain, "guest", false, -1);
         _watches.FireSpecial(XsPath.ReleaseDomain, 7);
