@@ -39,7 +39,7 @@ public sealed class RandomDifferentialTests(RandomDifferentialTests.Daemons daem
     public static TheoryData<int> Seeds()
     {
         var data = new TheoryData<int>();
-        foreach (int seed in SeedsFromEnvironment() ?? s_fixedSeeds)
+        foreach (int seed in SeedList.Parse(Environment.GetEnvironmentVariable("XS_RANDOM_DIFF_SEEDS")) ?? [.. s_fixedSeeds])
         {
             data.Add(seed);
         }
@@ -98,24 +98,6 @@ public sealed class RandomDifferentialTests(RandomDifferentialTests.Daemons daem
             report.Append("=====\n\n");
         }
         return report.ToString();
-    }
-
-    private static IEnumerable<int>? SeedsFromEnvironment()
-    {
-        string? text = Environment.GetEnvironmentVariable("XS_RANDOM_DIFF_SEEDS");
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-        var seeds = new List<int>();
-        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            string[] range = part.Split('-');
-            int first = int.Parse(range[0], CultureInfo.InvariantCulture);
-            int last = range.Length > 1 ? int.Parse(range[1], CultureInfo.InvariantCulture) : first;
-            seeds.AddRange(Enumerable.Range(first, last - first + 1));
-        }
-        return seeds;
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public sealed class RandomGuestDifferentialTests
     public async Task RandomGuestDifferential_SequencesAnswerAsC422()
     {
         string reference = Environment.GetEnvironmentVariable("XS_GUEST_DIFF_REFERENCE") is { Length: > 0 } kind ? kind : "c422";
-        IReadOnlyList<int> seeds = ParseSeeds(Environment.GetEnvironmentVariable("XS_GUEST_DIFF_SEEDS")) ?? [.. s_seeds];
+        IReadOnlyList<int> seeds = SeedList.Parse(Environment.GetEnvironmentVariable("XS_GUEST_DIFF_SEEDS")) ?? [.. s_seeds];
         bool reduce = Environment.GetEnvironmentVariable("XS_GUEST_DIFF_REDUCE") == "1";
         var stopping = new List<Task>();
         var report = new StringBuilder();
@@ -138,23 +138,5 @@ public sealed class RandomGuestDifferentialTests
             stopping.Add(ours.DisposeAsync().AsTask());
             stopping.Add(theirs.DisposeAsync().AsTask());
         }
-    }
-
-    /// <summary>"1-300", "4,9,17" or a mix; null when not given.</summary>
-    private static List<int>? ParseSeeds(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-        var seeds = new List<int>();
-        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            string[] range = part.Split('-');
-            int first = int.Parse(range[0], CultureInfo.InvariantCulture);
-            int last = range.Length > 1 ? int.Parse(range[1], CultureInfo.InvariantCulture) : first;
-            seeds.AddRange(Enumerable.Range(first, last - first + 1));
-        }
-        return seeds;
     }
 }
