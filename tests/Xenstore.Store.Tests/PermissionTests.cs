@@ -252,4 +252,18 @@ public sealed class PermissionTests
         dom3.Read("/nonexist").Fails("ENOENT");
         dom3.Request(XsMessageType.Control, "check").Is("OK\0");
     }
+
+    [Fact]
+    public void UnknownSpecialName_IsHiddenLikeAMissingNode()
+    {
+        // "@other"'s parent is the root, which a guest may not read: EACCES, as C 4.22; dom0 learns it is missing.
+        _dom5.GetPerms("@other").Fails("EACCES");
+        _dom5.SetPerms("@other", "n5").Fails("EACCES");
+        Dom0.GetPerms("@other").Fails("ENOENT");
+        // "@releaseDomain/5"'s parent is @releaseDomain: missing for a guest that may read it, hidden otherwise.
+        _dom5.GetPerms("@releaseDomain/5").Fails("EACCES");
+        Dom0.SetPerms("@releaseDomain", "n0", "r5").Ok();
+        _dom5.GetPerms("@releaseDomain/5").Fails("ENOENT");
+        _dom5.SetPerms("@releaseDomain/5", "n5").Fails("ENOENT");
+    }
 }

@@ -358,6 +358,24 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
 
     private PartCursor _partCursor;
 
+    /// <summary>
+    /// A special name that is none of the special nodes (<c>@other</c>, <c>@releaseDomain/5</c>): ENOENT, hidden as
+    /// C 4.22 hides a missing node from an unprivileged caller that may not read its parent, which for <c>@name</c>
+    /// is the root and for <c>@name/...</c> the special node <c>@name</c>.
+    /// </summary>
+    private XsError MissingSpecial(Connection connection, TreeView view, string path)
+    {
+        if (connection.Privileged)
+        {
+            return XsError.ENOENT;
+        }
+        int slash = path.IndexOf('/', StringComparison.Ordinal);
+        XsPermission[]? parent = slash < 0 ? view.Tree.Root.Perms : watches.ExactSpecialPerms(path[..slash]);
+        return parent is null
+            ? XsError.ENOENT
+            : AccessPolicy.HideExistence(checks.CallerOf(connection), parent, XsAccess.Read, XsError.ENOENT);
+    }
+
     private XsError GetListable(Connection connection, TreeView view, string path, out Node? node)
     {
         node = view.Tree.Get(path);
@@ -397,7 +415,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
             XsPermission[]? special = watches.ExactSpecialPerms(path);
             if (special is null)
             {
-                return XsError.ENOENT;
+                return MissingSpecial(connection, view, path);
             }
             perms = special;
         }
@@ -451,7 +469,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
         if (kind == XsPathKind.Special)
         {
-            return SetSpecialPerms(request, connection, path, perms);
+            return SetSpecialPerms(request, connection, view, path, perms);
         }
         error = view.GetAndRecord(path, out Node? node);
         if (error != XsError.None)
@@ -487,12 +505,12 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         }
     }
 
-    private XsError SetSpecialPerms(RequestContext request, Connection connection, string path, XsPermission[] perms)
+    private XsError SetSpecialPerms(RequestContext request, Connection connection, TreeView view, string path, XsPermission[] perms)
     {
         XsPermission[]? current = watches.ExactSpecialPerms(path);
         if (current is null)
         {
-            return XsError.ENOENT;
+            return MissingSpecial(connection, view, path);
         }
         if (!connection.Privileged && !AccessPolicy.IsOwnerOrTarget(checks.CallerOf(connection), current[0].Domid))
         {
