@@ -24,6 +24,13 @@ namespace Xenstore.Server.Pipeline;
 internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
 {
     private const int InitialSize = 4096;
+
+    /// <summary>
+    /// Most queued events an incoming event is compared with. The comparison walks the queue, so it stops being made
+    /// once a reader has fallen this far behind: the cost per event stays bounded, and <see cref="EventLimit"/> bounds
+    /// what such a reader can be owed.
+    /// </summary>
+    private const int IdenticalEventScanLimit = 256;
     private const int ShrinkAbove = 64 * 1024;
 
     private readonly Lock? _lock = storeThreadOnly ? null : new();
@@ -86,7 +93,8 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
     /// <summary>
     /// Appends one message, not yet published. A watch event identical to one still in the queue (same path, same
     /// token: the reader has not been sent the first yet, and reads the node after it anyway) is not appended, as C
-    /// xenstored does since XSA-326; events of the special <c>@</c> paths always are, each being news of its own.
+    /// xenstored does since XSA-326, while the queue holds at most <see cref="IdenticalEventScanLimit"/> events;
+    /// events of the special <c>@</c> paths always are, each being news of its own.
     /// A watch event past <see cref="EventLimit"/> is dropped.
     /// </summary>
     public AppendOutcome Append(XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload)
@@ -95,7 +103,7 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
         {
             if (type == XsMessageType.WatchEvent)
             {
-                if (_queuedEvents > 0 && payload is not [(byte)'@', ..] && HoldsEvent(payload))
+                if (_queuedEvents is > 0 and <= IdenticalEventScanLimit && payload is not [(byte)'@', ..] && HoldsEvent(payload))
                 {
                     return AppendOutcome.AlreadyQueued;
                 }

@@ -80,6 +80,9 @@ internal sealed class TransactionRequests(TransactionManager transactions, TreeW
         return commit ? transactions.LostAtCommit() : XsError.ENOENT;
     }
 
+    // Reused by every commit (the engine runs on one thread).
+    private readonly List<int> _orderKeys = [];
+
     /// <summary>
     /// Replays the transaction's changes on the live tree; one watch event per node changed, in the order the
     /// transaction first accessed the nodes (<see cref="WatchTable.CoalesceCommitFrom"/>).
@@ -88,7 +91,8 @@ internal sealed class TransactionRequests(TransactionManager transactions, TreeW
     {
         TreeView liveView = writer.LiveView;
         int firstEvent = watches.PendingCount;
-        var orderKeys = new List<int>();
+        List<int> orderKeys = _orderKeys;
+        orderKeys.Clear();
         foreach (TransactionEffect effect in tx.Effects)
         {
             int before = watches.PendingCount;

@@ -114,8 +114,12 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
     /// </summary>
     public void CoalesceCommitFrom(int first, IReadOnlyList<int> orderKeys)
     {
-        var last = new Dictionary<string, int>(StringComparer.Ordinal);
-        var createdFirst = new HashSet<string>(StringComparer.Ordinal);
+        Dictionary<string, int> last = _commitLast;
+        HashSet<string> createdFirst = _commitCreated;
+        List<(int Key, int Index)> kept = _commitKept;
+        last.Clear();
+        createdFirst.Clear();
+        kept.Clear();
         for (int i = first; i < _pending.Count; i++)
         {
             string path = _pending[i].Path;
@@ -125,7 +129,6 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
             }
             last[path] = i;
         }
-        var kept = new List<(int Key, int Index)>();
         foreach ((string path, int index) in last)
         {
             if (!(createdFirst.Contains(path) && _pending[index].Kind == ChangeKind.Removed))
@@ -134,10 +137,18 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
             }
         }
         kept.Sort();
-        PendingEvent[] events = [.. kept.Select(k => _pending[k.Index])];
-        _pending.RemoveRange(first, _pending.Count - first);
-        _pending.AddRange(events);
+        // The kept events go after the range, then the range is cut: no copy of them in between.
+        foreach ((int _, int index) in kept)
+        {
+            _pending.Add(_pending[index]);
+        }
+        _pending.RemoveRange(first, _pending.Count - first - kept.Count);
     }
+
+    // Reused by every commit (the engine runs on one thread).
+    private readonly Dictionary<string, int> _commitLast = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _commitCreated = new(StringComparer.Ordinal);
+    private readonly List<(int Key, int Index)> _commitKept = [];
 
     /// <summary>Forgets queued changes without firing them (changes made before anyone could watch).</summary>
     public void DiscardPending() => _pending.Clear();
