@@ -455,11 +455,10 @@ internal sealed class GuestSequenceGenerator
     private string Access() => "nrwb"[_random.Next(4)].ToString();
 
     /// <summary>
-    /// The owner a guest asks for: mostly itself (allowed), sometimes another domain (refused). Never DOMID_ANY: ours
-    /// refuses that owner with ENOENT before anything else, C 4.22 goes on to EACCES or EPERM (docs/COMPATIBILITY.md,
-    /// deliberate difference "SET_PERMS owner that does not exist").
+    /// The owner a guest asks for: mostly itself (allowed), sometimes another domain or DOMID_ANY (refused: EPERM, or
+    /// EACCES or ENOENT when the guest may not see the node).
     /// </summary>
-    private uint GuestOwner(uint self) => _random.Next(10) < 7 ? self : AnyDomain(mayBeDomidAny: false);
+    private uint GuestOwner(uint self) => _random.Next(10) < 7 ? self : AnyDomain(mayBeDomidAny: true);
 
     /// <summary>
     /// Dom0, a guest, a spare, a domain nobody introduced or, when <paramref name="mayBeDomidAny"/>, DOMID_ANY (every

@@ -71,6 +71,28 @@ public static partial class ScenarioTable
             await a.Events();
         }, Golden);
 
+        yield return new("parents made on the way and removed in a transaction fire nothing", async s =>
+        {
+            var a = await s.OpenAsync();
+            var b = await s.OpenAsync("B");
+            await a.Req(Watch, "$B\0w\0");
+            await a.Events();
+            uint t = await b.Start();
+            await b.Req(Write, "$B/p/q/r\0v", t);
+            await b.Req(Rm, "$B/p\0", t);
+            await b.Req(Write, "$B/kept/x\0v", t);
+            await b.Req(TransactionEnd, "T\0", t);
+            await a.Events();
+            await a.Req(Write, "$B/p/q\0old");
+            await a.Events();
+            uint u = await b.Start();
+            await b.Req(Rm, "$B/p\0", u);
+            await b.Req(Write, "$B/p/q/r\0v", u);
+            await b.Req(Rm, "$B/p\0", u);
+            await b.Req(TransactionEnd, "T\0", u);
+            await a.Events();
+        }, Golden);
+
         // The deliberate difference: a transaction reads a snapshot taken at its start (C reads what is current for
         // a node it has not accessed yet, and validates at commit only what it accessed).
         yield return new("a transaction reads the store as it was at its start", async s =>

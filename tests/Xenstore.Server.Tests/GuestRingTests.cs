@@ -8,7 +8,7 @@ namespace Xenstore.Server.Tests;
 /// Guests over real shared rings (the simulated hypervisor), against our daemon and, where the behaviour is the
 /// same in C xenstored, against both reference C daemons too (refxs and refxs-new with REFXS_RINGS=1).
 /// </summary>
-public sealed class GuestRingTests
+public sealed partial class GuestRingTests
 {
     /// <summary>
     /// "ours" uses the simulated hypervisor in our daemon's process; "embedded" the same in the test's process; "ours-xen" runs our real-Xen code (P/Invoke to libxenevtchn,

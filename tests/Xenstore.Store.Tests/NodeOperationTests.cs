@@ -349,7 +349,6 @@ public sealed class NodeOperationTests
 
     [Theory]
     [InlineData("n32752")]
-    [InlineData("n32757")]
     [InlineData("n65535")]
     [InlineData("r70000")]
     public void SetPerms_OwnerThatCannotExist_EnoentAndUnchanged(string owner)
@@ -360,6 +359,34 @@ public sealed class NodeOperationTests
         Dom0.GetPerms("/p").Is("n5\0r1\0");
         Dom0.SetPerms("@introduceDomain", owner).Fails("ENOENT");
         Dom0.GetPerms("@introduceDomain").Is("n0\0");
+    }
+
+    [Fact]
+    public void SetPerms_DomidAnyOwner_StoredForADomainWithTheFeature_AndEveryDomainOwnsTheNode()
+    {
+        // C 4.22: DOMID_ANY is a valid owner for a caller whose domain has the DOMID_ANY feature (ours by default,
+        // dom0 included), and an owner of DOMID_ANY gives every domain all access (perm_allows_conn).
+        Dom0.Write("/p", "v").Ok();
+        Dom0.SetPerms("/p", "n32757").Ok();
+        Dom0.GetPerms("/p").Is("n32757\0");
+        TestConnection guest = _h.Guest(5);
+        guest.Write("/p", "w").Ok();
+        guest.SetPerms("/p", "n32757", "r7").Ok();
+        guest.SetPerms("/p", "n5").Fails("EPERM");
+        Dom0.GetPerms("/p").Is("n32757\0r7\0");
+    }
+
+    [Fact]
+    public void SetPerms_DomidAnyOwner_EnoentForADomainWithoutTheFeature()
+    {
+        Dom0.Request(XsMessageType.SetFeature, "5", "4").Ok();
+        TestConnection guest = _h.GuestWithHome(5);
+        guest.Write("data", "v").Ok();
+        guest.SetPerms("data", "n32757").Fails("ENOENT");
+        guest.SetPerms("data", "n5", "r32757").Ok();
+        TestConnection other = _h.GuestWithHome(6);
+        other.SetPerms("/local/domain/5/data", "n32757").Fails("EACCES");
+        other.SetPerms("/local/domain/6/x", "n32757").Fails("ENOENT");
     }
 
     [Fact]

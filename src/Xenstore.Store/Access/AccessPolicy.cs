@@ -10,38 +10,30 @@ namespace Xenstore.Store.Access;
 internal static class AccessPolicy
 {
     /// <summary>
-    /// The access a caller has to a node with these permissions (C's perm_for_conn): privileged callers and the
-    /// owner (or the owner's SET_TARGET holder) have all; otherwise the first ACL entry for the domain or its
-    /// target; otherwise an entry for DOMID_ANY; otherwise the owner entry's letter.
+    /// The access a caller has to a node with these permissions (C 4.22's perm_for_conn): privileged callers and
+    /// the owner have all; otherwise the first ACL entry, in list order, that names the domain, its SET_TARGET or
+    /// DOMID_ANY gives its letter; otherwise the owner entry's letter. An owner of DOMID_ANY makes every domain an
+    /// owner, as in C.
     /// </summary>
     public static XsAccess AccessFor(in Caller caller, XsPermission[] perms)
     {
-        if (caller.Privileged)
-        {
-            return XsAccess.Both;
-        }
-        uint domid = caller.Domid;
-        uint? target = caller.Target;
-        if (perms[0].Domid == domid || perms[0].Domid == target)
+        if (caller.Privileged || Names(caller, perms[0].Domid))
         {
             return XsAccess.Both;
         }
         for (int i = 1; i < perms.Length; i++)
         {
-            if (perms[i].Domid == domid || perms[i].Domid == target)
-            {
-                return perms[i].Access;
-            }
-        }
-        for (int i = 1; i < perms.Length; i++)
-        {
-            if (perms[i].Domid == XsConstants.DomidAny)
+            if (Names(caller, perms[i].Domid))
             {
                 return perms[i].Access;
             }
         }
         return perms[0].Access;
     }
+
+    /// <summary>Whether a permission entry applies to the caller (C's perm_allows_conn).</summary>
+    private static bool Names(in Caller caller, uint domid) =>
+        domid == caller.Domid || domid == caller.Target || domid == XsConstants.DomidAny;
 
     public static bool HasAccess(in Caller caller, XsPermission[] perms, XsAccess needed) =>
         (AccessFor(caller, perms) & needed) == needed;
@@ -68,8 +60,8 @@ internal static class AccessPolicy
         return perms;
     }
 
-    /// <summary>The owner of a node, or the domain that holds the owner as its SET_TARGET.</summary>
-    public static bool IsOwnerOrTarget(in Caller caller, uint owner) => owner == caller.Domid || owner == caller.Target;
+    /// <summary>The owner of a node, the domain that holds the owner as its SET_TARGET, or any domain when the owner is DOMID_ANY.</summary>
+    public static bool IsOwnerOrTarget(in Caller caller, uint owner) => Names(caller, owner);
 
     /// <summary>
     /// SET_PERMS: the privileged may do anything; otherwise only the owner (or its target holder), and without

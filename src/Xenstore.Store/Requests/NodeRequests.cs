@@ -462,9 +462,8 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return XsError.ENOSPC;
         }
-        if (perms[0].Domid >= XsConstants.DomidFirstReserved)
+        if (!OwnerMayExist(connection, perms[0].Domid))
         {
-            // The owner must be a domain that can exist (C 4.22 asks the hypervisor; no domain has a reserved id).
             return XsError.ENOENT;
         }
         if (kind == XsPathKind.Special)
@@ -494,6 +493,14 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         view.Transaction?.AddEffect(effect);
         return request.Ok();
     }
+
+    /// <summary>
+    /// The owner must be a domain that can exist (C 4.22 asks the hypervisor; no domain has a reserved id), or
+    /// DOMID_ANY for a caller whose domain has the DOMID_ANY feature (C 4.22 ignores the entry otherwise).
+    /// </summary>
+    private bool OwnerMayExist(Connection connection, uint owner) =>
+        owner < XsConstants.DomidFirstReserved
+        || (owner == XsConstants.DomidAny && (domains.FeaturesOf(connection.Domid) & XsServerFeatures.DomidAny) != 0);
 
     private static void AppendPerms(RequestContext request, XsPermission[] perms)
     {

@@ -91,6 +91,7 @@ internal sealed class TransactionRequests(TransactionManager transactions, TreeW
     {
         TreeView liveView = writer.LiveView;
         int firstEvent = watches.PendingCount;
+        watches.BeginCommit();
         List<int> orderKeys = _orderKeys;
         orderKeys.Clear();
         foreach (TransactionEffect effect in tx.Effects)

@@ -91,6 +91,12 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
     {
         if (change.Reach == WatchReach.None)
         {
+            if (_committing && change.Kind == ChangeKind.Created)
+            {
+                // A node created on the way to another fires nothing itself, but a commit must still know it was
+                // created before any change of its own was queued (see CoalesceCommitFrom).
+                _commitSilentlyCreated.TryAdd(change.Path, _pending.Count);
+            }
             return;
         }
         XsPermission[] parentPerms = (change.Parent ?? change.Node).Perms;
@@ -107,13 +113,25 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
     public string PendingPath(int index) => _pending[index].Path;
 
     /// <summary>
+    /// Starts a commit's replay: from here to <see cref="CoalesceCommitFrom"/>, the nodes created on the way to
+    /// another are remembered, so that one the commit then removes fires nothing.
+    /// </summary>
+    public void BeginCommit()
+    {
+        _committing = true;
+        _commitSilentlyCreated.Clear();
+    }
+
+    /// <summary>
     /// A commit's events, as C sends them: one per node, the last change with the final permissions; none for a node
-    /// the commit created and removed again (it existed neither before nor after); ordered by
+    /// the commit created (itself or on the way to another) and removed again: it existed neither before nor after,
+    /// and C's watch_permitted finds neither permissions nor a node to judge by; ordered by
     /// <paramref name="orderKeys"/> (one per change queued from <paramref name="first"/>, the key of a node's last
     /// change counting), changes of equal key in the order they were made.
     /// </summary>
     public void CoalesceCommitFrom(int first, IReadOnlyList<int> orderKeys)
     {
+        _committing = false;
         Dictionary<string, int> last = _commitLast;
         HashSet<string> createdFirst = _commitCreated;
         List<(int Key, int Index)> kept = _commitKept;
@@ -123,7 +141,8 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
         for (int i = first; i < _pending.Count; i++)
         {
             string path = _pending[i].Path;
-            if (!last.ContainsKey(path) && _pending[i].Kind == ChangeKind.Created)
+            if (!last.ContainsKey(path) && (_pending[i].Kind == ChangeKind.Created
+                || (_commitSilentlyCreated.TryGetValue(path, out int createdBefore) && createdBefore <= i)))
             {
                 createdFirst.Add(path);
             }
@@ -149,6 +168,8 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
     private readonly Dictionary<string, int> _commitLast = new(StringComparer.Ordinal);
     private readonly HashSet<string> _commitCreated = new(StringComparer.Ordinal);
     private readonly List<(int Key, int Index)> _commitKept = [];
+    private readonly Dictionary<string, int> _commitSilentlyCreated = new(StringComparer.Ordinal);
+    private bool _committing;
 
     /// <summary>Forgets queued changes without firing them (changes made before anyone could watch).</summary>
     public void DiscardPending() => _pending.Clear();

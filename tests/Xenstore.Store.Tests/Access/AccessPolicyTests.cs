@@ -24,7 +24,9 @@ public sealed class AccessPolicyTests
         { "the first entry for the domain wins", 5, null, "n0 w5 r5", XsAccess.Write },
         { "an entry for the target gives its letter", 6, 5u, "n0 b5", XsAccess.Both },
         { "DOMID_ANY applies when no entry names the domain", 5, null, $"n0 r{Any}", XsAccess.Read },
-        { "an entry for the domain beats an earlier DOMID_ANY", 5, null, $"n0 b{Any} n5", XsAccess.None },
+        { "an earlier DOMID_ANY beats an entry for the domain (C 4.22)", 5, null, $"n0 r{Any} w5", XsAccess.Read },
+        { "an earlier entry for the domain beats DOMID_ANY", 5, null, $"n0 n5 b{Any}", XsAccess.None },
+        { "an owner of DOMID_ANY gives every domain all access", 5, null, $"n{Any} r7", XsAccess.Both },
         { "otherwise the owner entry's letter", 5, null, "r0 w3", XsAccess.Read },
         { "an owner entry of n gives nothing", 5, null, "n0", XsAccess.None },
     };
@@ -75,6 +77,9 @@ public sealed class AccessPolicyTests
     [InlineData(5u, false, 5u, 5u, "None")]
     [InlineData(6u, false, 5u, 5u, "EACCES")]
     [InlineData(5u, false, 5u, 6u, "EPERM")]
+    [InlineData(5u, false, XsConstants.DomidAny, XsConstants.DomidAny, "None")]
+    [InlineData(5u, false, XsConstants.DomidAny, 5u, "EPERM")]
+    [InlineData(5u, false, 5u, XsConstants.DomidAny, "EPERM")]
     public void MaySetPerms_OwnerOnly_AndOnlyThePrivilegedChangeTheOwner(uint domid, bool privileged, uint owner, uint newOwner, string expected)
     {
         XsError error = AccessPolicy.MaySetPerms(new Caller(domid, privileged, null), owner, newOwner);

@@ -77,6 +77,29 @@ public sealed class ModelBasedTests
     }
 
     /// <summary>
+    /// Found by the long scenarios: the parents a transaction's WRITE creates on the way, then removed by the same
+    /// transaction, fire nothing at commit (C finds no permissions to judge them by), like the node written itself.
+    /// </summary>
+    [Fact]
+    public void EngineMatchesModel_ParentsMadeOnTheWayAndRemovedInTheSameTransaction()
+    {
+        Run(
+        [
+            new StartOp(1),
+            new WriteOp(1, 1, "/b/a/b", "y"),
+            new WatchOp(0, "/", "t1", null),
+            new RmOp(1, 1, "/b"),
+            new EndOp(1, 1, true),
+            new WriteOp(0, 0, "/b/a", "x"),
+            new StartOp(1),
+            new RmOp(1, 2, "/b"),
+            new WriteOp(1, 2, "/b/a/b", "y"),
+            new RmOp(1, 2, "/b"),
+            new EndOp(1, 2, true),
+        ]);
+    }
+
+    /// <summary>
     /// Runs a scenario; on failure, removes requests one at a time while it still fails, and reports the smallest
     /// scenario found (CsCheck's own shrinking picks smaller random samples, which rarely drops single steps).
     /// </summary>
