@@ -26,9 +26,9 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
     private const int InitialSize = 4096;
 
     /// <summary>
-    /// Most queued events an incoming event is compared with. The comparison walks the queue, so it stops being made
-    /// once a reader has fallen this far behind: the cost per event stays bounded, and <see cref="EventLimit"/> bounds
-    /// what such a reader can be owed.
+    /// Most queued events an incoming event is compared with. Each comparison costs one per queued event, so it
+    /// stops being made once a reader has fallen this far behind: the cost per event stays bounded, and
+    /// <see cref="EventLimit"/> bounds what such a reader can be owed.
     /// </summary>
     private const int IdenticalEventScanLimit = 256;
     private const int ShrinkAbove = 64 * 1024;
@@ -39,6 +39,10 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
     private int _published;
     private int _queuedEvents;
     private int _unpublishedEvents;
+
+    // Where each queued watch event starts in the buffer, in order: the identical-event check visits the events only,
+    // not the replies a pipelining client may have queued in front of them.
+    private readonly List<int> _eventOffsets = [];
 
     /// <summary>Bytes published and not yet taken by the writer: what a transport may send now.</summary>
     public int PublishedBytes
@@ -113,6 +117,7 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
                 }
                 _queuedEvents++;
                 _unpublishedEvents++;
+                _eventOffsets.Add(_length);
             }
             int needed = _length + XsConstants.HeaderSize + payload.Length;
             if (needed > _buffer.Length)
@@ -124,18 +129,17 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
         }
     }
 
-    /// <summary>Whether a watch event with this payload is among the queued messages (a walk over their headers).</summary>
+    /// <summary>Whether a watch event with this payload is among the queued events.</summary>
     private bool HoldsEvent(ReadOnlySpan<byte> payload)
     {
-        ReadOnlySpan<byte> queued = _buffer.AsSpan(0, _length);
-        while (FrameParser.TryParse(queued, out XsHeader header, out int length) == FrameStatus.Complete)
+        foreach (int offset in _eventOffsets)
         {
-            if (header.Type == XsMessageType.WatchEvent
-                && queued.Slice(XsConstants.HeaderSize, length - XsConstants.HeaderSize).SequenceEqual(payload))
+            ReadOnlySpan<byte> frame = _buffer.AsSpan(offset);
+            int length = (int)XsHeader.Read(frame).Length;
+            if (length == payload.Length && frame.Slice(XsConstants.HeaderSize, length).SequenceEqual(payload))
             {
                 return true;
             }
-            queued = queued[length..];
         }
         return false;
     }
@@ -193,6 +197,7 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
             _length = rest;
             _published = 0;
             _queuedEvents = _unpublishedEvents;
+            ForgetEventsBefore(taken);
             // A burst grew the buffers; once drained they go back to the usual size, so memory that peaked for one
             // slow reader does not stay held. The two buffers alternate, so both shrink within two takes.
             if (rest == 0 && _buffer.Length > ShrinkAbove)
@@ -200,6 +205,21 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
                 _buffer = PinnedBuffer.Allocate(InitialSize);
             }
             return taken;
+        }
+    }
+
+    /// <summary>The events in the first <paramref name="taken"/> bytes are gone; the rest moved to the front.</summary>
+    private void ForgetEventsBefore(int taken)
+    {
+        int gone = 0;
+        while (gone < _eventOffsets.Count && _eventOffsets[gone] < taken)
+        {
+            gone++;
+        }
+        _eventOffsets.RemoveRange(0, gone);
+        for (int i = 0; i < _eventOffsets.Count; i++)
+        {
+            _eventOffsets[i] -= taken;
         }
     }
 
