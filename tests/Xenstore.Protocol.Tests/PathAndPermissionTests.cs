@@ -6,6 +6,20 @@ namespace Xenstore.Protocol.Tests;
 public sealed class PathAndPermissionTests
 {
     [Theory]
+    [InlineData("/", 0, "/", "")]
+    [InlineData("/a", 0, "/", "a")]
+    [InlineData("/local/domain/7", 13, "/local/domain", "7")]
+    [InlineData("/a/bcdefghijklmnopqrstuvwxyz0123456789", 2, "/a", "bcdefghijklmnopqrstuvwxyz0123456789")]
+    public void LastSlash_ParentAndLastComponent(string path, int lastSlash, string parent, string last)
+    {
+        Assert.Equal(lastSlash, XsPath.LastSlash(path));
+        Assert.Equal(path.LastIndexOf('/'), XsPath.LastSlash(path));
+        Assert.Equal(parent, XsPath.Parent(path));
+        Assert.Equal(last, XsPath.LastComponent(path));
+        Assert.Equal(-1, XsPath.LastSlash("data"));
+    }
+
+    [Theory]
     [InlineData("/", XsPathKind.Absolute)]
     [InlineData("/local/domain/0", XsPathKind.Absolute)]
     [InlineData("/A-z_0@9", XsPathKind.Absolute)]

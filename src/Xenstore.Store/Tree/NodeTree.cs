@@ -46,7 +46,7 @@ internal sealed class NodeTree
         {
             return Root;
         }
-        int lastSlash = path.LastIndexOf('/');
+        int lastSlash = XsPath.LastSlash(path);
         if (lastSlash > 0 && _lastParent is not null && _lastParentVersion == _version
             && path[..lastSlash].SequenceEqual(_lastParentPath.AsSpan(0, _lastParentPathLength)))
         {

@@ -213,7 +213,7 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
             {
                 break;
             }
-            int slash = candidate.LastIndexOf('/');
+            int slash = XsPath.LastSlash(candidate);
             candidate = slash == 0 ? "/" : candidate[..slash];
         }
         if (_firing.Count > 1)
