@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
-using Xenstore.Protocol;
 using Xenstore.TestKit;
 
 namespace Xenstore.Conformance.Tests;

@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Net.Sockets;
 using System.Text;
-using Xenstore.Protocol;
 using Xenstore.TestKit;
 
 namespace Xenstore.Conformance.Tests;
