@@ -93,6 +93,21 @@ public static partial class ScenarioTable
             await a.Events();
         }, Golden);
 
+        yield return new("a transaction's RM fires for removed siblings in their creation order", async s =>
+        {
+            var a = await s.OpenAsync();
+            var b = await s.OpenAsync("B");
+            await a.Req(Write, "$B/x/z\0v");
+            await a.Req(Write, "$B/x/y\0v");
+            await a.Req(Watch, "$B/x/y\0wy\0");
+            await a.Req(Watch, "$B/x/z\0wz\0");
+            await a.Events();
+            uint t = await b.Start();
+            await b.Req(Rm, "$B/x\0", t);
+            await b.Req(TransactionEnd, "T\0", t);
+            await a.Events();
+        }, Golden);
+
         // The deliberate difference: a transaction reads a snapshot taken at its start (C reads what is current for
         // a node it has not accessed yet, and validates at commit only what it accessed).
         yield return new("a transaction reads the store as it was at its start", async s =>

@@ -100,6 +100,28 @@ public sealed class ModelBasedTests
     }
 
     /// <summary>
+    /// Found by the long scenarios: a transaction's RM accesses the removed subtree in the order C walks it (siblings
+    /// in creation order), which orders the commit's events; the model once took its dictionary's order, which a
+    /// removal elsewhere (RM /b, freeing slots) changes.
+    /// </summary>
+    [Fact]
+    public void EngineMatchesModel_RemovedSiblingsFireInCreationOrderAtCommit()
+    {
+        Run(
+        [
+            new WriteOp(0, 0, "/b/a/b", "x"),
+            new WriteOp(0, 0, "/a/a/b", "x"),
+            new WatchOp(0, "/a/a/a", "t2", 0),
+            new WatchOp(0, "/a/a/b", "t2", null),
+            new RmOp(1, 0, "/b"),
+            new MkdirOp(1, 0, "/a/a/a"),
+            new StartOp(0),
+            new RmOp(0, 1, "/a"),
+            new EndOp(0, 1, true),
+        ]);
+    }
+
+    /// <summary>
     /// Runs a scenario; on failure, removes requests one at a time while it still fails, and reports the smallest
     /// scenario found (CsCheck's own shrinking picks smaller random samples, which rarely drops single steps).
     /// </summary>

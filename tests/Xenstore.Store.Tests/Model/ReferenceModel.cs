@@ -502,13 +502,22 @@ public sealed class ReferenceModel
             {
                 return Fail("EACCES");
             }
-            foreach (string p in _tree.Nodes.Keys.Where(p => p != path && XsPath.IsSelfOrAncestor(path, p)).ToList())
-            {
-                Look(p);
-            }
+            // C's RM walks the subtree, each node before its children and siblings in their list's order: that is
+            // the order in which a transaction first accesses them (the dictionary's order is not).
+            LookDescendants(path, node);
             model.Remove(_tree, path, _events);
             tx?.Effects.Add(new Effect(EffectKind.Rm, path, null, null));
             return Done(Ok());
+        }
+
+        private void LookDescendants(string path, ModelNode node)
+        {
+            foreach (string name in node.Children)
+            {
+                string childPath = ModelTree.Child(path, name);
+                Look(childPath);
+                LookDescendants(childPath, _tree.Get(childPath)!);
+            }
         }
 
         public (byte[]?, string?) SetPerms(string path, XsPermission[] perms)
