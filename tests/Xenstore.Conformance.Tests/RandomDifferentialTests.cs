@@ -22,7 +22,7 @@ public sealed partial class RandomDifferentialTests(RandomDifferentialTests.Daem
     /// The seeds the suite runs (45 sequences on each number of connections, about 13,000 requests): each agrees
     /// with C 4.22 today. Of seeds 1–400, 317 agree; the others meet the deliberate differences of transactions
     /// (a snapshot of the start; a parent's child list merges), an owner check 4.22 makes before the path's, or the
-    /// order of a commit's events for nodes created on the way to another and removed in the same transaction.
+    /// order of a commit's events for a node the transaction did not access itself (an ancestor created on the way).
     /// </summary>
     private static readonly int[] s_fixedSeeds =
     [

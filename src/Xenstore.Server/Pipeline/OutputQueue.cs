@@ -37,11 +37,8 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
     private byte[] _buffer = PinnedBuffer.Allocate(InitialSize);
     private int _length;
     private int _published;
-    private int _queuedEvents;
-    private int _unpublishedEvents;
-
-    // Where each queued watch event starts in the buffer, in order: the identical-event check visits the events only,
-    // not the replies a pipelining client may have queued in front of them.
+    // Where each queued watch event starts in the buffer, in order (so also how many are queued): the identical-event
+    // check visits the events only, not the replies a pipelining client may have queued in front of them.
     private readonly List<int> _eventOffsets = [];
 
     /// <summary>Bytes published and not yet taken by the writer: what a transport may send now.</summary>
@@ -107,16 +104,15 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
         {
             if (type == XsMessageType.WatchEvent)
             {
-                if (_queuedEvents is > 0 and <= IdenticalEventScanLimit && payload is not [(byte)'@', ..] && HoldsEvent(payload))
+                int queuedEvents = _eventOffsets.Count;
+                if (queuedEvents is > 0 and <= IdenticalEventScanLimit && payload is not [(byte)'@', ..] && HoldsEvent(payload))
                 {
                     return AppendOutcome.AlreadyQueued;
                 }
-                if (EventLimit > 0 && _queuedEvents >= EventLimit)
+                if (EventLimit > 0 && queuedEvents >= EventLimit)
                 {
                     return AppendOutcome.Dropped;
                 }
-                _queuedEvents++;
-                _unpublishedEvents++;
                 _eventOffsets.Add(_length);
             }
             int needed = _length + XsConstants.HeaderSize + payload.Length;
@@ -173,7 +169,6 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
         using (Enter())
         {
             _published = _length;
-            _unpublishedEvents = 0;
         }
     }
 
@@ -196,7 +191,6 @@ internal sealed class OutputQueue(int eventLimit, bool storeThreadOnly = false)
             (spare, _buffer) = (_buffer, spare);
             _length = rest;
             _published = 0;
-            _queuedEvents = _unpublishedEvents;
             ForgetEventsBefore(taken);
             // A burst grew the buffers; once drained they go back to the usual size, so memory that peaked for one
             // slow reader does not stay held. The two buffers alternate, so both shrink within two takes.
