@@ -12,7 +12,7 @@ public sealed partial class GuestRingTests
 {
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task Release_SendsItsWatchEventsBeforeItsReply(string kind)
+    public async Task Release_OursSendsItsWatchEventsBeforeItsReply(string kind)
     {
         await using Host host = await Host.StartAsync(kind);
         using SimulatedGuest guest = await host.CreateDomainAsync(5);
@@ -24,11 +24,22 @@ public sealed partial class GuestRingTests
 
         Assert.Equal("OK", (await host.Dom0.RequestAsync(XsMessageType.Release, RawPayload.Strings("5"))).Text);
         // The connection's reader queues events in arrival order before it hands over the reply that follows them.
-        string[] beforeReply = host.Dom0.DrainEvents().Select(e => string.Join("|", e.Strings)).ToArray();
-        Assert.Equal(["/local/domain/5/data|data", "@releaseDomain|rel"], beforeReply);
+        string[] beforeReply = Strings(host.Dom0.DrainEvents());
         await host.Dom0.SyncAsync();
-        Assert.Empty(host.Dom0.DrainEvents());
+        string[] afterReply = Strings(host.Dom0.DrainEvents());
+        string[] expected = ["/local/domain/5/data|data", "@releaseDomain|rel"];
+        if (host.IsOurs)
+        {
+            Assert.Equal(expected, beforeReply);
+            Assert.Empty(afterReply);
+            return;
+        }
+        // The C daemons usually send them before the OK too, but not always (docs/COMPATIBILITY.md): only that each
+        // arrives once, in this order, is asserted for them.
+        Assert.Equal(expected, beforeReply.Concat(afterReply).ToArray());
     }
+
+    private static string[] Strings(IEnumerable<RawMessage> events) => [.. events.Select(e => string.Join("|", e.Strings))];
 
     /// <summary>
     /// Both C daemons answer the first RELEASE of a domain that another domain's SET_TARGET names with OK and do
