@@ -75,13 +75,13 @@ public sealed class XenstoreEngine
         CreateInitialNodes();
     }
 
-    /// <summary>The counters, for metrics.</summary>
     /// <summary>Nodes in the store now.</summary>
     public int NodeCount => _liveTree.NodeCount;
 
     /// <summary>Transactions open now, over every connection (the write rate limit applies only while there are some).</summary>
     public int OpenTransactionCount => _transactions.Count;
 
+    /// <summary>The counters, for metrics.</summary>
     public EngineStatistics Statistics => new(
         _liveTree.NodeCount, _liveTree.Generation, _watches.Count, _transactions.Count,
         _transactions.Committed, _transactions.Aborted, _transactions.Conflicted);

@@ -393,12 +393,26 @@ internal sealed class RingManager : IPollable, IDisposable
     /// <summary>The domains the hypervisor knows now (the Xenstore domain introduces them at start).</summary>
     public IReadOnlyList<uint> ExistingDomains() => _hypervisor.ExistingDomains();
 
-    /// <summary>Live update: stop touching the rings (pausing), or service them again after a failed update.</summary>
+    /// <summary>
+    /// Live update: stop touching the rings (pausing), or service them again after a failed update. A paused daemon
+    /// also stops taking notifications: the successor serves the same event channels, and a notification this
+    /// daemon took and dropped would leave a guest that waits for its reply waiting for good. Left pending, it
+    /// reaches whichever daemon serves next.
+    /// </summary>
     public Task SetPausedAsync(bool paused) => _queue.InvokeAsync(_ =>
     {
-        _paused = paused;
-        if (!paused)
+        if (paused == _paused)
         {
+            return true;
+        }
+        _paused = paused;
+        if (paused)
+        {
+            _watcher.Unwatch(_hypervisor.EventDescriptor, EventToken);
+        }
+        else
+        {
+            _watcher.Watch(_hypervisor.EventDescriptor, Epoll.In, EventToken, this);
             foreach (RingConnection ring in _byDomid.Values)
             {
                 MarkReady(ring);
