@@ -30,19 +30,35 @@ internal sealed class RequestChecks(DomainTable domains)
     {
         node = null;
         missingPath = null;
+        int relativeLength;
+        if (tree.FindRemembered(raw, out relativeLength) is { } remembered)
+        {
+            // Looked up before, since the tree last changed: valid, absolute and there.
+            if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.PathMax, relativeLength))
+            {
+                return PathLookup.Unresolved;
+            }
+            node = remembered;
+            return PathLookup.Found;
+        }
         XsPathKind kind = XsPath.Classify(raw);
         if (kind is XsPathKind.Invalid or XsPathKind.Special || raw.Length > InlinePathChars - XsPath.HomePrefixMax)
         {
             return PathLookup.Unresolved;
         }
         ReadOnlySpan<char> path = _canonical.AsSpan(0, XsPath.Canonicalize(raw, kind, connection.Domid, _canonical));
-        if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.PathMax, XsPath.RelativeLength(path)))
+        relativeLength = XsPath.RelativeLength(path);
+        if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.PathMax, relativeLength))
         {
             return PathLookup.Unresolved;
         }
         node = tree.Get(path);
         if (node is not null)
         {
+            if (kind == XsPathKind.Absolute)
+            {
+                tree.RememberPath(raw, node, relativeLength);
+            }
             return PathLookup.Found;
         }
         missingPath = connection.Privileged ? null : new string(path);

@@ -19,12 +19,16 @@ internal sealed class NodeTree
     public Node Root { get; private set; }
 
     // The parent remembered by Get, valid while _version is what it was then: every change of the tree's shape
-    // (a child added, removed or copied, the root copied) takes its parent through GetMutable, which moves _version.
+    // (a child added, removed or copied, the root copied) takes its parent through GetMutable, which moves _version;
+    // every change at all goes through GetMutable or AddChild, which also clear the paths remembered.
     private char[] _lastParentPath = new char[64];
     private int _lastParentPathLength;
     private Node? _lastParent;
     private long _lastParentVersion;
     private long _version;
+
+    // Made on first use: only the live tree's read-only requests use it, never a transaction's tree.
+    private PathCache? _paths;
 
     /// <summary>Epoch stamped on the copies and new nodes this tree makes.</summary>
     public int Epoch { get; set; }
@@ -72,6 +76,24 @@ internal sealed class NodeTree
             rest = rest[(slash + 1)..];
         }
     }
+
+    /// <summary>
+    /// The node at a valid absolute path, given as a request's bytes, when that path was looked up (and given to
+    /// <see cref="RememberPath"/>) since the tree last changed; null otherwise, whether or not the node exists.
+    /// </summary>
+    public Node? FindRemembered(ReadOnlySpan<byte> path, out int relativeLength)
+    {
+        if (_paths is null)
+        {
+            relativeLength = 0;
+            return null;
+        }
+        return _paths.Find(path, out relativeLength);
+    }
+
+    /// <summary>Remembers the node found at a valid absolute path (the request's bytes) until the tree next changes.</summary>
+    public void RememberPath(ReadOnlySpan<byte> path, Node node, int relativeLength) =>
+        (_paths ??= new PathCache()).Remember(path, node, relativeLength);
 
     private void RememberParent(ReadOnlySpan<char> parentPath, Node parent)
     {
@@ -131,6 +153,7 @@ internal sealed class NodeTree
     public Node GetMutable(string path, out Node? parent)
     {
         _version++;
+        _paths?.Clear();
         parent = null;
         if (Root.Epoch <= FrozenUpTo)
         {
@@ -166,6 +189,7 @@ internal sealed class NodeTree
     public Node AddChild(Node mutableParent, string name, byte[] value, XsPermission[] perms)
     {
         _version++;
+        _paths?.Clear();
         var child = new Node(name, value, perms, Epoch);
         mutableParent.MutableChildren().Add(child);
         return child;

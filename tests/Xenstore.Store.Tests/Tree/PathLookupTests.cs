@@ -154,6 +154,21 @@ public sealed class PathLookupTests
     }
 
     [Fact]
+    public void APathRememberedFromAnotherCaller_IsStillHeldToTheCallersPathQuota()
+    {
+        _domains.GlobalQuotas[Quota.PathMax] = 6;
+        // Dom0 looks it up first: the live tree remembers the node, and the guest's lookup finds it remembered.
+        Assert.Equal(PathLookup.Found, LookUp(_dom0, "/many/k10", out Node? node, out _));
+        Assert.Same(node, _tree.FindRemembered("/many/k10"u8, out _));
+        Assert.Equal(PathLookup.Unresolved, LookUp(_guest, "/many/k10", out _, out _));
+        Assert.Equal(PathLookup.Found, LookUp(_dom0, "/local/domain/5/data/x", out _, out _));
+        Assert.Equal(PathLookup.Found, LookUp(_guest, "/local/domain/5/data/x", out _, out _));
+        // A relative path is not remembered: its node depends on the caller's domain.
+        Assert.Equal(PathLookup.Found, LookUp(_guest, "data/x", out _, out _));
+        Assert.Null(_tree.FindRemembered("data/x"u8, out _));
+    }
+
+    [Fact]
     public void ReadDirectoryAndGetPerms_AnswerAliveAsInATransaction()
     {
         var quotas = new QuotaSet();
