@@ -15,6 +15,9 @@ internal sealed class Connection(int id, uint domid, bool privileged, Connection
     /// <summary>A domain's ring: its watches and open transactions are journalled and outlive a restart.</summary>
     public bool IsRing { get; } = kind != ConnectionKind.Transient;
 
+    /// <summary>Forgotten by the engine (closed, or its domain released): no request of it runs any more.</summary>
+    public bool Forgotten { get; set; }
+
     public List<Watch> Watches { get; } = [];
 
     /// <summary>

@@ -19,6 +19,9 @@ public sealed class XenstoreEngine
     private readonly IEngineOutput _output;
     private readonly IEngineHost _host;
     private readonly Dictionary<int, Connection> _connections = [];
+
+    // The connection of the last request: set only from _connections, and skipped once Forgotten.
+    private Connection? _lastConnection;
     private readonly DomainTable _domains;
     private readonly RequestContext _request = new();
     private readonly WatchTable _watches;
@@ -145,6 +148,7 @@ public sealed class XenstoreEngine
     {
         if (_connections.Remove(connectionId, out Connection? connection))
         {
+            connection.Forgotten = true;
             DropWatchesAndTransactions(connection);
         }
     }
@@ -157,9 +161,15 @@ public sealed class XenstoreEngine
     /// </summary>
     public void Process(int connectionId, XsHeader header, ReadOnlySpan<byte> payload)
     {
-        if (!_connections.TryGetValue(connectionId, out Connection? connection))
+        // A pipelining client's requests come in runs: the last connection is looked for first.
+        Connection? connection = _lastConnection;
+        if (connection is null || connection.Id != connectionId || connection.Forgotten)
         {
-            return;
+            if (!_connections.TryGetValue(connectionId, out connection))
+            {
+                return;
+            }
+            _lastConnection = connection;
         }
         RequestContext request = _request;
         request.Reset();

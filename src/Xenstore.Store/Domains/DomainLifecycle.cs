@@ -73,6 +73,7 @@ internal sealed class DomainLifecycle(
             watches.RemoveAll(connection);
             transactions.DropAll(connection);
             connections.Remove(connection.Id);
+            connection.Forgotten = true;
         }
         // A ring not served again since a restart: what was recovered for it goes too (the journal's domain
         // removal below says so for recovery).
