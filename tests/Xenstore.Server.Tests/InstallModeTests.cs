@@ -17,14 +17,7 @@ public sealed class InstallModeTests
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode PrivateDirectory = Private | UnixFileMode.UserExecute;
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (int i = 0; i < 600 && !condition(); i++)
-        {
-            await Task.Delay(50);
-        }
-        Assert.True(condition());
-    }
+    private static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, TimeSpan.FromSeconds(30));
 
     [Fact]
     public async Task StateSocketTraceAndHandover_ArePrivate_MetricsOnLoopback()

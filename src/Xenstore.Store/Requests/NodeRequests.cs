@@ -17,8 +17,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     // docs/misc/xenstore.txt "READ <path>|": the value, without a trailing NUL.
     public XsError Read(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        if (PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw)
-            && checks.TryFindLive(connection, view, raw, XsAccess.Read, out Node? found, out XsError missing))
+        if (checks.TryFindLive(connection, view, payload, XsAccess.Read, out Node? found, out XsError missing))
         {
             return found is null ? missing : ReplyValue(request, connection, found);
         }
@@ -226,8 +225,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     public XsError Directory(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
         Node? node;
-        if (PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw)
-            && checks.TryFindLive(connection, view, raw, XsAccess.Read, out node, out XsError missing))
+        if (checks.TryFindLive(connection, view, payload, XsAccess.Read, out node, out XsError missing))
         {
             if (node is null)
             {
@@ -399,7 +397,7 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
         {
             return XsError.EINVAL;
         }
-        if (checks.TryFindLive(connection, view, raw, XsAccess.Read, out Node? found, out XsError missing))
+        if (checks.TryFindLive(connection, view, payload, XsAccess.Read, out Node? found, out XsError missing))
         {
             return found is null ? missing : ReplyPerms(request, connection, found.Perms);
         }

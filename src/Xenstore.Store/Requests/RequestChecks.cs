@@ -24,30 +24,20 @@ internal sealed class RequestChecks(DomainTable domains)
     /// error hides or reveals by the nearest ancestor: see <see cref="HideExistence"/>; null otherwise);
     /// <see cref="PathLookup.Unresolved"/> (invalid, special, too long, over quota) leaves the decision to
     /// <see cref="ResolvePath"/>, which gives the error. Read-only requests of the live tree use it: a transaction
-    /// records every path it reads, so it needs the path as a string anyway.
+    /// records every path it reads, so it needs the path as a string anyway. An absolute path found is remembered
+    /// by the tree (<see cref="NodeTree.RememberPath"/>) for <see cref="TryFindLive"/>.
     /// </summary>
     public PathLookup LookUp(Connection connection, ReadOnlySpan<byte> raw, NodeTree tree, out Node? node, out string? missingPath)
     {
         node = null;
         missingPath = null;
-        int relativeLength;
-        if (tree.FindRemembered(raw, out relativeLength) is { } remembered)
-        {
-            // Looked up before, since the tree last changed: valid, absolute and there.
-            if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.PathMax, relativeLength))
-            {
-                return PathLookup.Unresolved;
-            }
-            node = remembered;
-            return PathLookup.Found;
-        }
         XsPathKind kind = XsPath.Classify(raw);
         if (kind is XsPathKind.Invalid or XsPathKind.Special || raw.Length > InlinePathChars - XsPath.HomePrefixMax)
         {
             return PathLookup.Unresolved;
         }
         ReadOnlySpan<char> path = _canonical.AsSpan(0, XsPath.Canonicalize(raw, kind, connection.Domid, _canonical));
-        relativeLength = XsPath.RelativeLength(path);
+        int relativeLength = XsPath.RelativeLength(path);
         if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.PathMax, relativeLength))
         {
             return PathLookup.Unresolved;
@@ -66,16 +56,33 @@ internal sealed class RequestChecks(DomainTable domains)
     }
 
     /// <summary>
-    /// The allocation-free way of a read-only request (READ, DIRECTORY, GET_PERMS): true when it decided, with the
-    /// node found, or with no node and <paramref name="error"/> the answer for a missing one (hidden or revealed as
-    /// its nearest ancestor decides, <see cref="HideExistence"/>); false when the request must resolve its argument
-    /// the general way (a transaction's view, or what <see cref="LookUp"/> leaves unresolved).
+    /// The allocation-free way of a read-only request (READ, DIRECTORY, GET_PERMS) given its whole payload: true
+    /// when it decided, with the node found, or with no node and <paramref name="error"/> the answer for a missing
+    /// one (hidden or revealed as its nearest ancestor decides, <see cref="HideExistence"/>); false when the request
+    /// must resolve its argument the general way (a transaction's view, a payload that is not one NUL-terminated
+    /// argument, or what <see cref="LookUp"/> leaves unresolved). A path the live tree remembers
+    /// (<see cref="NodeTree.FindRemembered"/>) is found without being validated again: it was valid when
+    /// remembered, and holds no NUL, so the payload is its one argument.
     /// </summary>
-    public bool TryFindLive(Connection connection, TreeView view, ReadOnlySpan<byte> raw, XsAccess needed, out Node? node, out XsError error)
+    public bool TryFindLive(Connection connection, TreeView view, ReadOnlySpan<byte> payload, XsAccess needed, out Node? node, out XsError error)
     {
         node = null;
         error = XsError.None;
-        if (!view.IsLive)
+        if (!view.IsLive || payload.IsEmpty || payload[^1] != 0)
+        {
+            return false;
+        }
+        ReadOnlySpan<byte> raw = payload[..^1];
+        if (view.Tree.FindRemembered(raw, out int relativeLength) is { } remembered)
+        {
+            if (!connection.Privileged && !domains.Allows(connection.Domid, Quota.PathMax, relativeLength))
+            {
+                return false;
+            }
+            node = remembered;
+            return true;
+        }
+        if (raw.Contains((byte)0))
         {
             return false;
         }

@@ -123,13 +123,5 @@ public sealed class RingAndFramingXsaTests
         await host.AssertHealthyAsync();
     }
 
-    internal static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + RawConnection.DefaultTimeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Delay(5);
-        }
-    }
+    internal static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, RawConnection.DefaultTimeout);
 }

@@ -157,15 +157,23 @@ public sealed class PathLookupTests
     public void APathRememberedFromAnotherCaller_IsStillHeldToTheCallersPathQuota()
     {
         _domains.GlobalQuotas[Quota.PathMax] = 6;
+        var live = new TreeView(_tree, null);
+        bool FindLive(Connection connection, string argument, out Node? node) =>
+            _checks.TryFindLive(connection, live, Encoding.ASCII.GetBytes(argument + "\0"), XsAccess.Read, out node, out _);
+
         // Dom0 looks it up first: the live tree remembers the node, and the guest's lookup finds it remembered.
-        Assert.Equal(PathLookup.Found, LookUp(_dom0, "/many/k10", out Node? node, out _));
+        Assert.True(FindLive(_dom0, "/many/k10", out Node? node));
         Assert.Same(node, _tree.FindRemembered("/many/k10"u8, out _));
-        Assert.Equal(PathLookup.Unresolved, LookUp(_guest, "/many/k10", out _, out _));
-        Assert.Equal(PathLookup.Found, LookUp(_dom0, "/local/domain/5/data/x", out _, out _));
-        Assert.Equal(PathLookup.Found, LookUp(_guest, "/local/domain/5/data/x", out _, out _));
+        Assert.False(FindLive(_guest, "/many/k10", out _));
+        Assert.True(FindLive(_dom0, "/local/domain/5/data/x", out node));
+        Assert.True(FindLive(_guest, "/local/domain/5/data/x", out Node? again));
+        Assert.Same(node, again);
         // A relative path is not remembered: its node depends on the caller's domain.
-        Assert.Equal(PathLookup.Found, LookUp(_guest, "data/x", out _, out _));
+        Assert.True(FindLive(_guest, "data/x", out _));
         Assert.Null(_tree.FindRemembered("data/x"u8, out _));
+        // A remembered path followed by a second argument is not that path's one argument.
+        Assert.False(_checks.TryFindLive(_dom0, live, "/many/k10\0x\0"u8, XsAccess.Read, out _, out _));
+        Assert.False(_checks.TryFindLive(_dom0, live, "/many/k10"u8, XsAccess.Read, out _, out _));
     }
 
     [Fact]
