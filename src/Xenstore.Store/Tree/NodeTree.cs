@@ -20,7 +20,9 @@ internal sealed class NodeTree
 
     // The parent remembered by Get, valid while _version is what it was then: every change of the tree's shape
     // (a child added, removed or copied, the root copied) takes its parent through GetMutable, which moves _version;
-    // every change at all goes through GetMutable or AddChild, which also clear the paths remembered.
+    // the paths remembered are forgotten whenever the node at some path becomes another object: a node copied by
+    // GetMutable, a child added (AddChild) or removed (RemoveChild). A value or permissions changed in place keeps
+    // them: the node remembered is still the one at its path, and is read as it is now.
     private char[] _lastParentPath = new char[64];
     private int _lastParentPathLength;
     private Node? _lastParent;
@@ -79,7 +81,8 @@ internal sealed class NodeTree
 
     /// <summary>
     /// The node at a valid absolute path, given as a request's bytes, when that path was looked up (and given to
-    /// <see cref="RememberPath"/>) since the tree last changed; null otherwise, whether or not the node exists.
+    /// <see cref="RememberPath"/>) and the node there is still the same object; null otherwise, whether or not the
+    /// node exists.
     /// </summary>
     public Node? FindRemembered(ReadOnlySpan<byte> path, out int relativeLength)
     {
@@ -91,7 +94,10 @@ internal sealed class NodeTree
         return _paths.Find(path, out relativeLength);
     }
 
-    /// <summary>Remembers the node found at a valid absolute path (the request's bytes) until the tree next changes.</summary>
+    /// <summary>
+    /// Remembers the node found at a valid absolute path (the request's bytes) until a node is copied, added or
+    /// removed.
+    /// </summary>
     public void RememberPath(ReadOnlySpan<byte> path, Node node, int relativeLength) =>
         (_paths ??= new PathCache()).Remember(path, node, relativeLength);
 
@@ -153,11 +159,11 @@ internal sealed class NodeTree
     public Node GetMutable(string path, out Node? parent)
     {
         _version++;
-        _paths?.Clear();
         parent = null;
         if (Root.Epoch <= FrozenUpTo)
         {
             Root = Root.CopyFor(Epoch);
+            _paths?.Clear();
         }
         Node node = Root;
         if (path == "/")
@@ -174,6 +180,7 @@ internal sealed class NodeTree
             {
                 child = child.CopyFor(Epoch);
                 node.MutableChildren().Replace(child);
+                _paths?.Clear();
             }
             if (slash < 0)
             {
@@ -183,6 +190,14 @@ internal sealed class NodeTree
             node = child;
             rest = rest[(slash + 1)..];
         }
+    }
+
+    /// <summary>Removes a child (with its subtree) from a parent obtained from <see cref="GetMutable(string)"/>.</summary>
+    public void RemoveChild(Node mutableParent, string name)
+    {
+        _version++;
+        _paths?.Clear();
+        mutableParent.MutableChildren().Remove(name);
     }
 
     /// <summary>Adds a new child under a parent obtained from <see cref="GetMutable(string)"/>.</summary>

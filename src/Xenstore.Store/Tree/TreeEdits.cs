@@ -74,7 +74,7 @@ internal static class TreeEdits
             }
         }
         removed.Reverse();
-        parent.MutableChildren().Remove(node.Name);
+        tree.RemoveChild(parent, node.Name);
         foreach ((string removedPath, Node gone, Node goneParent) in removed)
         {
             sink.OnChange(new NodeChange(ChangeKind.Removed, removedPath, gone, goneParent, null, WatchReach.Exact));

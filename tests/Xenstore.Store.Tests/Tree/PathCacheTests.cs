@@ -5,8 +5,9 @@ using Xenstore.Store.Tree;
 namespace Xenstore.Store.Tests.Tree;
 
 /// <summary>
-/// The live tree remembers the nodes of absolute paths its read-only requests looked up, until it next changes:
-/// every change must forget them all, or a READ would answer from a node that is no longer the one at its path.
+/// The live tree remembers the nodes of absolute paths its read-only requests looked up: every change that makes the
+/// node at some path another object (a copy, a child added or removed) must forget them all, or a READ would answer
+/// from a node that is no longer the one at its path.
 /// </summary>
 public sealed class PathCacheTests
 {
@@ -49,7 +50,7 @@ public sealed class PathCacheTests
     }
 
     [Fact]
-    public void EveryKindOfChange_ForgetsEveryPath()
+    public void AChildAddedOrRemoved_ForgetsEveryPath()
     {
         Write("/a/b", "1");
         Write("/c", "2");
@@ -62,16 +63,12 @@ public sealed class PathCacheTests
         }
 
         RememberBoth();
-        TreeEdits.SetValue(Tree, "/c", "3"u8.ToArray(), _live);
+        Write("/d", "new node");
         Assert.Null(Remembered("/a/b"));
         Assert.Null(Remembered("/c"));
 
         RememberBoth();
-        Write("/d", "new node");
-        Assert.Null(Remembered("/a/b"));
-
-        RememberBoth();
-        TreeEdits.SetPerms(Tree, "/c", s_perms, _live);
+        TreeEdits.Remove(Tree, "/d", _live);
         Assert.Null(Remembered("/c"));
 
         RememberBoth();
@@ -81,15 +78,38 @@ public sealed class PathCacheTests
     }
 
     [Fact]
-    public void AValueChanged_IsReadFromTheNodeNowAtThePath()
+    public void AValueOrPermissionsChangedInPlace_KeepTheNodeRemembered()
+    {
+        Write("/a/b", "1");
+        Node node = LookUp("/a/b")!;
+        TreeEdits.SetValue(Tree, "/a/b", "2"u8.ToArray(), _live);
+        TreeEdits.SetPerms(Tree, "/a/b", s_perms, _live);
+        Assert.Same(node, Remembered("/a/b"));
+        Assert.Same(Tree.Get("/a/b"), node);
+        Assert.Equal("2", Encoding.ASCII.GetString(node.Value));
+        Assert.Equal(s_perms, node.Perms);
+    }
+
+    [Fact]
+    public void ANodeCopiedForASnapshot_ForgetsEveryPath()
     {
         Write("/a/b", "old");
+        Write("/c", "2");
         Assert.Equal("old", Encoding.ASCII.GetString(LookUp("/a/b")!.Value));
+        LookUp("/c");
         // A snapshot shares /a/b, so the change copies it: the node at the path is another object now.
         (NodeTree snapshot, int epoch) = _live.Branch();
         TreeEdits.SetValue(Tree, "/a/b", "new"u8.ToArray(), _live);
+        Assert.Null(Remembered("/a/b"));
+        Assert.Null(Remembered("/c"));
         Assert.Equal("new", Encoding.ASCII.GetString(LookUp("/a/b")!.Value));
         Assert.Equal("old", Encoding.ASCII.GetString(snapshot.Get("/a/b")!.Value));
+        // The root is the tree's own by now: changing /c copies /c alone, and that too forgets every path.
+        Node sharedC = LookUp("/c")!;
+        TreeEdits.SetValue(Tree, "/c", "3"u8.ToArray(), _live);
+        Assert.Null(Remembered("/c"));
+        Assert.NotSame(sharedC, LookUp("/c"));
+        Assert.Equal("2", Encoding.ASCII.GetString(sharedC.Value));
         _live.Release(epoch);
     }
 
