@@ -4,8 +4,8 @@ using System.Numerics;
 namespace Xenstore.Store.Tree;
 
 /// <summary>
-/// The nodes of absolute paths looked up since the tree last changed, by the path's bytes as a request carried
-/// them: a hit skips the path's validation, its conversion to characters and the walk (C xenstored finds a node by
+/// The nodes of absolute paths read-only requests looked up in the live tree, by the path's bytes as the request
+/// carried them: a hit skips the path's validation, its conversion to characters and the walk (C xenstored finds a node by
 /// its whole path in one hash lookup too). Two-way set-associative: a path may sit in one of the two slots of its
 /// set, and a path whose set is full replaces the one remembered longer ago, so a lookup is one hash and at most two
 /// comparisons, whatever paths a guest chooses: paths made to share a set only miss, and take the ordinary way.
@@ -72,7 +72,7 @@ internal sealed class PathCache
         entry.Stamp = ++_stamp;
     }
 
-    /// <summary>Forgets every node (the tree changed); the path buffers stay for reuse.</summary>
+    /// <summary>Forgets every node (the node at some path became another object); the path buffers stay for reuse.</summary>
     public void Clear()
     {
         for (int i = 0; i < _filledCount; i++)
@@ -85,7 +85,8 @@ internal sealed class PathCache
     /// <summary>
     /// The first slot of the path's set. A multiplicative hash of the path's eight-byte words: a 64-bit multiply per
     /// word (XxHash3 needs 128-bit products, which the native build's baseline instruction set computes in
-    /// software). Not keyed: a guest that finds paths sharing a set only makes its own lookups miss.
+    /// software). Not keyed: paths a guest finds sharing a set only make lookups in that set miss and take the
+    /// ordinary way, which is what every lookup cost before; nothing else depends on the spread.
     /// </summary>
     private static int SetOf(ReadOnlySpan<byte> path)
     {
