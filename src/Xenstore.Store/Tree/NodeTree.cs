@@ -20,9 +20,9 @@ internal sealed class NodeTree
 
     // The parent remembered by Get, valid while _version is what it was then: every change of the tree's shape
     // (a child added, removed or copied, the root copied) takes its parent through GetMutable, which moves _version;
-    // the paths remembered are forgotten whenever the node at some path becomes another object: a node copied by
-    // GetMutable, a child added (AddChild) or removed (RemoveChild). A value or permissions changed in place keeps
-    // them: the node remembered is still the one at its path, and is read as it is now.
+    // the paths remembered are forgotten whenever the node at some path becomes another object or goes: a node
+    // copied by GetMutable, a child removed (RemoveChild). A child added, or a value or permissions changed in place,
+    // keeps them: every node remembered is still the one at its path, and is read as it is now.
     private char[] _lastParentPath = new char[64];
     private int _lastParentPathLength;
     private Node? _lastParent;
@@ -95,8 +95,7 @@ internal sealed class NodeTree
     }
 
     /// <summary>
-    /// Remembers the node found at a valid absolute path (the request's bytes) until a node is copied, added or
-    /// removed.
+    /// Remembers the node found at a valid absolute path (the request's bytes) until a node is copied or removed.
     /// </summary>
     public void RememberPath(ReadOnlySpan<byte> path, Node node, int relativeLength) =>
         (_paths ??= new PathCache()).Remember(path, node, relativeLength);
@@ -204,7 +203,7 @@ internal sealed class NodeTree
     public Node AddChild(Node mutableParent, string name, byte[] value, XsPermission[] perms)
     {
         _version++;
-        _paths?.Clear();
+        // The paths remembered stay: each names a node that exists, and the new child is none of them.
         var child = new Node(name, value, perms, Epoch);
         mutableParent.MutableChildren().Add(child);
         return child;

@@ -9,10 +9,11 @@ namespace Xenstore.Store.Tree;
 /// its whole path in one hash lookup too). Two-way set-associative: a path may sit in one of the two slots of its
 /// set, and a path whose set is full replaces the one remembered longer ago, so a lookup is one hash and at most two
 /// comparisons, whatever paths a guest chooses: paths made to share a set only miss, and take the ordinary way.
-/// The tree clears it whenever the node at some path becomes another object: a node copied for a snapshot's sake, a
-/// child added or removed (<see cref="Clear"/>, which costs only the slots filled since the last one). A value or
-/// permissions changed in place keep it: the node remembered is still the one at its path. A cleared cache holds no
-/// node, so nothing removed from the tree is kept alive by it.
+/// The tree clears it whenever the node at some path becomes another object or goes: a node copied for a snapshot's
+/// sake, a child removed (<see cref="Clear"/>, which costs only the slots filled since the last one). A child added,
+/// or a value or permissions changed in place, keep it: every node remembered is still the one at its path (only
+/// nodes found are remembered, so none names the new child). A cleared cache holds no node, so nothing removed from
+/// the tree is kept alive by it.
 /// </summary>
 internal sealed class PathCache
 {

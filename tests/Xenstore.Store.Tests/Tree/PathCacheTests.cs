@@ -6,8 +6,8 @@ namespace Xenstore.Store.Tests.Tree;
 
 /// <summary>
 /// The live tree remembers the nodes of absolute paths its read-only requests looked up: every change that makes the
-/// node at some path another object (a copy, a child added or removed) must forget them all, or a READ would answer
-/// from a node that is no longer the one at its path.
+/// node at some path another object or removes it (a copy, a child removed) must forget them all, or a READ would
+/// answer from a node that is no longer the one at its path.
 /// </summary>
 public sealed class PathCacheTests
 {
@@ -50,7 +50,7 @@ public sealed class PathCacheTests
     }
 
     [Fact]
-    public void AChildAddedOrRemoved_ForgetsEveryPath()
+    public void AChildRemoved_ForgetsEveryPath_AChildAdded_KeepsThem()
     {
         Write("/a/b", "1");
         Write("/c", "2");
@@ -63,13 +63,16 @@ public sealed class PathCacheTests
         }
 
         RememberBoth();
-        Write("/d", "new node");
-        Assert.Null(Remembered("/a/b"));
-        Assert.Null(Remembered("/c"));
+        Write("/a/d/e", "new nodes");
+        Assert.Same(Tree.Get("/a/b"), Remembered("/a/b"));
+        Assert.Same(Tree.Get("/c"), Remembered("/c"));
+        Assert.Equal("e", LookUp("/a/d/e")!.Name);
 
         RememberBoth();
-        TreeEdits.Remove(Tree, "/d", _live);
+        TreeEdits.Remove(Tree, "/a/d", _live);
         Assert.Null(Remembered("/c"));
+        Assert.Null(Remembered("/a/d/e"));
+        Assert.Null(LookUp("/a/d/e"));
 
         RememberBoth();
         TreeEdits.Remove(Tree, "/a", _live);
