@@ -20,15 +20,16 @@ public sealed class LiveUpdateRingTests
         await using OurDaemon daemon = await OurDaemon.StartAsync("--sim-dir", rings);
         await using RawConnection dom0 = await RawConnection.ConnectAsync(daemon);
         var guests = new List<SimulatedGuest>();
+        using var stop = new CancellationTokenSource();
+        Task[] writers = [];
         try
         {
             for (uint domid = 5; domid < 5 + Guests; domid++)
             {
                 guests.Add(await IntroduceAsync(dom0, rings, domid));
             }
-            using var stop = new CancellationTokenSource();
             long[] answered = new long[Guests];
-            Task[] writers = guests.Select((guest, index) => Task.Factory.StartNew(() =>
+            writers = guests.Select((guest, index) => Task.Factory.StartNew(() =>
             {
                 for (long i = 1; !stop.IsCancellationRequested; i++)
                 {
@@ -57,6 +58,9 @@ public sealed class LiveUpdateRingTests
         }
         finally
         {
+            // A writer still running would use its guest's page after the unmapping: stopped first, whatever failed.
+            await stop.CancelAsync();
+            await Task.WhenAll(writers).ContinueWith(static _ => { }, TaskScheduler.Default);
             foreach (SimulatedGuest guest in guests)
             {
                 guest.Dispose();

@@ -393,13 +393,13 @@ internal sealed class NodeRequests(RequestChecks checks, TreeWriter writer, Doma
     // "GET_PERMS <path>|": the owner entry first. Special paths have permissions too.
     public XsError GetPerms(RequestContext request, Connection connection, TreeView view, ReadOnlySpan<byte> payload)
     {
-        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
-        {
-            return XsError.EINVAL;
-        }
         if (checks.TryFindLive(connection, view, payload, XsAccess.Read, out Node? found, out XsError missing))
         {
             return found is null ? missing : ReplyPerms(request, connection, found.Perms);
+        }
+        if (!PayloadArgs.TryGetSingle(payload, out ReadOnlySpan<byte> raw))
+        {
+            return XsError.EINVAL;
         }
         XsError error = checks.ResolvePath(connection, raw, out string path, out XsPathKind kind);
         if (error != XsError.None)
