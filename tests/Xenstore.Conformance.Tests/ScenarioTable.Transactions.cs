@@ -93,20 +93,6 @@ public static partial class ScenarioTable
             await a.Events();
         }, Golden);
 
-        yield return new("a node made, removed and made again on the way in a transaction fires", async s =>
-        {
-            var a = await s.OpenAsync();
-            var b = await s.OpenAsync("B");
-            await a.Req(Watch, "$B\0w\0");
-            await a.Events();
-            uint t = await b.Start();
-            await b.Req(Mkdir, "$B/p/q\0", t);
-            await b.Req(Rm, "$B/p\0", t);
-            await b.Req(Write, "$B/p/q/r\0v", t);
-            await b.Req(TransactionEnd, "T\0", t);
-            await a.Events();
-        }, Golden);
-
         yield return new("a transaction's RM fires for removed siblings in their creation order", async s =>
         {
             var a = await s.OpenAsync();

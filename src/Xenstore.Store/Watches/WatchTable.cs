@@ -89,15 +89,18 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
     /// </summary>
     public void OnChange(in NodeChange change)
     {
-        bool onTheWay = change.Reach == WatchReach.None;
-        if (onTheWay && !(_committing && change.Kind == ChangeKind.Created))
+        if (change.Reach == WatchReach.None)
         {
+            if (_committing && change.Kind == ChangeKind.Created)
+            {
+                // A node created on the way to another fires nothing itself, but a commit must still know it was
+                // created before any change of its own was queued (see CoalesceCommitFrom).
+                _commitSilentlyCreated.TryAdd(change.Path, _pending.Count);
+            }
             return;
         }
-        // A node a commit creates on the way to another is queued too, marked: the commit decides whether it fires
-        // (see CoalesceCommitFrom); outside a commit it fires nothing.
         XsPermission[] parentPerms = (change.Parent ?? change.Node).Perms;
-        _pending.Add(new PendingEvent(change.Path, change.Node.Perms, parentPerms, change.OldPerms, change.Reach == WatchReach.Exact, change.Kind, onTheWay));
+        _pending.Add(new PendingEvent(change.Path, change.Node.Perms, parentPerms, change.OldPerms, change.Reach == WatchReach.Exact, change.Kind));
     }
 
     /// <summary>A change to fire once the current request is done.</summary>
@@ -111,15 +114,18 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
 
     /// <summary>
     /// Starts a commit's replay: from here to <see cref="CoalesceCommitFrom"/>, the nodes created on the way to
-    /// another are queued too, marked <see cref="PendingEvent.OnTheWay"/>.
+    /// another are remembered, so that one the commit then removes fires nothing.
     /// </summary>
-    public void BeginCommit() => _committing = true;
+    public void BeginCommit()
+    {
+        _committing = true;
+        _commitSilentlyCreated.Clear();
+    }
 
     /// <summary>
-    /// A commit's events, as C sends them: one per node the transaction changed itself (nodes only created on the way
-    /// to another fire nothing), the last change with the final permissions, a creation on the way included; none
-    /// for a node the commit created (itself or on the way to another) and removed again: it existed neither before
-    /// nor after, and C's watch_permitted finds neither permissions nor a node to judge by; ordered by
+    /// A commit's events, as C sends them: one per node, the last change with the final permissions; none for a node
+    /// the commit created (itself or on the way to another) and removed again: it existed neither before nor after,
+    /// and C's watch_permitted finds neither permissions nor a node to judge by; ordered by
     /// <paramref name="orderKeys"/> (one per change queued from <paramref name="first"/>, the key of a node's last
     /// change counting), changes of equal key in the order they were made.
     /// </summary>
@@ -128,28 +134,23 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
         _committing = false;
         Dictionary<string, int> last = _commitLast;
         HashSet<string> createdFirst = _commitCreated;
-        HashSet<string> changed = _commitChanged;
         List<(int Key, int Index)> kept = _commitKept;
         last.Clear();
         createdFirst.Clear();
-        changed.Clear();
         kept.Clear();
         for (int i = first; i < _pending.Count; i++)
         {
-            PendingEvent pending = _pending[i];
-            if (!last.ContainsKey(pending.Path) && pending.Kind == ChangeKind.Created)
+            string path = _pending[i].Path;
+            if (!last.ContainsKey(path) && (_pending[i].Kind == ChangeKind.Created
+                || (_commitSilentlyCreated.TryGetValue(path, out int createdBefore) && createdBefore <= i)))
             {
-                createdFirst.Add(pending.Path);
+                createdFirst.Add(path);
             }
-            if (!pending.OnTheWay)
-            {
-                changed.Add(pending.Path);
-            }
-            last[pending.Path] = i;
+            last[path] = i;
         }
         foreach ((string path, int index) in last)
         {
-            if (changed.Contains(path) && !(createdFirst.Contains(path) && _pending[index].Kind == ChangeKind.Removed))
+            if (!(createdFirst.Contains(path) && _pending[index].Kind == ChangeKind.Removed))
             {
                 kept.Add((orderKeys[index - first], index));
             }
@@ -158,7 +159,7 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
         // The kept events go after the range, then the range is cut: no copy of them in between.
         foreach ((int _, int index) in kept)
         {
-            _pending.Add(_pending[index] with { OnTheWay = false });
+            _pending.Add(_pending[index]);
         }
         _pending.RemoveRange(first, _pending.Count - first - kept.Count);
     }
@@ -167,7 +168,7 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
     private readonly Dictionary<string, int> _commitLast = new(StringComparer.Ordinal);
     private readonly HashSet<string> _commitCreated = new(StringComparer.Ordinal);
     private readonly List<(int Key, int Index)> _commitKept = [];
-    private readonly HashSet<string> _commitChanged = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _commitSilentlyCreated = new(StringComparer.Ordinal);
     private bool _committing;
 
     /// <summary>Forgets queued changes without firing them (changes made before anyone could watch).</summary>
@@ -182,11 +183,7 @@ internal sealed class WatchTable(DomainTable domains, IEngineOutput output) : IN
         }
         foreach (PendingEvent pending in _pending)
         {
-            // Marked ones are left only by a commit that did not finish: they never fire.
-            if (!pending.OnTheWay)
-            {
-                Fire(pending);
-            }
+            Fire(pending);
         }
         _pending.Clear();
     }

@@ -100,25 +100,6 @@ public sealed class ModelBasedTests
     }
 
     /// <summary>
-    /// Found by the random scenarios: a node the transaction made, removed with its parent, and then made again on the
-    /// way to another exists after the commit, and fires (its last change is that creation, not the removal).
-    /// </summary>
-    [Fact]
-    public void EngineMatchesModel_ANodeMadeRemovedAndMadeAgainOnTheWayFiresAtCommit()
-    {
-        Run(
-        [
-            new StartOp(0),
-            new StartOp(0),
-            new WatchOp(0, "/a/b", "t2", null),
-            new MkdirOp(0, 2, "/a/b"),
-            new RmOp(0, 2, "/a"),
-            new WriteOp(0, 2, "/a/b/a", "x"),
-            new EndOp(0, 2, true),
-        ]);
-    }
-
-    /// <summary>
     /// Found by the long scenarios: a transaction's RM accesses the removed subtree in the order C walks it (siblings
     /// in creation order), which orders the commit's events; the model once took its dictionary's order, which a
     /// removal elsewhere (RM /b, freeing slots) changes.
